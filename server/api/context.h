@@ -1,0 +1,30 @@
+// What every REST handler works with: the services of the server, and the
+// two ways a caller proves who it is.
+#pragma once
+
+#include "../auth.h"
+#include "../clock.h"
+#include "../config.h"
+#include "../http.h"
+#include "../otp.h"
+#include "../rate_limit.h"
+#include "../store.h"
+
+namespace zumzi {
+
+struct Context {
+    const Config& config;
+    Store& store;
+    Auth& auth;
+    OtpService& otp;
+    RateLimiter& pin_failures;  // wrong room PINs per user
+    Clock clock;
+};
+
+// The user behind `Authorization: Bearer <access token>`, or 401 AUTHFAIL.
+Principal require_user(Context& ctx, Request& req);
+
+// The app behind `Authorization: Bearer <API key>`, or 401 AUTHFAIL.
+App require_app_key(Context& ctx, Request& req);
+
+}  // namespace zumzi

@@ -1,0 +1,281 @@
+// Rooms, the data side: create, list mine, read, edit, delete, join with a
+// PIN, and the member list with per-member permissions.
+#include "../crypto.h"
+#include "../permissions.h"
+#include "context.h"
+#include "preset.h"
+#include "routes.h"
+#include "validate.h"
+#include "views.h"
+
+#include <glib.h>
+
+namespace zumzi {
+
+namespace {
+
+Room load_room(Context& ctx, const Principal& me, const std::string& id)
+{
+    // Rooms of other apps do not exist for this caller.
+    auto room = ctx.store.find_room(me.app.id, id);
+    if (!room)
+        fail(404, "NOTFOUND", "no such room");
+    return *room;
+}
+
+// The caller's membership; the owner always has one.
+std::optional<Member> membership(Context& ctx, const Room& room, const Principal& me)
+{
+    auto member = ctx.store.find_member(room.id, me.user.id);
+    if (!member && room.owner_id == me.user.id) {
+        member = Member{room.id, me.user.id, me.user.name, "owner", kAllPermissions,
+                        ctx.clock()};
+        ctx.store.put_member(*member);
+    }
+    return member;
+}
+
+Member require_member(Context& ctx, const Room& room, const Principal& me)
+{
+    auto member = membership(ctx, room, me);
+    if (!member)
+        fail(403, "NOTMEMBER", "join the room first");
+    return *member;
+}
+
+void require_permission(const Member& member, Permission p, const char* what)
+{
+    if (!has_permission(member.permissions, p))
+        fail(403, "PERMISSION", "you may not %s in this room", what);
+}
+
+std::string check_preset(const std::string& value)
+{
+    const Preset* preset = find_preset(value);
+    if (!preset) {
+        std::string names;
+        for (const Preset& p : all_presets())
+            names += (names.empty() ? "" : ", ") + std::string(p.name);
+        fail(400, "BADREQUEST", "'preset' must be one of %s", names.c_str());
+    }
+    return std::string(preset->name);
+}
+
+Reply room_reply(const Room& room, const Member& member, int status = 200)
+{
+    Reply reply;
+    reply.status = status;
+    reply.body = room_json(room, &member, member.role == "owner");
+    return reply;
+}
+
+Reply create_room(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room;
+    room.name = check_text(req.required_string("name"), "name", 1, 128);
+    room.preset = check_preset(req.string_field("preset").value_or("default"));
+    room.id = random_id("", 10);
+    room.app_id = me.app.id;
+    room.owner_id = me.user.id;
+    room.participant_pin = random_digits(8);
+    do {
+        room.viewer_pin = random_digits(8);
+    } while (room.viewer_pin == room.participant_pin);
+    room.created_at = ctx.clock();
+    Member owner{room.id, me.user.id, me.user.name, "owner", kAllPermissions, room.created_at};
+    ctx.store.create_room(room, owner);
+    return room_reply(room, owner, 201);
+}
+
+Reply list_rooms(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    std::vector<JsonOut> rooms;
+    for (const Room& room : ctx.store.rooms_of_user(me.app.id, me.user.id)) {
+        auto member = membership(ctx, room, me);
+        rooms.push_back(room_json(room, member ? &*member : nullptr, room.owner_id == me.user.id));
+    }
+    Reply reply;
+    reply.body.set("rooms", std::move(rooms));
+    return reply;
+}
+
+Reply get_room(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room = load_room(ctx, me, req.param(0));
+    return room_reply(room, require_member(ctx, room, me));
+}
+
+Reply edit_room(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room = load_room(ctx, me, req.param(0));
+    Member member = require_member(ctx, room, me);
+    auto name = req.string_field("name");
+    auto preset = req.string_field("preset");
+    auto locked = req.bool_field("locked");
+    if (!name && !preset && !locked)
+        fail(400, "BADREQUEST", "give at least one of 'name', 'preset', 'locked'");
+    if ((name || preset) && room.owner_id != me.user.id)
+        fail(403, "PERMISSION", "only the owner may rename the room or change its preset");
+    if (locked)
+        require_permission(member, kModerate, "lock or unlock the room");
+    if (name)
+        room.name = check_text(*name, "name", 1, 128);
+    if (preset)
+        room.preset = check_preset(*preset);
+    if (locked)
+        room.locked = *locked;
+    ctx.store.update_room(room);
+    return room_reply(room, member);
+}
+
+Reply delete_room(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room = load_room(ctx, me, req.param(0));
+    if (room.owner_id != me.user.id) {
+        require_member(ctx, room, me);
+        fail(403, "PERMISSION", "only the owner may delete the room");
+    }
+    ctx.store.delete_room(me.app.id, room.id);
+    Reply reply;
+    reply.body.set("ok", true);
+    return reply;
+}
+
+Reply join_room(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room = load_room(ctx, me, req.param(0));
+    auto existing = membership(ctx, room, me);
+    auto pin = req.string_field("pin");
+    if (!pin) {
+        if (existing)
+            return room_reply(room, *existing);
+        fail(400, "BADREQUEST", "'pin' is required to join");
+    }
+    if (existing && existing->role == "owner")
+        return room_reply(room, *existing);
+
+    const int64_t now = ctx.clock();
+    if (!ctx.pin_failures.allows(me.user.id, now))
+        throw ApiError{429, "RATELIMIT", "too many wrong PINs: try again later",
+                       static_cast<int>((ctx.pin_failures.retry_after(me.user.id, now) + 999) /
+                                        1000)};
+    std::string role;
+    if (constant_time_equal(*pin, room.participant_pin))
+        role = "publisher";
+    else if (constant_time_equal(*pin, room.viewer_pin))
+        role = "viewer";
+    else {
+        ctx.pin_failures.hit(me.user.id, now);
+        fail(403, "BADPIN", "wrong PIN for this room");
+    }
+
+    if (existing) {
+        // Joining again never takes rights away; the participant PIN may add them.
+        const uint32_t granted = role_permissions(role);
+        if ((existing->permissions | granted) != existing->permissions) {
+            existing->permissions |= granted;
+            if (existing->role == "viewer" && role == "publisher")
+                existing->role = role;
+            ctx.store.put_member(*existing);
+        }
+        return room_reply(room, *existing);
+    }
+    if (room.locked)
+        fail(403, "LOCKED", "the room is locked: no new members may join");
+    Member member{room.id, me.user.id, me.user.name, role, role_permissions(role), now};
+    ctx.store.put_member(member);
+    return room_reply(room, member);
+}
+
+Reply list_members(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room = load_room(ctx, me, req.param(0));
+    require_permission(require_member(ctx, room, me), kList, "list the participants");
+    std::vector<JsonOut> members;
+    for (const Member& m : ctx.store.list_members(room.id))
+        members.push_back(member_json(m));
+    Reply reply;
+    reply.body.set("members", std::move(members));
+    return reply;
+}
+
+Reply edit_member(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room = load_room(ctx, me, req.param(0));
+    require_permission(require_member(ctx, room, me), kModerate, "change members' permissions");
+    auto target = ctx.store.find_member(room.id, req.param(1));
+    if (!target)
+        fail(404, "NOTFOUND", "no such member in this room");
+    if (target->role == "owner")
+        fail(403, "PERMISSION", "the owner's permissions cannot be changed");
+    auto names = req.string_list_field("permissions");
+    if (!names)
+        fail(400, "BADREQUEST", "'permissions' is required");
+    auto flags = parse_permission_names(*names);
+    if (!flags)
+        fail(400, "BADREQUEST",
+             "'permissions' may hold publish, subscribe, list, chat_send, chat_receive, "
+             "record, moderate");
+    target->permissions = *flags;
+    ctx.store.put_member(*target);
+    Reply reply;
+    reply.body = member_json(*target);
+    return reply;
+}
+
+Reply remove_member(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Room room = load_room(ctx, me, req.param(0));
+    Member caller = require_member(ctx, room, me);
+    const std::string& user_id = req.param(1);
+    if (user_id != me.user.id)
+        require_permission(caller, kModerate, "remove members");
+    if (user_id == room.owner_id)
+        fail(403, "PERMISSION", "the owner cannot leave or be removed; delete the room instead");
+    if (!ctx.store.delete_member(room.id, user_id))
+        fail(404, "NOTFOUND", "no such member in this room");
+    Reply reply;
+    reply.body.set("ok", true);
+    return reply;
+}
+
+Reply list_presets(Context&, Request&)
+{
+    std::vector<JsonOut> presets;
+    for (const Preset& p : all_presets()) {
+        JsonOut out;
+        out.set("name", std::string(p.name)).set("width", p.width).set("height", p.height)
+            .set("framerate", p.framerate).set("video_kbps", p.video_kbps);
+        presets.push_back(std::move(out));
+    }
+    Reply reply;
+    reply.body.set("presets", std::move(presets));
+    return reply;
+}
+
+}  // namespace
+
+void add_rooms_routes(Router& router)
+{
+    router.add("GET", "/api/v1/presets", list_presets);
+    router.add("POST", "/api/v1/rooms", create_room);
+    router.add("GET", "/api/v1/rooms", list_rooms);
+    router.add("GET", "/api/v1/rooms/{id}", get_room);
+    router.add("PATCH", "/api/v1/rooms/{id}", edit_room);
+    router.add("DELETE", "/api/v1/rooms/{id}", delete_room);
+    router.add("POST", "/api/v1/rooms/{id}/join", join_room);
+    router.add("GET", "/api/v1/rooms/{id}/members", list_members);
+    router.add("PATCH", "/api/v1/rooms/{id}/members/{user}", edit_member);
+    router.add("DELETE", "/api/v1/rooms/{id}/members/{user}", remove_member);
+}
+
+}  // namespace zumzi

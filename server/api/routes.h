@@ -1,0 +1,23 @@
+// The REST resources, one file each under server/api/.
+#pragma once
+
+#include "../router.h"
+
+namespace zumzi {
+
+void add_health_routes(Router& router);   // health.cpp
+void add_login_routes(Router& router);    // login.cpp: login, logout
+void add_profile_routes(Router& router);  // profile.cpp
+void add_rooms_routes(Router& router);    // rooms.cpp: rooms, join, members
+void add_admin_routes(Router& router);    // admin.cpp: server-to-server, API key
+
+inline void add_all_routes(Router& router)
+{
+    add_health_routes(router);
+    add_login_routes(router);
+    add_profile_routes(router);
+    add_rooms_routes(router);
+    add_admin_routes(router);
+}
+
+}  // namespace zumzi

@@ -1,0 +1,26 @@
+// Checks and normalisation of user-supplied values. Each throws BADREQUEST
+// with a message naming the field.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace zumzi {
+
+// Lower-cased, trimmed e-mail address of at most 254 characters.
+std::string normalize_email(const std::string& value);
+
+// Phone number as '+' and 7-15 digits; spaces, dashes, dots and brackets are
+// dropped.
+std::string normalize_phone(const std::string& value);
+
+// Trimmed UTF-8 text of `min`..`max` characters without control characters.
+std::string check_text(const std::string& value, const char* field, size_t min, size_t max);
+
+// Empty, or an http(s) URL of at most 2048 bytes.
+std::string check_url(const std::string& value, const char* field);
+
+// A non-negative integer query parameter, or `fallback` when absent.
+int query_int(const std::optional<std::string>& value, const char* field, int fallback, int max);
+
+}  // namespace zumzi

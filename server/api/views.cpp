@@ -1,0 +1,63 @@
+#include "views.h"
+
+#include "../permissions.h"
+#include "preset.h"
+
+namespace zumzi {
+
+JsonOut user_json(const User& user, bool with_contact)
+{
+    JsonOut out;
+    out.set("id", user.id).set("name", user.name).set("status", user.status)
+        .set("photo_url", user.photo_url);
+    if (with_contact) {
+        if (user.email.empty())
+            out.set_null("email");
+        else
+            out.set("email", user.email);
+        if (user.phone.empty())
+            out.set_null("phone");
+        else
+            out.set("phone", user.phone);
+        out.set("created_at", user.created_at);
+    }
+    return out;
+}
+
+JsonOut token_json(const AccessToken& token)
+{
+    JsonOut out;
+    out.set("id", token.id).set("user_id", token.user_id).set("created_at", token.created_at)
+        .set("expires_at", token.expires_at).set("revoked", token.revoked);
+    return out;
+}
+
+JsonOut room_json(const Room& room, const Member* membership, bool show_pins)
+{
+    JsonOut out;
+    out.set("id", room.id).set("name", room.name).set("preset", room.preset);
+    if (const Preset* p = find_preset(room.preset)) {
+        out.set("width", p->width).set("height", p->height).set("framerate", p->framerate);
+    }
+    out.set("owner_id", room.owner_id).set("locked", room.locked)
+        .set("created_at", room.created_at);
+    if (show_pins) {
+        out.set("participant_pin", room.participant_pin).set("viewer_pin", room.viewer_pin);
+    }
+    if (membership) {
+        out.set("role", membership->role)
+            .set("permissions", permission_names(membership->permissions));
+    }
+    return out;
+}
+
+JsonOut member_json(const Member& member)
+{
+    JsonOut out;
+    out.set("user_id", member.user_id).set("name", member.user_name).set("role", member.role)
+        .set("permissions", permission_names(member.permissions))
+        .set("joined_at", member.joined_at);
+    return out;
+}
+
+}  // namespace zumzi

@@ -1,0 +1,16 @@
+// The JSON shapes of stored records, as the API documents them.
+#pragma once
+
+#include "../http.h"
+#include "../store.h"
+
+namespace zumzi {
+
+// `with_contact`: include email and phone (the user themself, or the app).
+JsonOut user_json(const User& user, bool with_contact);
+JsonOut token_json(const AccessToken& token);
+// `membership` is the caller's (may be null); PINs only when `show_pins`.
+JsonOut room_json(const Room& room, const Member* membership, bool show_pins);
+JsonOut member_json(const Member& member);
+
+}  // namespace zumzi

@@ -1,0 +1,45 @@
+// Server configuration: defaults, an INI file (GKeyFile) and command-line
+// flags, in that order of precedence. Unknown keys and bad values are errors.
+#pragma once
+
+#include <glib.h>
+
+#include <string>
+
+namespace zumzi {
+
+struct Config {
+    // [server]
+    std::string listen = "127.0.0.1";
+    int port = 8080;
+    std::string data_dir = "var";      // database and files live here
+    int max_body_bytes = 1024 * 1024;  // larger request bodies get 413 TOOLARGE
+    std::string tls_certificate;       // PEM; TLS is on when both are set
+    std::string tls_key;
+    std::string schema_dir;            // migrations; defaults to the built-in path
+
+    // [login]
+    bool demo = false;                  // also accept 123456 as a login code
+    int code_ttl = 300;                 // seconds a login code stays valid
+    int code_resend = 60;               // within this, asking again resends the same code
+    int code_max_attempts = 5;          // wrong tries that burn a code
+    int rate_window = 900;              // seconds of the rate-limit windows below
+    int sends_per_address = 5;          // code deliveries per address per window
+    int sends_per_ip = 20;              // code requests per client IP per window
+    int verifies_per_ip = 30;           // code checks per client IP per window
+    int token_ttl = 30 * 24 * 3600;     // access token lifetime, seconds
+
+    // [rooms]
+    int pin_failures_per_user = 10;     // wrong PINs per user per rate window
+
+    bool tls_enabled() const { return !tls_certificate.empty() && !tls_key.empty(); }
+    std::string database_path() const;
+};
+
+// Reads `path` into `config` (keys absent from the file keep their value).
+bool config_load_file(Config& config, const char* path, GError** error);
+
+// Checks cross-field rules (TLS needs both files, ranges). Run after flags.
+bool config_validate(const Config& config, GError** error);
+
+}  // namespace zumzi

@@ -1,0 +1,112 @@
+// HTTP plumbing for the REST API: the error every handler may throw, a
+// request with typed access to its JSON body, and a JSON reply.
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zumzi {
+
+// Thrown by handlers; the server turns it into
+// {"error":{"code":..., "message":...}} with `status`.
+struct ApiError {
+    int status;
+    std::string code;
+    std::string message;
+    int retry_after_s = 0;  // sent as Retry-After when > 0 (RATELIMIT)
+};
+
+[[noreturn]] void fail(int status, const char* code, const char* format, ...) G_GNUC_PRINTF(3, 4);
+
+// A JSON object under construction.
+class JsonOut {
+public:
+    JsonOut() : obj_(json_object_new()) {}
+    JsonOut(JsonOut&& other) noexcept : obj_(other.obj_) { other.obj_ = nullptr; }
+    JsonOut& operator=(JsonOut&& other) noexcept
+    {
+        if (this != &other) {
+            if (obj_)
+                json_object_unref(obj_);
+            obj_ = other.obj_;
+            other.obj_ = nullptr;
+        }
+        return *this;
+    }
+    JsonOut(const JsonOut&) = delete;
+    ~JsonOut()
+    {
+        if (obj_)
+            json_object_unref(obj_);
+    }
+
+    JsonOut& set(const char* key, const std::string& value);
+    JsonOut& set(const char* key, const char* value);
+    JsonOut& set(const char* key, int64_t value);
+    JsonOut& set(const char* key, int value) { return set(key, static_cast<int64_t>(value)); }
+    JsonOut& set(const char* key, bool value);
+    JsonOut& set(const char* key, JsonOut&& value);
+    JsonOut& set(const char* key, std::vector<JsonOut>&& values);
+    JsonOut& set(const char* key, const std::vector<std::string>& values);
+    JsonOut& set_null(const char* key);
+
+    // Hands over the object; this JsonOut is empty afterwards.
+    JsonObject* release();
+
+private:
+    JsonObject* obj_;
+};
+
+struct Reply {
+    int status = 200;
+    JsonOut body;
+};
+
+class Request {
+public:
+    // `body` is the request body as the server collected it (never more than
+    // the configured limit).
+    Request(SoupServerMessage* msg, std::vector<std::string> params, std::string_view body)
+        : msg_(msg), params_(std::move(params)), body_(body)
+    {
+    }
+
+    SoupServerMessage* message() const { return msg_; }
+    std::string_view body() const { return body_; }
+    // Values of the {placeholders} of the matched route, in order.
+    const std::string& param(size_t i) const { return params_.at(i); }
+    const char* header(const char* name) const;
+    std::string client_ip() const;
+    std::optional<std::string> query(const char* name) const;
+
+    // The body as a JSON object; throws BADREQUEST when it is not one.
+    JsonObject* json();
+    bool has_field(const char* name);
+    // Typed fields: absent gives nullopt, a wrong type throws BADREQUEST.
+    std::optional<std::string> string_field(const char* name);
+    std::string required_string(const char* name);
+    std::optional<int64_t> int_field(const char* name);
+    std::optional<bool> bool_field(const char* name);
+    std::optional<std::vector<std::string>> string_list_field(const char* name);
+
+private:
+    JsonNode* field(const char* name);
+
+    SoupServerMessage* msg_;
+    std::vector<std::string> params_;
+    std::string_view body_;
+    std::unique_ptr<JsonParser, decltype(&g_object_unref)> parser_{nullptr, g_object_unref};
+};
+
+// Serialises `body` and sets it as the response with `status`.
+void send_json(SoupServerMessage* msg, int status, JsonObject* body);
+void send_error(SoupServerMessage* msg, const ApiError& error);
+
+}  // namespace zumzi

@@ -1,0 +1,196 @@
+#include "server.h"
+
+#include "api/routes.h"
+
+#include <gio/gio.h>
+
+namespace zumzi {
+
+namespace {
+
+// The request body as it arrives, capped at the configured limit. Kept on the
+// message as object data.
+struct BodyBuffer {
+    std::string data;
+    size_t limit = 0;
+    bool too_large = false;
+};
+
+const char* const kBodyKey = "zumzi-body";
+
+void on_got_chunk(SoupServerMessage* msg, GBytes* chunk, gpointer)
+{
+    auto* body = static_cast<BodyBuffer*>(g_object_get_data(G_OBJECT(msg), kBodyKey));
+    if (!body || body->too_large)
+        return;
+    gsize size = 0;
+    const char* data = static_cast<const char*>(g_bytes_get_data(chunk, &size));
+    if (body->data.size() + size > body->limit) {
+        body->too_large = true;
+        body->data.clear();
+        body->data.shrink_to_fit();
+        return;
+    }
+    body->data.append(data, size);
+}
+
+ApiError too_large(size_t limit)
+{
+    return ApiError{413, "TOOLARGE",
+                    "the request body is larger than " + std::to_string(limit) + " bytes"};
+}
+
+void add_cors_headers(SoupServerMessage* msg)
+{
+    // Bearer tokens, never cookies: any origin may call the API.
+    SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+    soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+    soup_message_headers_replace(h, "Access-Control-Expose-Headers", "Location, Retry-After");
+}
+
+}  // namespace
+
+Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock clock)
+    : config_(config),
+      store_(store),
+      clock_(clock),
+      auth_(store, clock),
+      otp_(config, store, delivery, clock),
+      pin_failures_(config.pin_failures_per_user, config.rate_window * 1000LL),
+      context_{config, store, auth_, otp_, pin_failures_, clock}
+{
+    add_all_routes(router_);
+    soup_ = soup_server_new("server-header", "zumzi/" ZUMZI_VERSION " ", nullptr);
+    soup_server_add_early_handler(soup_, nullptr, on_early, this, nullptr);
+    soup_server_add_handler(soup_, nullptr, on_request, this, nullptr);
+}
+
+Server::~Server()
+{
+    if (soup_) {
+        soup_server_disconnect(soup_);
+        g_object_unref(soup_);
+    }
+}
+
+bool Server::listen(GError** error)
+{
+    SoupServerListenOptions options = static_cast<SoupServerListenOptions>(0);
+    if (config_.tls_enabled()) {
+        g_autoptr(GTlsCertificate) cert = g_tls_certificate_new_from_files(
+            config_.tls_certificate.c_str(), config_.tls_key.c_str(), error);
+        if (!cert)
+            return false;
+        soup_server_set_tls_certificate(soup_, cert);
+        options = SOUP_SERVER_LISTEN_HTTPS;
+    }
+    g_autoptr(GSocketAddress) address =
+        g_inet_socket_address_new_from_string(config_.listen.c_str(), config_.port);
+    if (!address) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad listen address '%s'",
+                    config_.listen.c_str());
+        return false;
+    }
+    return soup_server_listen(soup_, address, options, error);
+}
+
+std::string Server::url() const
+{
+    GSList* uris = soup_server_get_uris(soup_);
+    std::string out;
+    if (uris) {
+        g_autofree char* s = g_uri_to_string(static_cast<GUri*>(uris->data));
+        out = s;
+        if (!out.empty() && out.back() == '/')
+            out.pop_back();
+    }
+    g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+    return out;
+}
+
+int Server::port() const
+{
+    GSList* uris = soup_server_get_uris(soup_);
+    int port = uris ? g_uri_get_port(static_cast<GUri*>(uris->data)) : -1;
+    g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+    return port;
+}
+
+// After the headers, before any body: refuse a declared oversized body at
+// once, and collect the body ourselves so a chunked one stays bounded too.
+void Server::on_early(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*,
+                      gpointer user_data)
+{
+    auto* self = static_cast<Server*>(user_data);
+    const size_t limit = static_cast<size_t>(self->config_.max_body_bytes);
+    SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
+    if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+        soup_message_headers_get_content_length(headers) > static_cast<goffset>(limit)) {
+        add_cors_headers(msg);
+        send_error(msg, too_large(limit));
+        // The unread body is not worth keeping the connection for.
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+                                     "Connection", "close");
+        return;
+    }
+    auto* body = new BodyBuffer;
+    body->limit = limit;
+    g_object_set_data_full(G_OBJECT(msg), kBodyKey, body,
+                           [](gpointer p) { delete static_cast<BodyBuffer*>(p); });
+    soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+    g_signal_connect(msg, "got-chunk", G_CALLBACK(on_got_chunk), nullptr);
+}
+
+void Server::on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
+                        gpointer user_data)
+{
+    static_cast<Server*>(user_data)->handle(msg, path);
+}
+
+void Server::handle(SoupServerMessage* msg, const char* path)
+{
+    const char* method = soup_server_message_get_method(msg);
+    const bool api = g_str_has_prefix(path, "/api/");
+    if (api)
+        add_cors_headers(msg);
+    if (api && g_str_equal(method, "OPTIONS")) {
+        SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+        soup_message_headers_replace(h, "Access-Control-Allow-Methods",
+                                     "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+        soup_message_headers_replace(h, "Access-Control-Allow-Headers",
+                                     "Authorization, Content-Type");
+        soup_message_headers_replace(h, "Access-Control-Max-Age", "86400");
+        soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+        return;
+    }
+
+    auto* body = static_cast<BodyBuffer*>(g_object_get_data(G_OBJECT(msg), kBodyKey));
+    try {
+        if (body && body->too_large)
+            throw too_large(body->limit);
+        Router::Match match = router_.match(method, path);
+        if (!match.handler) {
+            if (match.allowed.empty())
+                fail(404, "NOTFOUND", "no such endpoint: %s", path);
+            soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+                                         match.allowed.c_str());
+            fail(405, "BADMETHOD", "%s is not allowed here; use %s", method,
+                 match.allowed.c_str());
+        }
+        Request request(msg, std::move(match.params),
+                        body ? std::string_view(body->data) : std::string_view());
+        Reply reply = (*match.handler)(context_, request);
+        send_json(msg, reply.status, reply.body.release());
+    } catch (const ApiError& e) {
+        send_error(msg, e);
+    } catch (const StoreError& e) {
+        g_warning("%s %s: store error: %s", method, path, e.what());
+        send_error(msg, ApiError{500, "INTERNAL", "the server could not complete the request"});
+    } catch (const std::exception& e) {
+        g_warning("%s %s: %s", method, path, e.what());
+        send_error(msg, ApiError{500, "INTERNAL", "the server could not complete the request"});
+    }
+    g_debug("%s %s -> %u", method, path, soup_server_message_get_status(msg));
+}
+
+}  // namespace zumzi

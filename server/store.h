@@ -1,0 +1,151 @@
+// The store: every SQL statement of Zumzi lives in this module. SQLite in WAL
+// mode with foreign keys on; schema migrations from data/schema/ are applied
+// at open. Each method is one short transaction (or one statement), so a
+// method that returned has committed.
+#pragma once
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace zumzi {
+
+// A failure of the database itself (disk full, corruption): the request that
+// hit it fails with a 500 and nothing is half-written.
+struct StoreError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct App {
+    std::string id;
+    std::string name;
+    bool is_default = false;
+    int64_t created_at = 0;  // ms since the epoch, as every time in the store
+};
+
+struct User {
+    std::string id;
+    std::string app_id;
+    std::string email;  // empty when the user signed up by phone
+    std::string phone;  // empty when the user signed up by email
+    std::string name;
+    std::string status;
+    std::string photo_url;
+    int64_t created_at = 0;
+};
+
+struct AccessToken {
+    std::string id;  // public handle, used to revoke; the secret is stored hashed
+    std::string user_id;
+    std::string app_id;
+    int64_t created_at = 0;
+    int64_t expires_at = 0;
+    bool revoked = false;
+};
+
+struct LoginCode {
+    std::string app_id;
+    std::string address;  // normalised email or phone
+    std::string code;
+    std::string name;  // display name given with the request, for a new user
+    int64_t created_at = 0;
+    int64_t expires_at = 0;
+    int attempts = 0;
+};
+
+struct Room {
+    std::string id;
+    std::string app_id;
+    std::string owner_id;
+    std::string name;
+    std::string preset;
+    std::string participant_pin;
+    std::string viewer_pin;
+    bool locked = false;
+    int64_t created_at = 0;
+};
+
+struct Member {
+    std::string room_id;
+    std::string user_id;
+    std::string user_name;  // read-only, joined from users
+    std::string role;
+    uint32_t permissions = 0;
+    int64_t joined_at = 0;
+};
+
+class Store {
+public:
+    // Opens (creating if needed) the database at `path` and applies the
+    // migrations found in `schema_dir`. On failure the database is left as it
+    // was and `error` says why.
+    static std::unique_ptr<Store> open(const std::string& path, const std::string& schema_dir,
+                                       GError** error);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    int schema_version();
+
+    // Apps
+    App create_app(const std::string& name, const std::string& api_key_hash, bool is_default);
+    std::optional<App> default_app();
+    std::optional<App> find_app(const std::string& id);
+    std::optional<App> find_app_by_key_hash(const std::string& api_key_hash);
+    std::vector<App> list_apps();
+
+    // Users. create_user returns false when the email or phone is taken in that app.
+    bool create_user(User& user);
+    std::optional<User> find_user(const std::string& app_id, const std::string& id);
+    std::optional<User> find_user_by_email(const std::string& app_id, const std::string& email);
+    std::optional<User> find_user_by_phone(const std::string& app_id, const std::string& phone);
+    std::vector<User> list_users(const std::string& app_id, int limit, int offset);
+    bool update_profile(const User& user);
+    bool delete_user(const std::string& app_id, const std::string& id);
+
+    // Access tokens, looked up by the hash of the secret.
+    void create_token(const AccessToken& token, const std::string& token_hash);
+    // Returns the token row and its stored hash (for a constant-time recheck).
+    std::optional<std::pair<AccessToken, std::string>> find_token_by_hash(const std::string& hash);
+    std::vector<AccessToken> list_tokens(const std::string& user_id);
+    bool revoke_token(const std::string& app_id, const std::string& token_id, int64_t now);
+    int revoke_user_tokens(const std::string& user_id, int64_t now);
+    int delete_expired_tokens(int64_t now);
+
+    // Login codes: at most one pending code per address per app.
+    std::optional<LoginCode> find_login_code(const std::string& app_id, const std::string& address);
+    void put_login_code(const LoginCode& code);
+    void set_login_code_attempts(const std::string& app_id, const std::string& address, int attempts);
+    void delete_login_code(const std::string& app_id, const std::string& address);
+
+    // Rooms and members
+    void create_room(const Room& room, const Member& owner);
+    std::optional<Room> find_room(const std::string& app_id, const std::string& id);
+    bool update_room(const Room& room);
+    bool delete_room(const std::string& app_id, const std::string& id);
+    // Rooms the user owns or is a member of, newest first.
+    std::vector<Room> rooms_of_user(const std::string& app_id, const std::string& user_id);
+    void put_member(const Member& member);
+    std::optional<Member> find_member(const std::string& room_id, const std::string& user_id);
+    std::vector<Member> list_members(const std::string& room_id);
+    bool delete_member(const std::string& room_id, const std::string& user_id);
+
+private:
+    class Statement;
+    explicit Store(sqlite3* db);
+    bool migrate(const std::string& schema_dir, GError** error);
+    Statement prepare(const char* sql);
+    void exec(const char* sql);
+
+    sqlite3* db_;
+    std::unordered_map<const char*, sqlite3_stmt*> statements_;  // keyed by SQL literal
+};
+
+}  // namespace zumzi
