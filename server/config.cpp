@@ -105,6 +105,15 @@ bool config_load_file(Config& config, const char* path, GError** error)
     gsize n_groups = 0;
     g_auto(GStrv) groups = g_key_file_get_groups(file, &n_groups);
     for (gsize g = 0; g < n_groups; g++) {
+        bool known_group = false;
+        for (const Key& k : keys)
+            known_group = known_group || g_str_equal(k.group, groups[g]);
+        if (!known_group) {
+            g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
+                        "%s: unknown group [%s] (known: [server], [login], [rooms])", path,
+                        groups[g]);
+            return false;
+        }
         gsize n_keys = 0;
         g_auto(GStrv) names = g_key_file_get_keys(file, groups[g], &n_keys, nullptr);
         for (gsize k = 0; k < n_keys; k++) {

@@ -105,13 +105,16 @@ JsonObject* Request::json()
 {
     if (!parser_) {
         const char* data = body_.data();
-        const size_t size = body_.size();
-        if (size == 0)
-            fail(400, "BADREQUEST", "the request needs a JSON object as its body");
+        size_t size = body_.size();
         if (!g_utf8_validate(data, static_cast<gssize>(size), nullptr))
             fail(400, "BADREQUEST", "the body is not valid UTF-8");
         parser_.reset(json_parser_new_immutable());
         g_autoptr(GError) error = nullptr;
+        // An empty body is an empty object: every field absent.
+        if (size == 0) {
+            data = "{}";
+            size = 2;
+        }
         if (!json_parser_load_from_data(parser_.get(), data, static_cast<gssize>(size), &error))
             fail(400, "BADREQUEST", "malformed JSON: %s", error->message);
     }
@@ -197,7 +200,9 @@ void send_json(SoupServerMessage* msg, int status, JsonObject* body)
     gsize length = 0;
     char* text = json_to_string(root, FALSE);
     length = strlen(text);
-    soup_server_message_set_status(msg, static_cast<guint>(status), nullptr);
+    // libsoup 3.2 has no phrase for 429 and would say "Unknown Error".
+    soup_server_message_set_status(msg, static_cast<guint>(status),
+                                   status == 429 ? "Too Many Requests" : nullptr);
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control",
                                  "no-store");
     soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, length);
@@ -210,6 +215,9 @@ void send_error(SoupServerMessage* msg, const ApiError& error)
     JsonOut outer;
     outer.set("error", std::move(inner));
     send_json(msg, error.status, outer.release());
+    if (error.status == 401)
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+                                     "WWW-Authenticate", "Bearer");
     if (error.retry_after_s > 0) {
         g_autofree char* seconds = g_strdup_printf("%d", error.retry_after_s);
         soup_message_headers_replace(soup_server_message_get_response_headers(msg),

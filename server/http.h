@@ -67,6 +67,7 @@ private:
 struct Reply {
     int status = 200;
     JsonOut body;
+    std::string location;  // sent as Location (201 Created) when not empty
 };
 
 class Request {
@@ -86,7 +87,8 @@ public:
     std::string client_ip() const;
     std::optional<std::string> query(const char* name) const;
 
-    // The body as a JSON object; throws BADREQUEST when it is not one.
+    // The body as a JSON object; throws BADREQUEST when it is not one. An
+    // empty body reads as {}.
     JsonObject* json();
     bool has_field(const char* name);
     // Typed fields: absent gives nullopt, a wrong type throws BADREQUEST.

@@ -122,11 +122,9 @@ int main(int argc, char** argv)
         return die("store", e.what());
     }
 
-    if (!server.listen(&error))
-        return die("listen", error->message);
-    g_print("Zumzi %s listening on %s/ (data in %s%s)\n", ZUMZI_VERSION, server.url().c_str(),
-            config.data_dir.c_str(), config.demo ? ", demo login: code 123456" : "");
-
+    // SIGINT and SIGTERM are handled before the server says it is listening:
+    // a supervisor may stop it as soon as it has said so, and that must be
+    // a clean stop, not death by the default signal action.
     g_autoptr(GMainLoop) loop = g_main_loop_new(nullptr, FALSE);
     auto quit = [](gpointer l) -> gboolean {
         g_main_loop_quit(static_cast<GMainLoop*>(l));
@@ -134,6 +132,12 @@ int main(int argc, char** argv)
     };
     g_unix_signal_add(SIGINT, quit, loop);
     g_unix_signal_add(SIGTERM, quit, loop);
+
+    if (!server.listen(&error))
+        return die("listen", error->message);
+    g_print("Zumzi %s listening on %s/ (data in %s%s)\n", ZUMZI_VERSION, server.url().c_str(),
+            config.data_dir.c_str(), config.demo ? ", demo login: code 123456" : "");
+
     // Expired tokens are useless; drop them hourly.
     g_timeout_add_seconds(
         3600,

@@ -21,6 +21,9 @@ void Router::add(const char* method, const char* pattern, Handler handler)
 
 Router::Match Router::match(const char* method, const char* path) const
 {
+    // HEAD is GET without a body; libsoup drops the body.
+    if (g_str_equal(method, "HEAD"))
+        method = "GET";
     const std::vector<std::string> segments = split_path(path);
     Match result;
     for (const Route& route : routes_) {

@@ -181,6 +181,9 @@ void Server::handle(SoupServerMessage* msg, const char* path)
                         body ? std::string_view(body->data) : std::string_view());
         Reply reply = (*match.handler)(context_, request);
         send_json(msg, reply.status, reply.body.release());
+        if (!reply.location.empty())
+            soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+                                         "Location", reply.location.c_str());
     } catch (const ApiError& e) {
         send_error(msg, e);
     } catch (const StoreError& e) {

@@ -191,7 +191,8 @@ std::unique_ptr<Store> Store::open(const std::string& path, const std::string& s
     sqlite3_busy_timeout(db, 5000);
     try {
         store->exec("PRAGMA journal_mode = WAL");
-        store->exec("PRAGMA synchronous = NORMAL");
+        // FULL: a commit is on disk before the caller acknowledges anything.
+        store->exec("PRAGMA synchronous = FULL");
         store->exec("PRAGMA foreign_keys = ON");
     } catch (const StoreError& e) {
         g_set_error(error, store_error_quark(), 1, "database %s: %s", path.c_str(), e.what());

@@ -54,6 +54,7 @@ Reply create_user(Context& ctx, Request& req)
         fail(409, "EXISTS", "a user with this email or phone already exists in this app");
     Reply reply;
     reply.status = 201;
+    reply.location = "/api/v1/admin/users/" + user.id;
     reply.body = user_json(user, true);
     return reply;
 }
@@ -61,8 +62,8 @@ Reply create_user(Context& ctx, Request& req)
 Reply list_users(Context& ctx, Request& req)
 {
     App app = require_app_key(ctx, req);
-    const int limit = query_int(req.query("limit"), "limit", 100, 1000);
-    const int offset = query_int(req.query("offset"), "offset", 0, INT_MAX);
+    const int limit = query_int(req.query("limit"), "limit", 100, 1, 1000);
+    const int offset = query_int(req.query("offset"), "offset", 0, 0, INT_MAX);
     std::vector<JsonOut> users;
     for (const User& u : ctx.store.list_users(app.id, limit, offset))
         users.push_back(user_json(u, true));
@@ -94,17 +95,15 @@ Reply issue_token(Context& ctx, Request& req)
     App app = require_app_key(ctx, req);
     User user = load_user(ctx, app, req.param(0));
     int64_t ttl = ctx.config.token_ttl;
-    // An empty body means the default lifetime.
-    if (!req.body().empty()) {
-        if (auto t = req.int_field("ttl")) {
-            if (*t < 60 || *t > 365LL * 24 * 3600)
-                fail(400, "BADREQUEST", "'ttl' must be from 60 seconds to one year");
-            ttl = *t;
-        }
+    if (auto t = req.int_field("ttl")) {
+        if (*t < 60 || *t > 365LL * 24 * 3600)
+            fail(400, "BADREQUEST", "'ttl' must be from 60 seconds to one year");
+        ttl = *t;
     }
     auto [token, secret] = ctx.auth.issue_token(user, ttl);
     Reply reply;
     reply.status = 201;
+    reply.location = "/api/v1/admin/tokens/" + token.id;
     reply.body = token_json(token);
     reply.body.set("token", secret);
     return reply;

@@ -99,7 +99,7 @@ Reply login(Context& ctx, Request& req)
     case OtpService::CheckResult::Wrong:
         if (checked.attempts_left == 0)
             fail(401, "BADCODE", "wrong code; too many wrong tries burnt it, ask for a new one");
-        fail(401, "BADCODE", "wrong code; %d tries left", checked.attempts_left);
+        fail(401, "BADCODE", "wrong code; tries left: %d", checked.attempts_left);
     case OtpService::CheckResult::Ok:
         break;
     }

@@ -46,7 +46,7 @@ Member require_member(Context& ctx, const Room& room, const Principal& me)
 void require_permission(const Member& member, Permission p, const char* what)
 {
     if (!has_permission(member.permissions, p))
-        fail(403, "PERMISSION", "you may not %s in this room", what);
+        fail(403, "PERMISSION", "you may not %s", what);
 }
 
 std::string check_preset(const std::string& value)
@@ -85,7 +85,9 @@ Reply create_room(Context& ctx, Request& req)
     room.created_at = ctx.clock();
     Member owner{room.id, me.user.id, me.user.name, "owner", kAllPermissions, room.created_at};
     ctx.store.create_room(room, owner);
-    return room_reply(room, owner, 201);
+    Reply reply = room_reply(room, owner, 201);
+    reply.location = "/api/v1/rooms/" + room.id;
+    return reply;
 }
 
 Reply list_rooms(Context& ctx, Request& req)
@@ -121,7 +123,7 @@ Reply edit_room(Context& ctx, Request& req)
     if ((name || preset) && room.owner_id != me.user.id)
         fail(403, "PERMISSION", "only the owner may rename the room or change its preset");
     if (locked)
-        require_permission(member, kModerate, "lock or unlock the room");
+        require_permission(member, kModerate, "lock or unlock this room");
     if (name)
         room.name = check_text(*name, "name", 1, 128);
     if (preset)
@@ -176,12 +178,11 @@ Reply join_room(Context& ctx, Request& req)
     }
 
     if (existing) {
-        // Joining again never takes rights away; the participant PIN may add them.
-        const uint32_t granted = role_permissions(role);
-        if ((existing->permissions | granted) != existing->permissions) {
-            existing->permissions |= granted;
-            if (existing->role == "viewer" && role == "publisher")
-                existing->role = role;
+        // Joining again keeps what moderators set; only a viewer who now has
+        // the participant PIN becomes a publisher.
+        if (existing->role == "viewer" && role == "publisher") {
+            existing->role = role;
+            existing->permissions |= kPublish;
             ctx.store.put_member(*existing);
         }
         return room_reply(room, *existing);
@@ -197,7 +198,7 @@ Reply list_members(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    require_permission(require_member(ctx, room, me), kList, "list the participants");
+    require_permission(require_member(ctx, room, me), kList, "list the participants of this room");
     std::vector<JsonOut> members;
     for (const Member& m : ctx.store.list_members(room.id))
         members.push_back(member_json(m));
@@ -210,7 +211,7 @@ Reply edit_member(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    require_permission(require_member(ctx, room, me), kModerate, "change members' permissions");
+    require_permission(require_member(ctx, room, me), kModerate, "change members' permissions in this room");
     auto target = ctx.store.find_member(room.id, req.param(1));
     if (!target)
         fail(404, "NOTFOUND", "no such member in this room");
@@ -238,7 +239,7 @@ Reply remove_member(Context& ctx, Request& req)
     Member caller = require_member(ctx, room, me);
     const std::string& user_id = req.param(1);
     if (user_id != me.user.id)
-        require_permission(caller, kModerate, "remove members");
+        require_permission(caller, kModerate, "remove members from this room");
     if (user_id == room.owner_id)
         fail(403, "PERMISSION", "the owner cannot leave or be removed; delete the room instead");
     if (!ctx.store.delete_member(room.id, user_id))

@@ -43,7 +43,7 @@ std::string normalize_phone(const std::string& value)
         else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')
             continue;
         else
-            fail(400, "BADREQUEST", "'phone' may hold only digits, '+', spaces and dashes");
+            fail(400, "BADREQUEST", "'phone' may hold only digits, a leading '+', spaces, dashes, dots and brackets");
     }
     if (digits.size() < 7 || digits.size() > 15)
         fail(400, "BADREQUEST", "'phone' must have 7 to 15 digits");
@@ -81,15 +81,16 @@ std::string check_url(const std::string& value, const char* field)
     return url;
 }
 
-int query_int(const std::optional<std::string>& value, const char* field, int fallback, int max)
+int query_int(const std::optional<std::string>& value, const char* field, int fallback, int min,
+              int max)
 {
     if (!value)
         return fallback;
     char* end = nullptr;
     errno = 0;
     const long long v = g_ascii_strtoll(value->c_str(), &end, 10);
-    if (value->empty() || *end != '\0' || errno != 0 || v < 0 || v > max)
-        fail(400, "BADREQUEST", "'%s' must be an integer from 0 to %d", field, max);
+    if (value->empty() || *end != '\0' || errno != 0 || v < min || v > max)
+        fail(400, "BADREQUEST", "'%s' must be an integer from %d to %d", field, min, max);
     return static_cast<int>(v);
 }
 

@@ -20,7 +20,8 @@ std::string check_text(const std::string& value, const char* field, size_t min, 
 // Empty, or an http(s) URL of at most 2048 bytes.
 std::string check_url(const std::string& value, const char* field);
 
-// A non-negative integer query parameter, or `fallback` when absent.
-int query_int(const std::optional<std::string>& value, const char* field, int fallback, int max);
+// An integer query parameter from `min` to `max`, or `fallback` when absent.
+int query_int(const std::optional<std::string>& value, const char* field, int fallback, int min,
+              int max);
 
 }  // namespace zumzi
