@@ -63,6 +63,12 @@ JsonOut& JsonOut::set(const char* key, const std::vector<std::string>& values)
     return *this;
 }
 
+JsonOut& JsonOut::set_node(const char* key, JsonNode* value)
+{
+    json_object_set_member(obj_, key, json_node_copy(value));
+    return *this;
+}
+
 JsonOut& JsonOut::set_null(const char* key)
 {
     json_object_set_null_member(obj_, key);
@@ -101,43 +107,49 @@ std::optional<std::string> Request::query(const char* name) const
     return std::string(v);
 }
 
-JsonObject* Request::json()
+JsonObject* parse_json_object(JsonParser* parser, std::string_view text)
 {
-    if (!parser_) {
-        const char* data = body_.data();
-        size_t size = body_.size();
-        if (!g_utf8_validate(data, static_cast<gssize>(size), nullptr))
-            fail(400, "BADREQUEST", "the body is not valid UTF-8");
-        parser_.reset(json_parser_new_immutable());
-        g_autoptr(GError) error = nullptr;
-        // An empty body is an empty object: every field absent.
-        if (size == 0) {
-            data = "{}";
-            size = 2;
-        }
-        if (!json_parser_load_from_data(parser_.get(), data, static_cast<gssize>(size), &error))
-            fail(400, "BADREQUEST", "malformed JSON: %s", error->message);
-    }
-    JsonNode* root = json_parser_get_root(parser_.get());
+    if (!g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr))
+        fail(400, "BADREQUEST", "the body is not valid UTF-8");
+    // An empty body is an empty object: every field absent.
+    if (text.empty())
+        text = "{}";
+    g_autoptr(GError) error = nullptr;
+    if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), &error))
+        fail(400, "BADREQUEST", "malformed JSON: %s", error->message);
+    JsonNode* root = json_parser_get_root(parser);
     if (!root || !JSON_NODE_HOLDS_OBJECT(root))
         fail(400, "BADREQUEST", "the body must be a JSON object");
     return json_node_get_object(root);
 }
 
-JsonNode* Request::field(const char* name)
+std::string to_json_text(JsonOut&& value)
 {
-    JsonObject* obj = json();
-    return json_object_get_member(obj, name);
+    g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(root, value.release());
+    g_autofree char* text = json_to_string(root, FALSE);
+    return text;
 }
 
-bool Request::has_field(const char* name)
+JsonObject* Request::json()
 {
-    return field(name) != nullptr;
+    if (!object_) {
+        parser_.reset(json_parser_new_immutable());
+        object_ = parse_json_object(parser_.get(), body_);
+    }
+    return object_;
 }
 
-std::optional<std::string> Request::string_field(const char* name)
+// ---- JsonFields ------------------------------------------------------------
+
+bool JsonFields::has_field(const char* name) const
 {
-    JsonNode* node = field(name);
+    return json_object_get_member(object_, name) != nullptr;
+}
+
+std::optional<std::string> JsonFields::string_field(const char* name) const
+{
+    JsonNode* node = json_object_get_member(object_, name);
     if (!node)
         return std::nullopt;
     if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
@@ -145,7 +157,7 @@ std::optional<std::string> Request::string_field(const char* name)
     return std::string(json_node_get_string(node));
 }
 
-std::string Request::required_string(const char* name)
+std::string JsonFields::required_string(const char* name) const
 {
     auto v = string_field(name);
     if (!v)
@@ -153,9 +165,9 @@ std::string Request::required_string(const char* name)
     return *v;
 }
 
-std::optional<int64_t> Request::int_field(const char* name)
+std::optional<int64_t> JsonFields::int_field(const char* name) const
 {
-    JsonNode* node = field(name);
+    JsonNode* node = json_object_get_member(object_, name);
     if (!node)
         return std::nullopt;
     if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64)
@@ -163,9 +175,9 @@ std::optional<int64_t> Request::int_field(const char* name)
     return json_node_get_int(node);
 }
 
-std::optional<bool> Request::bool_field(const char* name)
+std::optional<bool> JsonFields::bool_field(const char* name) const
 {
-    JsonNode* node = field(name);
+    JsonNode* node = json_object_get_member(object_, name);
     if (!node)
         return std::nullopt;
     if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
@@ -173,9 +185,9 @@ std::optional<bool> Request::bool_field(const char* name)
     return json_node_get_boolean(node) != FALSE;
 }
 
-std::optional<std::vector<std::string>> Request::string_list_field(const char* name)
+std::optional<std::vector<std::string>> JsonFields::string_list_field(const char* name) const
 {
-    JsonNode* node = field(name);
+    JsonNode* node = json_object_get_member(object_, name);
     if (!node)
         return std::nullopt;
     if (!JSON_NODE_HOLDS_ARRAY(node))
@@ -197,9 +209,8 @@ void send_json(SoupServerMessage* msg, int status, JsonObject* body)
 {
     g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(root, body);
-    gsize length = 0;
     char* text = json_to_string(root, FALSE);
-    length = strlen(text);
+    const size_t length = strlen(text);
     // libsoup 3.2 has no phrase for 429 and would say "Unknown Error".
     soup_server_message_set_status(msg, static_cast<guint>(status),
                                    status == 429 ? "Too Many Requests" : nullptr);

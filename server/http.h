@@ -56,6 +56,7 @@ public:
     JsonOut& set(const char* key, std::vector<JsonOut>&& values);
     JsonOut& set(const char* key, const std::vector<std::string>& values);
     JsonOut& set_null(const char* key);
+    JsonOut& set_node(const char* key, JsonNode* value);  // copies `value`
 
     // Hands over the object; this JsonOut is empty afterwards.
     JsonObject* release();
@@ -63,6 +64,30 @@ public:
 private:
     JsonObject* obj_;
 };
+
+// Typed access to the fields of a JSON object: absent gives nullopt, a wrong
+// type throws BADREQUEST naming the field. Used for REST bodies and
+// WebSocket messages alike.
+class JsonFields {
+public:
+    explicit JsonFields(JsonObject* object) : object_(object) {}
+    bool has_field(const char* name) const;
+    std::optional<std::string> string_field(const char* name) const;
+    std::string required_string(const char* name) const;
+    std::optional<int64_t> int_field(const char* name) const;
+    std::optional<bool> bool_field(const char* name) const;
+    std::optional<std::vector<std::string>> string_list_field(const char* name) const;
+
+private:
+    JsonObject* object_;
+};
+
+// Parses `text` as a JSON object (an empty text reads as {}), or throws
+// BADREQUEST. The parser owns the object.
+JsonObject* parse_json_object(JsonParser* parser, std::string_view text);
+
+// Compact JSON text of `value`.
+std::string to_json_text(JsonOut&& value);
 
 struct Reply {
     int status = 200;
@@ -90,21 +115,30 @@ public:
     // The body as a JSON object; throws BADREQUEST when it is not one. An
     // empty body reads as {}.
     JsonObject* json();
-    bool has_field(const char* name);
-    // Typed fields: absent gives nullopt, a wrong type throws BADREQUEST.
-    std::optional<std::string> string_field(const char* name);
-    std::string required_string(const char* name);
-    std::optional<int64_t> int_field(const char* name);
-    std::optional<bool> bool_field(const char* name);
-    std::optional<std::vector<std::string>> string_list_field(const char* name);
+    // Typed fields of that object, see JsonFields.
+    bool has_field(const char* name) { return JsonFields(json()).has_field(name); }
+    std::optional<std::string> string_field(const char* name)
+    {
+        return JsonFields(json()).string_field(name);
+    }
+    std::string required_string(const char* name)
+    {
+        return JsonFields(json()).required_string(name);
+    }
+    std::optional<int64_t> int_field(const char* name) { return JsonFields(json()).int_field(name); }
+    std::optional<bool> bool_field(const char* name) { return JsonFields(json()).bool_field(name); }
+    std::optional<std::vector<std::string>> string_list_field(const char* name)
+    {
+        return JsonFields(json()).string_list_field(name);
+    }
 
 private:
-    JsonNode* field(const char* name);
 
     SoupServerMessage* msg_;
     std::vector<std::string> params_;
     std::string_view body_;
     std::unique_ptr<JsonParser, decltype(&g_object_unref)> parser_{nullptr, g_object_unref};
+    JsonObject* object_ = nullptr;  // owned by parser_
 };
 
 // Serialises `body` and sets it as the response with `status`.

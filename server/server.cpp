@@ -1,8 +1,8 @@
 #include "server.h"
 
-#include "api/routes.h"
-
 #include <gio/gio.h>
+
+#include "api/routes.h"
 
 namespace zumzi {
 
@@ -21,8 +21,7 @@ const char* const kBodyKey = "zumzi-body";
 void on_got_chunk(SoupServerMessage* msg, GBytes* chunk, gpointer)
 {
     auto* body = static_cast<BodyBuffer*>(g_object_get_data(G_OBJECT(msg), kBodyKey));
-    if (!body || body->too_large)
-        return;
+    if (!body || body->too_large) return;
     gsize size = 0;
     const char* data = static_cast<const char*>(g_bytes_get_data(chunk, &size));
     if (body->data.size() + size > body->limit) {
@@ -63,10 +62,21 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
     soup_ = soup_server_new("server-header", "zumzi/" ZUMZI_VERSION " ", nullptr);
     soup_server_add_early_handler(soup_, nullptr, on_early, this, nullptr);
     soup_server_add_handler(soup_, nullptr, on_request, this, nullptr);
+    // The WebSocket path: on_ws_request authenticates before the upgrade,
+    // on_websocket takes the connection after it.
+    soup_server_add_handler(soup_, "/api/v1/ws", on_ws_request, this, nullptr);
+    soup_server_add_websocket_handler(soup_, "/api/v1/ws", nullptr, nullptr, on_websocket, this,
+                                      nullptr);
 }
 
 Server::~Server()
 {
+    if (reap_source_) {
+        g_source_destroy(reap_source_);
+        g_source_unref(reap_source_);
+    }
+    closing_.clear();
+    sessions_.clear();
     if (soup_) {
         soup_server_disconnect(soup_);
         g_object_unref(soup_);
@@ -79,8 +89,7 @@ bool Server::listen(GError** error)
     if (config_.tls_enabled()) {
         g_autoptr(GTlsCertificate) cert = g_tls_certificate_new_from_files(
             config_.tls_certificate.c_str(), config_.tls_key.c_str(), error);
-        if (!cert)
-            return false;
+        if (!cert) return false;
         soup_server_set_tls_certificate(soup_, cert);
         options = SOUP_SERVER_LISTEN_HTTPS;
     }
@@ -101,8 +110,7 @@ std::string Server::url() const
     if (uris) {
         g_autofree char* s = g_uri_to_string(static_cast<GUri*>(uris->data));
         out = s;
-        if (!out.empty() && out.back() == '/')
-            out.pop_back();
+        if (!out.empty() && out.back() == '/') out.pop_back();
     }
     g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
     return out;
@@ -129,8 +137,8 @@ void Server::on_early(SoupServer*, SoupServerMessage* msg, const char*, GHashTab
         add_cors_headers(msg);
         send_error(msg, too_large(limit));
         // The unread body is not worth keeping the connection for.
-        soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-                                     "Connection", "close");
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection",
+                                     "close");
         return;
     }
     auto* body = new BodyBuffer;
@@ -147,12 +155,88 @@ void Server::on_request(SoupServer*, SoupServerMessage* msg, const char* path, G
     static_cast<Server*>(user_data)->handle(msg, path);
 }
 
+namespace {
+
+const char* const kPrincipalKey = "zumzi-principal";
+
+}  // namespace
+
+// Before the upgrade: the access token comes as ?token= (browsers cannot set
+// headers on a WebSocket) or as Authorization: Bearer.
+void Server::on_ws_request(SoupServer*, SoupServerMessage* msg, const char*, GHashTable* query,
+                           gpointer user_data)
+{
+    auto* self = static_cast<Server*>(user_data);
+    const char* token =
+        query ? static_cast<const char*>(g_hash_table_lookup(query, "token")) : nullptr;
+    std::optional<std::string> credential;
+    if (token && *token)
+        credential = std::string(token);
+    else
+        credential = Auth::bearer(soup_message_headers_get_one(
+            soup_server_message_get_request_headers(msg), "Authorization"));
+    std::optional<Principal> principal;
+    try {
+        if (credential) principal = self->auth_.user_from_token(*credential);
+    } catch (const StoreError& e) {
+        g_warning("ws: store error: %s", e.what());
+        send_error(msg, ApiError{500, "INTERNAL", "the server could not complete the request"});
+        return;
+    }
+    if (!principal) {
+        send_error(msg, ApiError{401, "AUTHFAIL",
+                                 credential ? "the access token is unknown, expired or revoked"
+                                            : "connect with ?token=<access token>"});
+        return;
+    }
+    g_object_set_data_full(G_OBJECT(msg), kPrincipalKey, new Principal(*principal),
+                           [](gpointer p) { delete static_cast<Principal*>(p); });
+}
+
+void Server::on_websocket(SoupServer*, SoupServerMessage* msg, const char*,
+                          SoupWebsocketConnection* connection, gpointer user_data)
+{
+    auto* self = static_cast<Server*>(user_data);
+    auto* principal = static_cast<Principal*>(g_object_get_data(G_OBJECT(msg), kPrincipalKey));
+    if (!principal) {
+        soup_websocket_connection_close(connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                        "not authenticated");
+        return;
+    }
+    const uint64_t id = self->next_session_++;
+    self->sessions_.emplace(
+        id, std::make_unique<WsSession>(id, self->context_, self->hub_, self->live_, connection,
+                                        *principal,
+                                        [self](uint64_t closed) { self->session_closed(closed); }));
+}
+
+void Server::session_closed(uint64_t id)
+{
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    closing_.push_back(std::move(it->second));
+    sessions_.erase(it);
+    if (reap_source_) return;
+    // On the context the server runs on (tests run it in a thread of its own).
+    reap_source_ = g_idle_source_new();
+    g_source_set_callback(
+        reap_source_,
+        [](gpointer user_data) -> gboolean {
+            auto* self = static_cast<Server*>(user_data);
+            g_source_unref(self->reap_source_);
+            self->reap_source_ = nullptr;
+            self->closing_.clear();
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(reap_source_, g_main_context_get_thread_default());
+}
+
 void Server::handle(SoupServerMessage* msg, const char* path)
 {
     const char* method = soup_server_message_get_method(msg);
     const bool api = g_str_has_prefix(path, "/api/");
-    if (api)
-        add_cors_headers(msg);
+    if (api) add_cors_headers(msg);
     if (api && g_str_equal(method, "OPTIONS")) {
         SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
         soup_message_headers_replace(h, "Access-Control-Allow-Methods",
@@ -166,24 +250,21 @@ void Server::handle(SoupServerMessage* msg, const char* path)
 
     auto* body = static_cast<BodyBuffer*>(g_object_get_data(G_OBJECT(msg), kBodyKey));
     try {
-        if (body && body->too_large)
-            throw too_large(body->limit);
+        if (body && body->too_large) throw too_large(body->limit);
         Router::Match match = router_.match(method, path);
         if (!match.handler) {
-            if (match.allowed.empty())
-                fail(404, "NOTFOUND", "no such endpoint: %s", path);
+            if (match.allowed.empty()) fail(404, "NOTFOUND", "no such endpoint: %s", path);
             soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
                                          match.allowed.c_str());
-            fail(405, "BADMETHOD", "%s is not allowed here; use %s", method,
-                 match.allowed.c_str());
+            fail(405, "BADMETHOD", "%s is not allowed here; use %s", method, match.allowed.c_str());
         }
         Request request(msg, std::move(match.params),
                         body ? std::string_view(body->data) : std::string_view());
         Reply reply = (*match.handler)(context_, request);
         send_json(msg, reply.status, reply.body.release());
         if (!reply.location.empty())
-            soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-                                         "Location", reply.location.c_str());
+            soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                                         reply.location.c_str());
     } catch (const ApiError& e) {
         send_error(msg, e);
     } catch (const StoreError& e) {

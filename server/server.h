@@ -3,27 +3,31 @@
 // by max_body_bytes, so no handler ever sees (or buffers) more.
 #pragma once
 
+#include <libsoup/soup.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/context.h"
 #include "auth.h"
 #include "clock.h"
 #include "code_delivery.h"
 #include "config.h"
+#include "hub.h"
+#include "live_rooms.h"
 #include "otp.h"
 #include "rate_limit.h"
 #include "router.h"
 #include "store.h"
-#include "api/context.h"
-
-#include <libsoup/soup.h>
-
-#include <memory>
-#include <string>
+#include "ws_session.h"
 
 namespace zumzi {
 
 class Server {
 public:
-    Server(const Config& config, Store& store, CodeDelivery& delivery,
-           Clock clock = system_now_ms);
+    Server(const Config& config, Store& store, CodeDelivery& delivery, Clock clock = system_now_ms);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -37,6 +41,9 @@ public:
     int port() const;
 
     Auth& auth() { return auth_; }
+    Hub& hub() { return hub_; }
+    LiveRooms& live_rooms() { return live_; }
+    size_t session_count() const { return sessions_.size(); }
 
 private:
     static void on_early(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
@@ -44,6 +51,11 @@ private:
     static void on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
                            gpointer self);
     void handle(SoupServerMessage* msg, const char* path);
+    static void on_ws_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
+                              gpointer self);
+    static void on_websocket(SoupServer*, SoupServerMessage* msg, const char* path,
+                             SoupWebsocketConnection* connection, gpointer self);
+    void session_closed(uint64_t id);
 
     const Config& config_;
     Store& store_;
@@ -53,6 +65,14 @@ private:
     RateLimiter pin_failures_;
     Context context_;
     Router router_;
+    Hub hub_;
+    LiveRooms live_;
+    // WebSocket sessions by id; closed ones wait in closing_ for an idle
+    // callback, so none is destroyed inside its own signal handler.
+    std::map<uint64_t, std::unique_ptr<WsSession>> sessions_;
+    std::vector<std::unique_ptr<WsSession>> closing_;
+    GSource* reap_source_ = nullptr;
+    uint64_t next_session_ = 1;
     SoupServer* soup_ = nullptr;
 };
 

@@ -1,6 +1,9 @@
 // Rooms, the data side: create, list mine, read, edit, delete, join with a
 // PIN, and the member list with per-member permissions.
+#include <glib.h>
+
 #include "../crypto.h"
+#include "../membership.h"
 #include "../permissions.h"
 #include "context.h"
 #include "preset.h"
@@ -8,45 +11,13 @@
 #include "validate.h"
 #include "views.h"
 
-#include <glib.h>
-
 namespace zumzi {
 
 namespace {
 
-Room load_room(Context& ctx, const Principal& me, const std::string& id)
-{
-    // Rooms of other apps do not exist for this caller.
-    auto room = ctx.store.find_room(me.app.id, id);
-    if (!room)
-        fail(404, "NOTFOUND", "no such room");
-    return *room;
-}
-
-// The caller's membership; the owner always has one.
-std::optional<Member> membership(Context& ctx, const Room& room, const Principal& me)
-{
-    auto member = ctx.store.find_member(room.id, me.user.id);
-    if (!member && room.owner_id == me.user.id) {
-        member = Member{room.id, me.user.id, me.user.name, "owner", kAllPermissions,
-                        ctx.clock()};
-        ctx.store.put_member(*member);
-    }
-    return member;
-}
-
-Member require_member(Context& ctx, const Room& room, const Principal& me)
-{
-    auto member = membership(ctx, room, me);
-    if (!member)
-        fail(403, "NOTMEMBER", "join the room first");
-    return *member;
-}
-
 void require_permission(const Member& member, Permission p, const char* what)
 {
-    if (!has_permission(member.permissions, p))
-        fail(403, "PERMISSION", "you may not %s", what);
+    if (!has_permission(member.permissions, p)) fail(403, "PERMISSION", "you may not %s", what);
 }
 
 std::string check_preset(const std::string& value)
@@ -95,7 +66,7 @@ Reply list_rooms(Context& ctx, Request& req)
     Principal me = require_user(ctx, req);
     std::vector<JsonOut> rooms;
     for (const Room& room : ctx.store.rooms_of_user(me.app.id, me.user.id)) {
-        auto member = membership(ctx, room, me);
+        auto member = find_membership(ctx, room, me);
         rooms.push_back(room_json(room, member ? &*member : nullptr, room.owner_id == me.user.id));
     }
     Reply reply;
@@ -107,14 +78,14 @@ Reply get_room(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    return room_reply(room, require_member(ctx, room, me));
+    return room_reply(room, require_membership(ctx, room, me));
 }
 
 Reply edit_room(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    Member member = require_member(ctx, room, me);
+    Member member = require_membership(ctx, room, me);
     auto name = req.string_field("name");
     auto preset = req.string_field("preset");
     auto locked = req.bool_field("locked");
@@ -122,14 +93,10 @@ Reply edit_room(Context& ctx, Request& req)
         fail(400, "BADREQUEST", "give at least one of 'name', 'preset', 'locked'");
     if ((name || preset) && room.owner_id != me.user.id)
         fail(403, "PERMISSION", "only the owner may rename the room or change its preset");
-    if (locked)
-        require_permission(member, kModerate, "lock or unlock this room");
-    if (name)
-        room.name = check_text(*name, "name", 1, 128);
-    if (preset)
-        room.preset = check_preset(*preset);
-    if (locked)
-        room.locked = *locked;
+    if (locked) require_permission(member, kModerate, "lock or unlock this room");
+    if (name) room.name = check_text(*name, "name", 1, 128);
+    if (preset) room.preset = check_preset(*preset);
+    if (locked) room.locked = *locked;
     ctx.store.update_room(room);
     return room_reply(room, member);
 }
@@ -139,7 +106,7 @@ Reply delete_room(Context& ctx, Request& req)
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
     if (room.owner_id != me.user.id) {
-        require_member(ctx, room, me);
+        require_membership(ctx, room, me);
         fail(403, "PERMISSION", "only the owner may delete the room");
     }
     ctx.store.delete_room(me.app.id, room.id);
@@ -148,60 +115,21 @@ Reply delete_room(Context& ctx, Request& req)
     return reply;
 }
 
-Reply join_room(Context& ctx, Request& req)
+Reply post_join(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    auto existing = membership(ctx, room, me);
-    auto pin = req.string_field("pin");
-    if (!pin) {
-        if (existing)
-            return room_reply(room, *existing);
-        fail(400, "BADREQUEST", "'pin' is required to join");
-    }
-    if (existing && existing->role == "owner")
-        return room_reply(room, *existing);
-
-    const int64_t now = ctx.clock();
-    if (!ctx.pin_failures.allows(me.user.id, now))
-        throw ApiError{429, "RATELIMIT", "too many wrong PINs: try again later",
-                       static_cast<int>((ctx.pin_failures.retry_after(me.user.id, now) + 999) /
-                                        1000)};
-    std::string role;
-    if (constant_time_equal(*pin, room.participant_pin))
-        role = "publisher";
-    else if (constant_time_equal(*pin, room.viewer_pin))
-        role = "viewer";
-    else {
-        ctx.pin_failures.hit(me.user.id, now);
-        fail(403, "BADPIN", "wrong PIN for this room");
-    }
-
-    if (existing) {
-        // Joining again keeps what moderators set; only a viewer who now has
-        // the participant PIN becomes a publisher.
-        if (existing->role == "viewer" && role == "publisher") {
-            existing->role = role;
-            existing->permissions |= kPublish;
-            ctx.store.put_member(*existing);
-        }
-        return room_reply(room, *existing);
-    }
-    if (room.locked)
-        fail(403, "LOCKED", "the room is locked: no new members may join");
-    Member member{room.id, me.user.id, me.user.name, role, role_permissions(role), now};
-    ctx.store.put_member(member);
-    return room_reply(room, member);
+    return room_reply(room, join_room(ctx, me, room, req.string_field("pin")));
 }
 
 Reply list_members(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    require_permission(require_member(ctx, room, me), kList, "list the participants of this room");
+    require_permission(require_membership(ctx, room, me), kList,
+                       "list the participants of this room");
     std::vector<JsonOut> members;
-    for (const Member& m : ctx.store.list_members(room.id))
-        members.push_back(member_json(m));
+    for (const Member& m : ctx.store.list_members(room.id)) members.push_back(member_json(m));
     Reply reply;
     reply.body.set("members", std::move(members));
     return reply;
@@ -211,15 +139,14 @@ Reply edit_member(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    require_permission(require_member(ctx, room, me), kModerate, "change members' permissions in this room");
+    require_permission(require_membership(ctx, room, me), kModerate,
+                       "change members' permissions in this room");
     auto target = ctx.store.find_member(room.id, req.param(1));
-    if (!target)
-        fail(404, "NOTFOUND", "no such member in this room");
+    if (!target) fail(404, "NOTFOUND", "no such member in this room");
     if (target->role == "owner")
         fail(403, "PERMISSION", "the owner's permissions cannot be changed");
     auto names = req.string_list_field("permissions");
-    if (!names)
-        fail(400, "BADREQUEST", "'permissions' is required");
+    if (!names) fail(400, "BADREQUEST", "'permissions' is required");
     auto flags = parse_permission_names(*names);
     if (!flags)
         fail(400, "BADREQUEST",
@@ -236,7 +163,7 @@ Reply remove_member(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    Member caller = require_member(ctx, room, me);
+    Member caller = require_membership(ctx, room, me);
     const std::string& user_id = req.param(1);
     if (user_id != me.user.id)
         require_permission(caller, kModerate, "remove members from this room");
@@ -254,8 +181,11 @@ Reply list_presets(Context&, Request&)
     std::vector<JsonOut> presets;
     for (const Preset& p : all_presets()) {
         JsonOut out;
-        out.set("name", std::string(p.name)).set("width", p.width).set("height", p.height)
-            .set("framerate", p.framerate).set("video_kbps", p.video_kbps);
+        out.set("name", std::string(p.name))
+            .set("width", p.width)
+            .set("height", p.height)
+            .set("framerate", p.framerate)
+            .set("video_kbps", p.video_kbps);
         presets.push_back(std::move(out));
     }
     Reply reply;
@@ -273,7 +203,7 @@ void add_rooms_routes(Router& router)
     router.add("GET", "/api/v1/rooms/{id}", get_room);
     router.add("PATCH", "/api/v1/rooms/{id}", edit_room);
     router.add("DELETE", "/api/v1/rooms/{id}", delete_room);
-    router.add("POST", "/api/v1/rooms/{id}/join", join_room);
+    router.add("POST", "/api/v1/rooms/{id}/join", post_join);
     router.add("GET", "/api/v1/rooms/{id}/members", list_members);
     router.add("PATCH", "/api/v1/rooms/{id}/members/{user}", edit_member);
     router.add("DELETE", "/api/v1/rooms/{id}/members/{user}", remove_member);

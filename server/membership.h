@@ -1,0 +1,31 @@
+// Room membership rules shared by the REST API and the WebSocket: finding a
+// caller's room, their membership, and joining with a PIN. Failures throw
+// ApiError with the documented codes.
+#pragma once
+
+#include "api/context.h"
+
+#include <optional>
+#include <string>
+
+namespace zumzi {
+
+// The room `id` of the caller's app, or NOTFOUND: rooms of other apps do
+// not exist for the caller.
+Room load_room(Context& ctx, const Principal& me, const std::string& id);
+
+// The caller's membership; the owner always has one.
+std::optional<Member> find_membership(Context& ctx, const Room& room, const Principal& me);
+
+// The caller's membership, or NOTMEMBER.
+Member require_membership(Context& ctx, const Room& room, const Principal& me);
+
+// Joins `room` with `pin` (participant PIN: publisher, viewer PIN: viewer).
+// Without a PIN only existing members and the owner get in. Wrong PINs are
+// rate-limited per user (RATELIMIT), a locked room takes no new members
+// (LOCKED), and joining again keeps what moderators set: only a viewer who
+// presents the participant PIN becomes a publisher.
+Member join_room(Context& ctx, const Principal& me, const Room& room,
+                 const std::optional<std::string>& pin);
+
+}  // namespace zumzi

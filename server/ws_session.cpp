@@ -1,0 +1,215 @@
+#include "ws_session.h"
+
+#include "api/views.h"
+#include "membership.h"
+#include "permissions.h"
+
+namespace zumzi {
+
+namespace {
+
+std::string room_topic(const std::string& room_id)
+{
+    return "room:" + room_id;
+}
+
+std::string roster_topic(const std::string& room_id)
+{
+    return "roster:" + room_id;
+}
+
+JsonOut participant_json(const LiveParticipant& p)
+{
+    JsonOut out;
+    out.set("participant_id", p.id)
+        .set("user_id", p.user_id)
+        .set("name", p.name)
+        .set("role", p.role)
+        .set("joined_at", p.joined_at);
+    return out;
+}
+
+// A reply carries the request's id back, whatever JSON scalar it was.
+JsonOut reply(const char* type, JsonNode* id)
+{
+    JsonOut out;
+    out.set("type", type);
+    if (id) out.set_node("id", id);
+    return out;
+}
+
+}  // namespace
+
+WsSession::WsSession(uint64_t id, Context& ctx, Hub& hub, LiveRooms& live,
+                     SoupWebsocketConnection* connection, Principal principal, Closed closed)
+    : id_(id),
+      ctx_(ctx),
+      hub_(hub),
+      live_(live),
+      connection_(SOUP_WEBSOCKET_CONNECTION(g_object_ref(connection))),
+      principal_(std::move(principal)),
+      closed_(std::move(closed))
+{
+    soup_websocket_connection_set_max_incoming_payload_size(
+        connection_, static_cast<guint64>(ctx_.config.max_body_bytes));
+    soup_websocket_connection_set_keepalive_interval(connection_, 30);
+    g_signal_connect(connection_, "message", G_CALLBACK(on_message), this);
+    g_signal_connect(connection_, "closed", G_CALLBACK(on_closed), this);
+
+    JsonOut welcome;
+    welcome.set("type", "welcome")
+        .set("session_id", std::to_string(id_))
+        .set("user", user_json(principal_.user, true));
+    send(to_json_text(std::move(welcome)));
+}
+
+WsSession::~WsSession()
+{
+    while (!rooms_.empty()) leave(rooms_.begin()->first);
+    g_signal_handlers_disconnect_by_data(connection_, this);
+    if (soup_websocket_connection_get_state(connection_) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close(connection_, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
+    g_object_unref(connection_);
+}
+
+void WsSession::send(const std::string& text)
+{
+    if (soup_websocket_connection_get_state(connection_) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_send_text(connection_, text.c_str());
+}
+
+void WsSession::on_message(SoupWebsocketConnection*, gint type, GBytes* message, gpointer self)
+{
+    auto* session = static_cast<WsSession*>(self);
+    if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+        session->reply_error(nullptr, ApiError{400, "BADREQUEST", "send JSON text frames"});
+        return;
+    }
+    gsize size = 0;
+    const char* data = static_cast<const char*>(g_bytes_get_data(message, &size));
+    session->handle(std::string_view(data, size));
+}
+
+void WsSession::on_closed(SoupWebsocketConnection*, gpointer self)
+{
+    auto* session = static_cast<WsSession*>(self);
+    // The owner destroys us; leave the rooms now so others hear it at once.
+    while (!session->rooms_.empty()) session->leave(session->rooms_.begin()->first);
+    if (session->closed_) session->closed_(session->id_);
+}
+
+void WsSession::handle(std::string_view text)
+{
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    JsonNode* id = nullptr;
+    try {
+        JsonObject* object = parse_json_object(parser, text);
+        id = json_object_get_member(object, "id");
+        if (id && !JSON_NODE_HOLDS_VALUE(id) && !JSON_NODE_HOLDS_NULL(id)) {
+            id = nullptr;
+            fail(400, "BADREQUEST", "'id' must be a string or a number");
+        }
+        JsonFields fields(object);
+        auto type = fields.string_field("type");
+        if (!type) fail(400, "BADREQUEST", "'type' is required");
+        if (*type == "ping")
+            handle_ping(id);
+        else if (*type == "join")
+            handle_join(id, fields);
+        else if (*type == "leave")
+            handle_leave(id, fields);
+        else
+            fail(400, "BADREQUEST", "unknown message type '%s'", type->c_str());
+    } catch (const ApiError& e) {
+        reply_error(id, e);
+    } catch (const StoreError& e) {
+        g_warning("ws session %" G_GUINT64_FORMAT ": store error: %s", id_, e.what());
+        reply_error(id, ApiError{500, "INTERNAL", "the server could not complete the request"});
+    }
+}
+
+void WsSession::reply_error(JsonNode* id, const ApiError& error)
+{
+    JsonOut inner;
+    inner.set("code", error.code).set("message", error.message);
+    if (error.retry_after_s > 0) inner.set("retry_after", error.retry_after_s);
+    JsonOut out = reply("error", id);
+    out.set("error", std::move(inner));
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::handle_ping(JsonNode* id)
+{
+    JsonOut out = reply("pong", id);
+    out.set("time", ctx_.clock());
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    const Room room = load_room(ctx_, principal_, room_id);
+    if (rooms_.count(room.id)) fail(409, "ALREADYJOINED", "this connection is already in the room");
+    const Member member = join_room(ctx_, principal_, room, fields.string_field("pin"));
+
+    LiveParticipant me{"",          principal_.user.id, principal_.user.name,
+                       member.role, member.permissions, id_,
+                       ctx_.clock()};
+    // Who was there before us, for the reply.
+    const std::vector<LiveParticipant> others = live_.participants(room.id);
+    const LiveParticipant& added = live_.add(room.id, me);
+
+    Joined joined;
+    joined.participant_id = added.id;
+    joined.permissions = member.permissions;
+    joined.room_handle =
+        hub_.subscribe(room_topic(room.id), [this](const std::string& m) { send(m); });
+    if (has_permission(member.permissions, kList))
+        joined.roster_handle =
+            hub_.subscribe(roster_topic(room.id), [this](const std::string& m) { send(m); });
+
+    JsonOut event;
+    event.set("type", "participant_joined")
+        .set("room", room.id)
+        .set("participant", participant_json(added));
+    hub_.publish(roster_topic(room.id), to_json_text(std::move(event)), joined.roster_handle);
+    rooms_.emplace(room.id, joined);
+
+    std::vector<JsonOut> list;
+    if (has_permission(member.permissions, kList))
+        for (const LiveParticipant& p : others) list.push_back(participant_json(p));
+    JsonOut out = reply("joined", id);
+    out.set("room", room_json(room, &member, member.role == "owner"))
+        .set("participant_id", joined.participant_id)
+        .set("participants", std::move(list));
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::handle_leave(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    if (!rooms_.count(room_id)) fail(404, "NOTJOINED", "this connection is not in that room");
+    leave(room_id);
+    JsonOut out = reply("left", id);
+    out.set("room", room_id);
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::leave(std::string room_id)
+{
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end()) return;
+    const Joined joined = it->second;
+    rooms_.erase(it);
+    hub_.unsubscribe(joined.room_handle);
+    if (joined.roster_handle) hub_.unsubscribe(joined.roster_handle);
+    live_.remove(room_id, joined.participant_id);
+    JsonOut event;
+    event.set("type", "participant_left")
+        .set("room", room_id)
+        .set("participant_id", joined.participant_id)
+        .set("user_id", principal_.user.id);
+    hub_.publish(roster_topic(room_id), to_json_text(std::move(event)));
+}
+
+}  // namespace zumzi

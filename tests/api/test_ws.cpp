@@ -1,0 +1,422 @@
+// The WebSocket (/api/v1/ws) over a real connection: authentication at the
+// upgrade, welcome, ping, joining and leaving rooms with the live roster
+// (participant_joined / participant_left), and every bad message answered
+// with an error frame that changes nothing.
+#include <deque>
+
+#include "test_server.h"
+
+using namespace zumzi_test;
+
+namespace {
+
+// A WebSocket client on the test thread's default main context.
+class WsClient {
+public:
+    // Connects to `server` with `token` (empty: no token) and waits for the
+    // upgrade to succeed or fail.
+    WsClient(TestServer& server, const std::string& token)
+    {
+        session_ = soup_session_new();
+        // No proxy lookups: libproxy is not safe when lookups overlap.
+        soup_session_set_proxy_resolver(session_, nullptr);
+        std::string url = server.url() + "/api/v1/ws";
+        if (!token.empty())
+            url += "?token=" + token;
+        msg_ = soup_message_new("GET", url.c_str());
+        soup_session_websocket_connect_async(session_, msg_, nullptr, nullptr, G_PRIORITY_DEFAULT,
+                                             nullptr, on_connected, this);
+        wait_until([this] { return done_; });
+        status_ = static_cast<int>(soup_message_get_status(msg_));
+    }
+
+    ~WsClient()
+    {
+        close();
+        g_clear_object(&msg_);
+        g_clear_object(&session_);
+    }
+
+    bool connected() const { return connection_ != nullptr; }
+    int handshake_status() const { return status_; }
+
+    void send(const std::string& text)
+    {
+        CHECK_TRUE(connection_ != nullptr);
+        soup_websocket_connection_send_text(connection_, text.c_str());
+    }
+
+    void send_binary(const std::string& data)
+    {
+        soup_websocket_connection_send_binary(connection_, data.data(), data.size());
+    }
+
+    // The next message of `type` (others before it stay queued), waiting up
+    // to 10 s; an empty Response (status 0, no json) if none came.
+    Response next(const std::string& type)
+    {
+        Response found;
+        wait_until([&] {
+            for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+                if (type_of(*it) == type) {
+                    found = parse(*it);
+                    queue_.erase(it);
+                    return true;
+                }
+            }
+            return closed_;
+        });
+        return found;
+    }
+
+    // True when a message of `type` is already queued. Call after a ping
+    // round trip: everything sent to us before the pong has arrived by then.
+    bool has_queued(const std::string& type) const
+    {
+        for (const std::string& m : queue_)
+            if (type_of(m) == type)
+                return true;
+        return false;
+    }
+
+    // A ping round trip: afterwards every message the server queued for us
+    // before it has been received.
+    void sync()
+    {
+        static int n = 0;
+        const std::string id = "sync-" + std::to_string(++n);
+        send("{\"type\":\"ping\",\"id\":" + json_string(id) + "}");
+        Response pong = next("pong");
+        CHECK_EQUAL(id, pong.str("id"));
+    }
+
+    bool wait_closed()
+    {
+        wait_until([this] { return closed_; });
+        return closed_;
+    }
+
+    void close()
+    {
+        if (connection_ &&
+            soup_websocket_connection_get_state(connection_) == SOUP_WEBSOCKET_STATE_OPEN) {
+            soup_websocket_connection_close(connection_, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+            wait_until([this] { return closed_; });
+        }
+        if (connection_) {
+            g_signal_handlers_disconnect_by_data(connection_, this);
+            g_clear_object(&connection_);
+        }
+    }
+
+private:
+    static void on_connected(GObject* source, GAsyncResult* result, gpointer self)
+    {
+        auto* client = static_cast<WsClient*>(self);
+        client->connection_ = soup_session_websocket_connect_finish(SOUP_SESSION(source), result,
+                                                                    nullptr);
+        if (client->connection_) {
+            g_signal_connect(client->connection_, "message", G_CALLBACK(on_message), client);
+            g_signal_connect(client->connection_, "closed", G_CALLBACK(on_closed), client);
+        }
+        client->done_ = true;
+    }
+
+    static void on_message(SoupWebsocketConnection*, gint, GBytes* message, gpointer self)
+    {
+        gsize size = 0;
+        const char* data = static_cast<const char*>(g_bytes_get_data(message, &size));
+        static_cast<WsClient*>(self)->queue_.emplace_back(data, size);
+    }
+
+    static void on_closed(SoupWebsocketConnection*, gpointer self)
+    {
+        static_cast<WsClient*>(self)->closed_ = true;
+    }
+
+    static std::string type_of(const std::string& text)
+    {
+        Response r = parse(text);
+        return r.str("type");
+    }
+
+    static Response parse(const std::string& text)
+    {
+        Response r;
+        r.status = 200;
+        r.body = text;
+        g_autoptr(JsonParser) parser = json_parser_new();
+        if (json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()),
+                                       nullptr) &&
+            json_parser_get_root(parser))
+            r.json.reset(json_node_copy(json_parser_get_root(parser)), json_node_unref);
+        return r;
+    }
+
+    template <class Condition>
+    static void wait_until(Condition condition)
+    {
+        const int64_t deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        while (!condition() && g_get_monotonic_time() < deadline) {
+            if (!g_main_context_iteration(nullptr, FALSE))
+                g_usleep(1000);
+        }
+    }
+
+    SoupSession* session_ = nullptr;
+    SoupMessage* msg_ = nullptr;
+    SoupWebsocketConnection* connection_ = nullptr;
+    std::deque<std::string> queue_;
+    bool done_ = false;
+    bool closed_ = false;
+    int status_ = 0;
+};
+
+struct RoomInfo {
+    std::string id;
+    std::string participant_pin;
+    std::string viewer_pin;
+};
+
+RoomInfo create_room(TestServer& server, const TestUser& owner)
+{
+    Response r = server.post("/api/v1/rooms", "{\"name\":\"Standup\"}", owner.token);
+    CHECK_STATUS(r, 201);
+    return {r.str("id"), r.str("participant_pin"), r.str("viewer_pin")};
+}
+
+std::string join_msg(const std::string& room, const std::string& pin, int id)
+{
+    std::string m = "{\"type\":\"join\",\"id\":" + std::to_string(id) +
+                    ",\"room\":" + json_string(room);
+    if (!pin.empty())
+        m += ",\"pin\":" + json_string(pin);
+    return m + "}";
+}
+
+void check_ws_error(const Response& r, const char* code)
+{
+    CHECK_EQUAL_TEXT(std::string("error"), r.str("type"), r.body.c_str());
+    CHECK_EQUAL_TEXT(std::string(code), r.str("error.code"), r.body.c_str());
+    CHECK_TRUE(!r.str("error.message").empty());
+}
+
+}  // namespace
+
+TEST_GROUP(WebSocket)
+{
+    std::unique_ptr<TestServer> server;
+    void setup() override { server = std::make_unique<TestServer>(); }
+    void teardown() override { server.reset(); }
+};
+
+TEST(WebSocket, UpgradeNeedsAValidToken)
+{
+    WsClient none(*server, "");
+    CHECK_FALSE(none.connected());
+    CHECK_EQUAL(401, none.handshake_status());
+
+    WsClient wrong(*server, "zt_not-a-real-token");
+    CHECK_FALSE(wrong.connected());
+    CHECK_EQUAL(401, wrong.handshake_status());
+
+    // A revoked token is refused too.
+    TestUser ann = server->login("ann@example.com");
+    CHECK_STATUS(server->post("/api/v1/logout", "", ann.token), 200);
+    WsClient revoked(*server, ann.token);
+    CHECK_FALSE(revoked.connected());
+    CHECK_EQUAL(401, revoked.handshake_status());
+}
+
+TEST(WebSocket, WelcomeNamesTheUserAndPingEchoesTheId)
+{
+    TestUser ann = server->login("ann@example.com");
+    WsClient ws(*server, ann.token);
+    CHECK_TRUE(ws.connected());
+    Response welcome = ws.next("welcome");
+    CHECK_EQUAL(ann.id, welcome.str("user.id"));
+    CHECK_TRUE(!welcome.str("session_id").empty());
+
+    ws.send("{\"type\":\"ping\",\"id\":42}");
+    Response pong = ws.next("pong");
+    CHECK_EQUAL(42, pong.num("id"));
+    ws.send("{\"type\":\"ping\",\"id\":\"abc\"}");
+    CHECK_EQUAL(std::string("abc"), ws.next("pong").str("id"));
+}
+
+TEST(WebSocket, JoinLeaveAndDisconnectUpdateTheRoster)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    RoomInfo room = create_room(*server, ann);
+
+    WsClient a(*server, ann.token);
+    a.send(join_msg(room.id, "", 1));  // the owner needs no PIN
+    Response a_joined = a.next("joined");
+    CHECK_EQUAL(1, a_joined.num("id"));
+    CHECK_EQUAL(room.id, a_joined.str("room.id"));
+    CHECK_EQUAL(std::string("owner"), a_joined.str("room.role"));
+    CHECK_EQUAL(0, a_joined.count("participants"));
+    const std::string a_pid = a_joined.str("participant_id");
+
+    WsClient b(*server, bob.token);
+    b.send(join_msg(room.id, room.participant_pin, 2));
+    Response b_joined = b.next("joined");
+    CHECK_EQUAL(std::string("publisher"), b_joined.str("room.role"));
+    CHECK_FALSE(b_joined.has("room.participant_pin"));  // PINs are the owner's
+    CHECK_EQUAL(1, b_joined.count("participants"));
+    CHECK_EQUAL(a_pid, b_joined.str("participants.0.participant_id"));
+    CHECK_EQUAL(ann.id, b_joined.str("participants.0.user_id"));
+    const std::string b_pid = b_joined.str("participant_id");
+
+    Response seen = a.next("participant_joined");
+    CHECK_EQUAL(room.id, seen.str("room"));
+    CHECK_EQUAL(b_pid, seen.str("participant.participant_id"));
+    CHECK_EQUAL(bob.id, seen.str("participant.user_id"));
+    // Bob hears nothing about himself.
+    b.sync();
+    CHECK_FALSE(b.has_queued("participant_joined"));
+
+    // The REST join made Bob a stored member too.
+    CHECK_STATUS(server->get("/api/v1/rooms/" + room.id, bob.token), 200);
+
+    b.send("{\"type\":\"leave\",\"id\":3,\"room\":" + json_string(room.id) + "}");
+    CHECK_EQUAL(room.id, b.next("left").str("room"));
+    Response gone = a.next("participant_left");
+    CHECK_EQUAL(b_pid, gone.str("participant_id"));
+
+    // Joining again makes a new participant; a dropped connection leaves.
+    b.send(join_msg(room.id, "", 4));  // a stored member needs no PIN
+    const std::string b_pid2 = b.next("joined").str("participant_id");
+    CHECK_TRUE(b_pid2 != b_pid);
+    CHECK_EQUAL(b_pid2, a.next("participant_joined").str("participant.participant_id"));
+    b.close();
+    CHECK_EQUAL(b_pid2, a.next("participant_left").str("participant_id"));
+}
+
+TEST(WebSocket, TwoConnectionsOfOneUserAreTwoParticipants)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = create_room(*server, ann);
+    WsClient one(*server, ann.token);
+    WsClient two(*server, ann.token);
+    one.send(join_msg(room.id, "", 1));
+    const std::string first = one.next("joined").str("participant_id");
+    two.send(join_msg(room.id, "", 1));
+    Response second = two.next("joined");
+    CHECK_EQUAL(1, second.count("participants"));
+    CHECK_EQUAL(first, second.str("participants.0.participant_id"));
+    CHECK_TRUE(second.str("participant_id") != first);
+}
+
+TEST(WebSocket, BadJoinsChangeNothing)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    RoomInfo room = create_room(*server, ann);
+    WsClient a(*server, ann.token);
+    a.send(join_msg(room.id, "", 1));
+    a.next("joined");
+    WsClient b(*server, bob.token);
+
+    b.send(join_msg(room.id, "00000000" == room.participant_pin ? "11111111" : "00000000", 7));
+    Response bad = b.next("error");
+    check_ws_error(bad, "BADPIN");
+    CHECK_EQUAL(7, bad.num("id"));
+    b.send(join_msg("nosuchroom", room.participant_pin, 8));
+    check_ws_error(b.next("error"), "NOTFOUND");
+    b.send(join_msg(room.id, "", 9));
+    check_ws_error(b.next("error"), "BADREQUEST");  // not a member: a PIN is needed
+    b.send("{\"type\":\"join\",\"id\":10,\"room\":" + json_string(room.id) + ",\"pin\":12345678.5}");
+    check_ws_error(b.next("error"), "BADREQUEST");
+    b.send("{\"type\":\"leave\",\"id\":11,\"room\":" + json_string(room.id) + "}");
+    check_ws_error(b.next("error"), "NOTJOINED");
+
+    // Nobody appeared in the room, and Bob is no stored member.
+    a.sync();
+    CHECK_FALSE(a.has_queued("participant_joined"));
+    CHECK_ERROR(server->get("/api/v1/rooms/" + room.id, bob.token), 403, "NOTMEMBER");
+
+    // Joining twice on one connection is refused and leaves one participant.
+    b.send(join_msg(room.id, room.viewer_pin, 12));
+    CHECK_EQUAL(std::string("viewer"), b.next("joined").str("room.role"));
+    b.send(join_msg(room.id, room.viewer_pin, 13));
+    check_ws_error(b.next("error"), "ALREADYJOINED");
+    a.next("participant_joined");
+    a.sync();
+    CHECK_FALSE(a.has_queued("participant_joined"));
+}
+
+TEST(WebSocket, MalformedFramesGetErrorsAndTheConnectionLives)
+{
+    TestUser ann = server->login("ann@example.com");
+    WsClient ws(*server, ann.token);
+    ws.next("welcome");
+    ws.send("{\"type\":");
+    Response r = ws.next("error");
+    check_ws_error(r, "BADREQUEST");
+    CHECK_FALSE(r.has("id"));
+    ws.send("[1,2,3]");
+    check_ws_error(ws.next("error"), "BADREQUEST");
+    ws.send("{\"id\":5}");
+    check_ws_error(ws.next("error"), "BADREQUEST");
+    ws.send("{\"type\":\"dance\",\"id\":6}");
+    Response unknown = ws.next("error");
+    check_ws_error(unknown, "BADREQUEST");
+    CHECK_EQUAL(6, unknown.num("id"));
+    ws.send("{\"type\":\"ping\",\"id\":{\"x\":1}}");
+    check_ws_error(ws.next("error"), "BADREQUEST");
+    ws.send_binary("\x01\x02");
+    check_ws_error(ws.next("error"), "BADREQUEST");
+    ws.sync();  // still alive
+}
+
+TEST(WebSocket, OversizedMessageClosesTheConnection)
+{
+    TestUser ann = server->login("ann@example.com");
+    WsClient ws(*server, ann.token);
+    ws.next("welcome");
+    const std::string big(static_cast<size_t>(server->config().max_body_bytes) + 10, 'x');
+    ws.send("{\"type\":\"ping\",\"pad\":\"" + big + "\"}");
+    CHECK_TRUE(ws.wait_closed());
+}
+
+TEST(WebSocket, WithoutListPermissionTheRosterIsHidden)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    TestUser cat = server->login("cat@example.com");
+    RoomInfo room = create_room(*server, ann);
+    CHECK_STATUS(server->post("/api/v1/rooms/" + room.id + "/join",
+                              "{\"pin\":" + json_string(room.viewer_pin) + "}", bob.token),
+                 200);
+    CHECK_STATUS(server->patch("/api/v1/rooms/" + room.id + "/members/" + bob.id,
+                               "{\"permissions\":[\"subscribe\"]}", ann.token),
+                 200);
+
+    WsClient a(*server, ann.token);
+    a.send(join_msg(room.id, "", 1));
+    a.next("joined");
+    WsClient b(*server, bob.token);
+    b.send(join_msg(room.id, "", 1));
+    Response b_joined = b.next("joined");
+    CHECK_EQUAL(0, b_joined.count("participants"));  // Ann is there but hidden
+    a.next("participant_joined");                     // Ann may list: she sees Bob
+
+    WsClient c(*server, cat.token);
+    c.send(join_msg(room.id, room.participant_pin, 1));
+    CHECK_EQUAL(2, c.next("joined").count("participants"));
+    b.sync();
+    CHECK_FALSE(b.has_queued("participant_joined"));
+}
+
+TEST(WebSocket, AnotherAppsRoomDoesNotExist)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = create_room(*server, ann);
+    AppKey other = server->create_app("other");
+    TestUser eve = server->login("eve@example.com", other.id);
+    WsClient e(*server, eve.token);
+    e.send(join_msg(room.id, room.participant_pin, 1));
+    check_ws_error(e.next("error"), "NOTFOUND");
+}
