@@ -1,8 +1,8 @@
 #include "auth.h"
 
-#include "crypto.h"
-
 #include <glib.h>
+
+#include "crypto.h"
 
 namespace zumzi {
 
@@ -17,8 +17,8 @@ std::pair<AccessToken, std::string> Auth::issue_token(const User& user, int64_t 
 {
     std::string secret = random_secret("zt_");
     const int64_t now = clock_();
-    AccessToken token{random_id("t_", 14), user.id, user.app_id, now, now + ttl_seconds * 1000,
-                      false};
+    AccessToken token{random_id("t_", 14),      user.id, user.app_id, now,
+                      now + ttl_seconds * 1000, false};
     store_.create_token(token, sha256_hex(secret));
     return {token, secret};
 }

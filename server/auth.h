@@ -3,11 +3,11 @@
 // digest followed by a constant-time comparison.
 #pragma once
 
-#include "clock.h"
-#include "store.h"
-
 #include <optional>
 #include <string>
+
+#include "clock.h"
+#include "store.h"
 
 namespace zumzi {
 

@@ -17,9 +17,18 @@ struct Key {
     int min = 0, max = 0;  // for numbers
 };
 
-Key str_key(const char* g, const char* n, std::string Config::*m) { return {g, n, m, nullptr, nullptr}; }
-Key int_key(const char* g, const char* n, int Config::*m, int lo, int hi) { return {g, n, nullptr, m, nullptr, lo, hi}; }
-Key bool_key(const char* g, const char* n, bool Config::*m) { return {g, n, nullptr, nullptr, m}; }
+Key str_key(const char* g, const char* n, std::string Config::*m)
+{
+    return {g, n, m, nullptr, nullptr};
+}
+Key int_key(const char* g, const char* n, int Config::*m, int lo, int hi)
+{
+    return {g, n, nullptr, m, nullptr, lo, hi};
+}
+Key bool_key(const char* g, const char* n, bool Config::*m)
+{
+    return {g, n, nullptr, nullptr, m};
+}
 
 const Key keys[] = {
     str_key("server", "listen", &Config::listen),
@@ -39,6 +48,11 @@ const Key keys[] = {
     int_key("login", "verifies_per_ip", &Config::verifies_per_ip, 1, 100000),
     int_key("login", "token_ttl", &Config::token_ttl, 60, INT_MAX),
     int_key("rooms", "pin_failures_per_user", &Config::pin_failures_per_user, 1, 100000),
+    str_key("media", "host_addresses", &Config::host_addresses),
+    int_key("media", "min_port", &Config::min_port, 0, 65535),
+    int_key("media", "max_port", &Config::max_port, 0, 65535),
+    str_key("media", "stun_server", &Config::stun_server),
+    int_key("media", "peer_timeout", &Config::peer_timeout, 1, 3600),
 };
 
 const Key* find_key(const char* group, const char* name)
@@ -67,8 +81,7 @@ bool set_value(Config& config, const Key& key, const char* path, GKeyFile* file,
             return true;
         }
         g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                    "%s: [%s] %s = '%s': expected true or false", path, key.group, key.name,
-                    value);
+                    "%s: [%s] %s = '%s': expected true or false", path, key.group, key.name, value);
         return false;
     }
     {
@@ -77,8 +90,8 @@ bool set_value(Config& config, const Key& key, const char* path, GKeyFile* file,
         long long v = g_ascii_strtoll(value, &end, 10);
         if (*value == '\0' || *end != '\0' || errno != 0 || v < key.min || v > key.max) {
             g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                        "%s: [%s] %s = '%s': expected an integer from %d to %d", path,
-                        key.group, key.name, value, key.min, key.max);
+                        "%s: [%s] %s = '%s': expected an integer from %d to %d", path, key.group,
+                        key.name, value, key.min, key.max);
             return false;
         }
         config.*key.number = static_cast<int>(v);
@@ -110,7 +123,7 @@ bool config_load_file(Config& config, const char* path, GError** error)
             known_group = known_group || g_str_equal(k.group, groups[g]);
         if (!known_group) {
             g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-                        "%s: unknown group [%s] (known: [server], [login], [rooms])", path,
+                        "%s: unknown group [%s] (known: [server], [login], [rooms], [media])", path,
                         groups[g]);
             return false;
         }
@@ -147,6 +160,28 @@ bool config_validate(const Config& config, GError** error)
                     "listen = '%s': expected an IP address (127.0.0.1, 0.0.0.0, ::)",
                     config.listen.c_str());
         return false;
+    }
+    if ((config.min_port == 0) != (config.max_port == 0) || config.min_port > config.max_port) {
+        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "media port range %d-%d: set both, min <= max", config.min_port,
+                    config.max_port);
+        return false;
+    }
+    if (!config.stun_server.empty() && !g_str_has_prefix(config.stun_server.c_str(), "stun://")) {
+        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "stun_server = '%s': expected stun://host:port", config.stun_server.c_str());
+        return false;
+    }
+    {
+        g_auto(GStrv) addresses = g_strsplit(config.host_addresses.c_str(), ",", -1);
+        for (char** a = addresses; *a; a++) {
+            g_strstrip(*a);
+            if (**a && !g_hostname_is_ip_address(*a)) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "host_addresses: '%s' is not an IP address", *a);
+                return false;
+            }
+        }
     }
     if (config.data_dir.empty()) {
         g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

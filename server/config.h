@@ -16,21 +16,28 @@ struct Config {
     int max_body_bytes = 1024 * 1024;  // larger request bodies get 413 TOOLARGE
     std::string tls_certificate;       // PEM; TLS is on when both are set
     std::string tls_key;
-    std::string schema_dir;            // migrations; defaults to the built-in path
+    std::string schema_dir;  // migrations; defaults to the built-in path
 
     // [login]
-    bool demo = false;                  // also accept 123456 as a login code
-    int code_ttl = 300;                 // seconds a login code stays valid
-    int code_resend = 60;               // within this, asking again resends the same code
-    int code_max_attempts = 5;          // wrong tries that burn a code
-    int rate_window = 900;              // seconds of the rate-limit windows below
-    int sends_per_address = 5;          // code deliveries per address per window
-    int sends_per_ip = 20;              // code requests per client IP per window
-    int verifies_per_ip = 30;           // code checks per client IP per window
-    int token_ttl = 30 * 24 * 3600;     // access token lifetime, seconds
+    bool demo = false;               // also accept 123456 as a login code
+    int code_ttl = 300;              // seconds a login code stays valid
+    int code_resend = 60;            // within this, asking again resends the same code
+    int code_max_attempts = 5;       // wrong tries that burn a code
+    int rate_window = 900;           // seconds of the rate-limit windows below
+    int sends_per_address = 5;       // code deliveries per address per window
+    int sends_per_ip = 20;           // code requests per client IP per window
+    int verifies_per_ip = 30;        // code checks per client IP per window
+    int token_ttl = 30 * 24 * 3600;  // access token lifetime, seconds
 
     // [rooms]
-    int pin_failures_per_user = 10;     // wrong PINs per user per rate window
+    int pin_failures_per_user = 10;  // wrong PINs per user per rate window
+
+    // [media]
+    std::string host_addresses;  // comma-separated ICE host addresses; empty: all
+    int min_port = 0;            // ICE UDP port range; 0 and 0: any port
+    int max_port = 0;
+    std::string stun_server;  // "stun://host:port", passed to webrtcbin
+    int peer_timeout = 15;    // seconds a failed/disconnected session may last
 
     bool tls_enabled() const { return !tls_certificate.empty() && !tls_key.empty(); }
     std::string database_path() const;

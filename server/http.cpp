@@ -231,8 +231,8 @@ void send_error(SoupServerMessage* msg, const ApiError& error)
                                      "WWW-Authenticate", "Bearer");
     if (error.retry_after_s > 0) {
         g_autofree char* seconds = g_strdup_printf("%d", error.retry_after_s);
-        soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-                                     "Retry-After", seconds);
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                                     seconds);
     }
 }
 

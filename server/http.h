@@ -125,7 +125,10 @@ public:
     {
         return JsonFields(json()).required_string(name);
     }
-    std::optional<int64_t> int_field(const char* name) { return JsonFields(json()).int_field(name); }
+    std::optional<int64_t> int_field(const char* name)
+    {
+        return JsonFields(json()).int_field(name);
+    }
     std::optional<bool> bool_field(const char* name) { return JsonFields(json()).bool_field(name); }
     std::optional<std::vector<std::string>> string_list_field(const char* name)
     {
@@ -133,7 +136,6 @@ public:
     }
 
 private:
-
     SoupServerMessage* msg_;
     std::vector<std::string> params_;
     std::string_view body_;

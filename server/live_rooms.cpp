@@ -14,11 +14,13 @@ const LiveParticipant& LiveRooms::add(const std::string& room_id, LiveParticipan
 bool LiveRooms::remove(const std::string& room_id, const std::string& participant_id)
 {
     auto room = rooms_.find(room_id);
-    if (room == rooms_.end()) return false;
+    if (room == rooms_.end())
+        return false;
     for (auto it = room->second.begin(); it != room->second.end(); ++it) {
         if (it->second.id == participant_id) {
             room->second.erase(it);
-            if (room->second.empty()) rooms_.erase(room);
+            if (room->second.empty())
+                rooms_.erase(room);
             return true;
         }
     }
@@ -30,7 +32,8 @@ std::vector<LiveParticipant> LiveRooms::participants(const std::string& room_id)
     std::vector<LiveParticipant> out;
     auto room = rooms_.find(room_id);
     if (room != rooms_.end())
-        for (const auto& [order, p] : room->second) out.push_back(p);
+        for (const auto& [order, p] : room->second)
+            out.push_back(p);
     return out;
 }
 

@@ -1,17 +1,17 @@
 // zumzi-server: reads the configuration, opens the store (applying
 // migrations), makes sure the default app exists and serves until SIGINT or
 // SIGTERM.
-#include "auth.h"
-#include "code_delivery.h"
-#include "config.h"
-#include "server.h"
-#include "store.h"
-
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 
 #include <cstdio>
 #include <cstdlib>
+
+#include "auth.h"
+#include "code_delivery.h"
+#include "config.h"
+#include "server.h"
+#include "store.h"
 
 using namespace zumzi;
 
@@ -44,9 +44,10 @@ int die(const char* what, const char* message)
 
 void print_api_key(const App& app, const std::string& key)
 {
-    g_print("\n  App '%s' (%s) created. Its API key, shown only this once:\n\n    %s\n\n"
-            "  Server-to-server calls use it as 'Authorization: Bearer <key>'.\n\n",
-            app.name.c_str(), app.id.c_str(), key.c_str());
+    g_print(
+        "\n  App '%s' (%s) created. Its API key, shown only this once:\n\n    %s\n\n"
+        "  Server-to-server calls use it as 'Authorization: Bearer <key>'.\n\n",
+        app.name.c_str(), app.id.c_str(), key.c_str());
 }
 
 }  // namespace

@@ -8,7 +8,8 @@ namespace zumzi {
 Room load_room(Context& ctx, const Principal& me, const std::string& id)
 {
     auto room = ctx.store.find_room(me.app.id, id);
-    if (!room) fail(404, "NOTFOUND", "no such room");
+    if (!room)
+        fail(404, "NOTFOUND", "no such room");
     return *room;
 }
 
@@ -25,7 +26,8 @@ std::optional<Member> find_membership(Context& ctx, const Room& room, const Prin
 Member require_membership(Context& ctx, const Room& room, const Principal& me)
 {
     auto member = find_membership(ctx, room, me);
-    if (!member) fail(403, "NOTMEMBER", "join the room first");
+    if (!member)
+        fail(403, "NOTMEMBER", "join the room first");
     return *member;
 }
 
@@ -34,10 +36,12 @@ Member join_room(Context& ctx, const Principal& me, const Room& room,
 {
     auto existing = find_membership(ctx, room, me);
     if (!pin) {
-        if (existing) return *existing;
+        if (existing)
+            return *existing;
         fail(400, "BADREQUEST", "'pin' is required to join");
     }
-    if (existing && existing->role == "owner") return *existing;
+    if (existing && existing->role == "owner")
+        return *existing;
 
     const int64_t now = ctx.clock();
     if (!ctx.pin_failures.allows(me.user.id, now))
@@ -62,7 +66,8 @@ Member join_room(Context& ctx, const Principal& me, const Room& room,
         }
         return *existing;
     }
-    if (room.locked) fail(403, "LOCKED", "the room is locked: no new members may join");
+    if (room.locked)
+        fail(403, "LOCKED", "the room is locked: no new members may join");
     Member member{room.id, me.user.id, me.user.name, role, role_permissions(role), now};
     ctx.store.put_member(member);
     return member;

@@ -3,10 +3,10 @@
 // ApiError with the documented codes.
 #pragma once
 
-#include "api/context.h"
-
 #include <optional>
 #include <string>
+
+#include "api/context.h"
 
 namespace zumzi {
 

@@ -1,8 +1,8 @@
 #include "otp.h"
 
-#include "crypto.h"
-
 #include <glib.h>
+
+#include "crypto.h"
 
 namespace zumzi {
 
@@ -60,8 +60,7 @@ OtpService::Checked OtpService::verify(const std::string& app_id, const std::str
             store_.delete_login_code(app_id, address);
         return {CheckResult::Ok, 0, 0, pending ? pending->name : ""};
     }
-    if (!pending || pending->expires_at <= now ||
-        pending->attempts >= config_.code_max_attempts) {
+    if (!pending || pending->expires_at <= now || pending->attempts >= config_.code_max_attempts) {
         if (pending)
             store_.delete_login_code(app_id, address);
         return {CheckResult::Expired};

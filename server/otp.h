@@ -4,13 +4,13 @@
 // the store, so a restart does not lose them.
 #pragma once
 
+#include <string>
+
 #include "clock.h"
 #include "code_delivery.h"
 #include "config.h"
 #include "rate_limit.h"
 #include "store.h"
-
-#include <string>
 
 namespace zumzi {
 

@@ -10,9 +10,8 @@ struct Name {
 };
 
 constexpr Name names[] = {
-    {kPublish, "publish"},     {kSubscribe, "subscribe"},
-    {kList, "list"},           {kChatSend, "chat_send"},
-    {kChatReceive, "chat_receive"}, {kRecord, "record"},
+    {kPublish, "publish"},    {kSubscribe, "subscribe"},      {kList, "list"},
+    {kChatSend, "chat_send"}, {kChatReceive, "chat_receive"}, {kRecord, "record"},
     {kModerate, "moderate"},
 };
 

@@ -4,11 +4,11 @@
 // gives 405 and an Allow header; no match gives 404.
 #pragma once
 
-#include "http.h"
-
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "http.h"
 
 namespace zumzi {
 

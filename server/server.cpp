@@ -3,6 +3,7 @@
 #include <gio/gio.h>
 
 #include "api/routes.h"
+#include "api/views.h"
 
 namespace zumzi {
 
@@ -21,7 +22,8 @@ const char* const kBodyKey = "zumzi-body";
 void on_got_chunk(SoupServerMessage* msg, GBytes* chunk, gpointer)
 {
     auto* body = static_cast<BodyBuffer*>(g_object_get_data(G_OBJECT(msg), kBodyKey));
-    if (!body || body->too_large) return;
+    if (!body || body->too_large)
+        return;
     gsize size = 0;
     const char* data = static_cast<const char*>(g_bytes_get_data(chunk, &size));
     if (body->data.size() + size > body->limit) {
@@ -31,6 +33,21 @@ void on_got_chunk(SoupServerMessage* msg, GBytes* chunk, gpointer)
         return;
     }
     body->data.append(data, size);
+}
+
+media::MediaConfig media_config(const Config& config)
+{
+    media::MediaConfig media;
+    g_auto(GStrv) addresses = g_strsplit(config.host_addresses.c_str(), ",", -1);
+    for (char** a = addresses; *a; a++) {
+        g_strstrip(*a);
+        if (**a)
+            media.host_addresses.emplace_back(*a);
+    }
+    media.min_port = static_cast<unsigned>(config.min_port);
+    media.max_port = static_cast<unsigned>(config.max_port);
+    media.stun_server = config.stun_server;
+    return media;
 }
 
 ApiError too_large(size_t limit)
@@ -56,7 +73,19 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
       auth_(store, clock),
       otp_(config, store, delivery, clock),
       pin_failures_(config.pin_failures_per_user, config.rate_window * 1000LL),
-      context_{config, store, auth_, otp_, pin_failures_, clock}
+      context_{config, store, auth_, otp_, pin_failures_, clock},
+      media_(media_config(config),
+             media::RegistryCallbacks{[this](const std::string& room, const media::TrackInfo& t) {
+                                          publish_track_event("track_published", room, t);
+                                      },
+                                      [this](const std::string& room, const media::TrackInfo& t) {
+                                          publish_track_event("track_unpublished", room, t);
+                                      },
+                                      [](const std::string& room, const std::string& message) {
+                                          g_warning("media room %s: %s", room.c_str(),
+                                                    message.c_str());
+                                      },
+                                      nullptr})
 {
     add_all_routes(router_);
     soup_ = soup_server_new("server-header", "zumzi/" ZUMZI_VERSION " ", nullptr);
@@ -89,7 +118,8 @@ bool Server::listen(GError** error)
     if (config_.tls_enabled()) {
         g_autoptr(GTlsCertificate) cert = g_tls_certificate_new_from_files(
             config_.tls_certificate.c_str(), config_.tls_key.c_str(), error);
-        if (!cert) return false;
+        if (!cert)
+            return false;
         soup_server_set_tls_certificate(soup_, cert);
         options = SOUP_SERVER_LISTEN_HTTPS;
     }
@@ -110,7 +140,8 @@ std::string Server::url() const
     if (uris) {
         g_autofree char* s = g_uri_to_string(static_cast<GUri*>(uris->data));
         out = s;
-        if (!out.empty() && out.back() == '/') out.pop_back();
+        if (!out.empty() && out.back() == '/')
+            out.pop_back();
     }
     g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
     return out;
@@ -177,7 +208,8 @@ void Server::on_ws_request(SoupServer*, SoupServerMessage* msg, const char*, GHa
             soup_server_message_get_request_headers(msg), "Authorization"));
     std::optional<Principal> principal;
     try {
-        if (credential) principal = self->auth_.user_from_token(*credential);
+        if (credential)
+            principal = self->auth_.user_from_token(*credential);
     } catch (const StoreError& e) {
         g_warning("ws: store error: %s", e.what());
         send_error(msg, ApiError{500, "INTERNAL", "the server could not complete the request"});
@@ -205,18 +237,29 @@ void Server::on_websocket(SoupServer*, SoupServerMessage* msg, const char*,
     }
     const uint64_t id = self->next_session_++;
     self->sessions_.emplace(
-        id, std::make_unique<WsSession>(id, self->context_, self->hub_, self->live_, connection,
-                                        *principal,
+        id, std::make_unique<WsSession>(id, self->context_, self->hub_, self->live_, self->media_,
+                                        connection, *principal,
                                         [self](uint64_t closed) { self->session_closed(closed); }));
+}
+
+// Track events go to everyone in the room through the hub.
+void Server::publish_track_event(const char* type, const std::string& room_id,
+                                 const media::TrackInfo& track)
+{
+    JsonOut event;
+    event.set("type", type).set("room", room_id).set("track", track_json(track));
+    hub_.publish("room:" + room_id, to_json_text(std::move(event)));
 }
 
 void Server::session_closed(uint64_t id)
 {
     auto it = sessions_.find(id);
-    if (it == sessions_.end()) return;
+    if (it == sessions_.end())
+        return;
     closing_.push_back(std::move(it->second));
     sessions_.erase(it);
-    if (reap_source_) return;
+    if (reap_source_)
+        return;
     // On the context the server runs on (tests run it in a thread of its own).
     reap_source_ = g_idle_source_new();
     g_source_set_callback(
@@ -236,7 +279,8 @@ void Server::handle(SoupServerMessage* msg, const char* path)
 {
     const char* method = soup_server_message_get_method(msg);
     const bool api = g_str_has_prefix(path, "/api/");
-    if (api) add_cors_headers(msg);
+    if (api)
+        add_cors_headers(msg);
     if (api && g_str_equal(method, "OPTIONS")) {
         SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
         soup_message_headers_replace(h, "Access-Control-Allow-Methods",
@@ -250,10 +294,12 @@ void Server::handle(SoupServerMessage* msg, const char* path)
 
     auto* body = static_cast<BodyBuffer*>(g_object_get_data(G_OBJECT(msg), kBodyKey));
     try {
-        if (body && body->too_large) throw too_large(body->limit);
+        if (body && body->too_large)
+            throw too_large(body->limit);
         Router::Match match = router_.match(method, path);
         if (!match.handler) {
-            if (match.allowed.empty()) fail(404, "NOTFOUND", "no such endpoint: %s", path);
+            if (match.allowed.empty())
+                fail(404, "NOTFOUND", "no such endpoint: %s", path);
             soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
                                          match.allowed.c_str());
             fail(405, "BADMETHOD", "%s is not allowed here; use %s", method, match.allowed.c_str());

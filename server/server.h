@@ -19,6 +19,7 @@
 #include "live_rooms.h"
 #include "otp.h"
 #include "rate_limit.h"
+#include "room_registry.h"
 #include "router.h"
 #include "store.h"
 #include "ws_session.h"
@@ -43,6 +44,7 @@ public:
     Auth& auth() { return auth_; }
     Hub& hub() { return hub_; }
     LiveRooms& live_rooms() { return live_; }
+    media::RoomRegistry& media() { return media_; }
     size_t session_count() const { return sessions_.size(); }
 
 private:
@@ -56,6 +58,8 @@ private:
     static void on_websocket(SoupServer*, SoupServerMessage* msg, const char* path,
                              SoupWebsocketConnection* connection, gpointer self);
     void session_closed(uint64_t id);
+    void publish_track_event(const char* type, const std::string& room_id,
+                             const media::TrackInfo& track);
 
     const Config& config_;
     Store& store_;
@@ -67,6 +71,7 @@ private:
     Router router_;
     Hub hub_;
     LiveRooms live_;
+    media::RoomRegistry media_;
     // WebSocket sessions by id; closed ones wait in closing_ for an idle
     // callback, so none is destroyed inside its own signal handler.
     std::map<uint64_t, std::unique_ptr<WsSession>> sessions_;

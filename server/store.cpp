@@ -1,11 +1,11 @@
 #include "store.h"
 
-#include "crypto.h"
-
 #include <gio/gio.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "crypto.h"
 
 namespace zumzi {
 
@@ -178,9 +178,9 @@ std::unique_ptr<Store> Store::open(const std::string& path, const std::string& s
                                    GError** error)
 {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         g_set_error(error, store_error_quark(), rc, "cannot open database %s: %s", path.c_str(),
                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -248,7 +248,8 @@ bool Store::migrate(const std::string& schema_dir, GError** error)
         return false;
     }
     for (size_t i = static_cast<size_t>(current); i < files.size(); i++) {
-        g_autofree char* file_path = g_build_filename(schema_dir.c_str(), files[i].c_str(), nullptr);
+        g_autofree char* file_path =
+            g_build_filename(schema_dir.c_str(), files[i].c_str(), nullptr);
         g_autofree char* sql = nullptr;
         if (!g_file_get_contents(file_path, &sql, nullptr, &local)) {
             g_set_error(error, store_error_quark(), 1, "migration %s: %s", files[i].c_str(),
@@ -298,23 +299,22 @@ static AccessToken token_from(S& st)
     return AccessToken{st.text(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.i64(5) != 0};
 }
 
-#define ROOM_COLUMNS \
+#define ROOM_COLUMNS                                                                            \
     "rooms.id, rooms.app_id, rooms.owner_id, rooms.name, rooms.preset, rooms.participant_pin, " \
     "rooms.viewer_pin, rooms.locked, rooms.created_at"
 template <class S>
 static Room room_from(S& st)
 {
-    return Room{st.text(0), st.text(1), st.text(2), st.text(3),       st.text(4),
+    return Room{st.text(0), st.text(1), st.text(2),     st.text(3), st.text(4),
                 st.text(5), st.text(6), st.i64(7) != 0, st.i64(8)};
 }
 
-#define MEMBER_COLUMNS \
-    "m.room_id, m.user_id, u.name, m.role, m.permissions, m.joined_at"
+#define MEMBER_COLUMNS "m.room_id, m.user_id, u.name, m.role, m.permissions, m.joined_at"
 template <class S>
 static Member member_from(S& st)
 {
-    return Member{st.text(0), st.text(1), st.text(2), st.text(3),
-                  static_cast<uint32_t>(st.i64(4)), st.i64(5)};
+    return Member{st.text(0), st.text(1), st.text(2), st.text(3), static_cast<uint32_t>(st.i64(4)),
+                  st.i64(5)};
 }
 
 // ---- apps ----------------------------------------------------------------
@@ -322,9 +322,14 @@ static Member member_from(S& st)
 App Store::create_app(const std::string& name, const std::string& api_key_hash, bool is_default)
 {
     App app{random_id("app_", 12), name, is_default, now_ms()};
-    prepare("INSERT INTO apps (id, name, api_key_hash, is_default, created_at) "
-            "VALUES (?, ?, ?, ?, ?)")
-        .bind(app.id).bind(app.name).bind(api_key_hash).bind(app.is_default).bind(app.created_at)
+    prepare(
+        "INSERT INTO apps (id, name, api_key_hash, is_default, created_at) "
+        "VALUES (?, ?, ?, ?, ?)")
+        .bind(app.id)
+        .bind(app.name)
+        .bind(api_key_hash)
+        .bind(app.is_default)
+        .bind(app.created_at)
         .run();
     return app;
 }
@@ -371,8 +376,14 @@ bool Store::create_user(User& user)
     user.id = random_id("u_", 14);
     user.created_at = now_ms();
     return prepare("INSERT INTO users (" USER_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(user.id).bind(user.app_id).bind_or_null(user.email).bind_or_null(user.phone)
-        .bind(user.name).bind(user.status).bind(user.photo_url).bind(user.created_at)
+        .bind(user.id)
+        .bind(user.app_id)
+        .bind_or_null(user.email)
+        .bind_or_null(user.phone)
+        .bind(user.name)
+        .bind(user.status)
+        .bind(user.photo_url)
+        .bind(user.created_at)
         .run_unique();
 }
 
@@ -405,7 +416,8 @@ std::optional<User> Store::find_user_by_phone(const std::string& app_id, const s
 
 std::vector<User> Store::list_users(const std::string& app_id, int limit, int offset)
 {
-    auto st = prepare("SELECT " USER_COLUMNS " FROM users WHERE app_id = ? "
+    auto st = prepare("SELECT " USER_COLUMNS
+                      " FROM users WHERE app_id = ? "
                       "ORDER BY created_at, id LIMIT ? OFFSET ?");
     st.bind(app_id).bind(limit).bind(offset);
     std::vector<User> out;
@@ -416,9 +428,13 @@ std::vector<User> Store::list_users(const std::string& app_id, int limit, int of
 
 bool Store::update_profile(const User& user)
 {
-    return prepare("UPDATE users SET name = ?, status = ?, photo_url = ? "
-                   "WHERE app_id = ? AND id = ?")
-               .bind(user.name).bind(user.status).bind(user.photo_url).bind(user.app_id)
+    return prepare(
+               "UPDATE users SET name = ?, status = ?, photo_url = ? "
+               "WHERE app_id = ? AND id = ?")
+               .bind(user.name)
+               .bind(user.status)
+               .bind(user.photo_url)
+               .bind(user.app_id)
                .bind(user.id)
                .run() == 1;
 }
@@ -434,14 +450,20 @@ bool Store::delete_user(const std::string& app_id, const std::string& id)
 
 void Store::create_token(const AccessToken& token, const std::string& token_hash)
 {
-    prepare("INSERT INTO tokens (id, token_hash, user_id, app_id, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(token.id).bind(token_hash).bind(token.user_id).bind(token.app_id)
-        .bind(token.created_at).bind(token.expires_at)
+    prepare(
+        "INSERT INTO tokens (id, token_hash, user_id, app_id, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(token.id)
+        .bind(token_hash)
+        .bind(token.user_id)
+        .bind(token.app_id)
+        .bind(token.created_at)
+        .bind(token.expires_at)
         .run();
 }
 
-std::optional<std::pair<AccessToken, std::string>> Store::find_token_by_hash(const std::string& hash)
+std::optional<std::pair<AccessToken, std::string>> Store::find_token_by_hash(
+    const std::string& hash)
 {
     auto st = prepare("SELECT " TOKEN_COLUMNS ", token_hash FROM tokens WHERE token_hash = ?");
     st.bind(hash);
@@ -452,7 +474,8 @@ std::optional<std::pair<AccessToken, std::string>> Store::find_token_by_hash(con
 
 std::vector<AccessToken> Store::list_tokens(const std::string& user_id)
 {
-    auto st = prepare("SELECT " TOKEN_COLUMNS " FROM tokens WHERE user_id = ? "
+    auto st = prepare("SELECT " TOKEN_COLUMNS
+                      " FROM tokens WHERE user_id = ? "
                       "ORDER BY created_at DESC");
     st.bind(user_id);
     std::vector<AccessToken> out;
@@ -463,16 +486,20 @@ std::vector<AccessToken> Store::list_tokens(const std::string& user_id)
 
 bool Store::revoke_token(const std::string& app_id, const std::string& token_id, int64_t now)
 {
-    return prepare("UPDATE tokens SET revoked_at = ? "
-                   "WHERE app_id = ? AND id = ? AND revoked_at IS NULL")
-               .bind(now).bind(app_id).bind(token_id)
+    return prepare(
+               "UPDATE tokens SET revoked_at = ? "
+               "WHERE app_id = ? AND id = ? AND revoked_at IS NULL")
+               .bind(now)
+               .bind(app_id)
+               .bind(token_id)
                .run() == 1;
 }
 
 int Store::revoke_user_tokens(const std::string& user_id, int64_t now)
 {
     return prepare("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-        .bind(now).bind(user_id)
+        .bind(now)
+        .bind(user_id)
         .run();
 }
 
@@ -486,22 +513,34 @@ int Store::delete_expired_tokens(int64_t now)
 std::optional<LoginCode> Store::find_login_code(const std::string& app_id,
                                                 const std::string& address)
 {
-    auto st = prepare("SELECT app_id, address, code, name, created_at, expires_at, attempts "
-                      "FROM login_codes WHERE app_id = ? AND address = ?");
+    auto st = prepare(
+        "SELECT app_id, address, code, name, created_at, expires_at, attempts "
+        "FROM login_codes WHERE app_id = ? AND address = ?");
     st.bind(app_id).bind(address);
     if (!st.step())
         return std::nullopt;
-    return LoginCode{st.text(0), st.text(1), st.text(2),
-                     st.text(3), st.i64(4),  st.i64(5), static_cast<int>(st.i64(6))};
+    return LoginCode{st.text(0),
+                     st.text(1),
+                     st.text(2),
+                     st.text(3),
+                     st.i64(4),
+                     st.i64(5),
+                     static_cast<int>(st.i64(6))};
 }
 
 void Store::put_login_code(const LoginCode& code)
 {
-    prepare("INSERT OR REPLACE INTO login_codes "
-            "(app_id, address, code, name, created_at, expires_at, attempts) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(code.app_id).bind(code.address).bind(code.code).bind(code.name).bind(code.created_at)
-        .bind(code.expires_at).bind(code.attempts)
+    prepare(
+        "INSERT OR REPLACE INTO login_codes "
+        "(app_id, address, code, name, created_at, expires_at, attempts) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(code.app_id)
+        .bind(code.address)
+        .bind(code.code)
+        .bind(code.name)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .bind(code.attempts)
         .run();
 }
 
@@ -509,14 +548,17 @@ void Store::set_login_code_attempts(const std::string& app_id, const std::string
                                     int attempts)
 {
     prepare("UPDATE login_codes SET attempts = ? WHERE app_id = ? AND address = ?")
-        .bind(attempts).bind(app_id).bind(address)
+        .bind(attempts)
+        .bind(app_id)
+        .bind(address)
         .run();
 }
 
 void Store::delete_login_code(const std::string& app_id, const std::string& address)
 {
     prepare("DELETE FROM login_codes WHERE app_id = ? AND address = ?")
-        .bind(app_id).bind(address)
+        .bind(app_id)
+        .bind(address)
         .run();
 }
 
@@ -525,10 +567,18 @@ void Store::delete_login_code(const std::string& app_id, const std::string& addr
 void Store::create_room(const Room& room, const Member& owner)
 {
     Transaction tx(db_);
-    prepare("INSERT INTO rooms (id, app_id, owner_id, name, preset, participant_pin, viewer_pin, "
-            "locked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(room.id).bind(room.app_id).bind(room.owner_id).bind(room.name).bind(room.preset)
-        .bind(room.participant_pin).bind(room.viewer_pin).bind(room.locked).bind(room.created_at)
+    prepare(
+        "INSERT INTO rooms (id, app_id, owner_id, name, preset, participant_pin, viewer_pin, "
+        "locked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(room.id)
+        .bind(room.app_id)
+        .bind(room.owner_id)
+        .bind(room.name)
+        .bind(room.preset)
+        .bind(room.participant_pin)
+        .bind(room.viewer_pin)
+        .bind(room.locked)
+        .bind(room.created_at)
         .run();
     put_member(owner);
     tx.commit();
@@ -546,7 +596,10 @@ std::optional<Room> Store::find_room(const std::string& app_id, const std::strin
 bool Store::update_room(const Room& room)
 {
     return prepare("UPDATE rooms SET name = ?, preset = ?, locked = ? WHERE app_id = ? AND id = ?")
-               .bind(room.name).bind(room.preset).bind(room.locked).bind(room.app_id)
+               .bind(room.name)
+               .bind(room.preset)
+               .bind(room.locked)
+               .bind(room.app_id)
                .bind(room.id)
                .run() == 1;
 }
@@ -560,10 +613,12 @@ bool Store::delete_room(const std::string& app_id, const std::string& id)
 
 std::vector<Room> Store::rooms_of_user(const std::string& app_id, const std::string& user_id)
 {
-    auto st = prepare("SELECT " ROOM_COLUMNS " FROM rooms "
-                      "WHERE rooms.app_id = ? AND (rooms.owner_id = ? OR EXISTS ("
-                      "  SELECT 1 FROM room_members m WHERE m.room_id = rooms.id AND m.user_id = ?))"
-                      " ORDER BY rooms.created_at DESC, rooms.id");
+    auto st =
+        prepare("SELECT " ROOM_COLUMNS
+                " FROM rooms "
+                "WHERE rooms.app_id = ? AND (rooms.owner_id = ? OR EXISTS ("
+                "  SELECT 1 FROM room_members m WHERE m.room_id = rooms.id AND m.user_id = ?))"
+                " ORDER BY rooms.created_at DESC, rooms.id");
     st.bind(app_id).bind(user_id).bind(user_id);
     std::vector<Room> out;
     while (st.step())
@@ -573,17 +628,22 @@ std::vector<Room> Store::rooms_of_user(const std::string& app_id, const std::str
 
 void Store::put_member(const Member& member)
 {
-    prepare("INSERT INTO room_members (room_id, user_id, role, permissions, joined_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, user_id) DO UPDATE SET "
-            "role = excluded.role, permissions = excluded.permissions")
-        .bind(member.room_id).bind(member.user_id).bind(member.role).bind(member.permissions)
+    prepare(
+        "INSERT INTO room_members (room_id, user_id, role, permissions, joined_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, user_id) DO UPDATE SET "
+        "role = excluded.role, permissions = excluded.permissions")
+        .bind(member.room_id)
+        .bind(member.user_id)
+        .bind(member.role)
+        .bind(member.permissions)
         .bind(member.joined_at)
         .run();
 }
 
 std::optional<Member> Store::find_member(const std::string& room_id, const std::string& user_id)
 {
-    auto st = prepare("SELECT " MEMBER_COLUMNS " FROM room_members m JOIN users u ON u.id = m.user_id "
+    auto st = prepare("SELECT " MEMBER_COLUMNS
+                      " FROM room_members m JOIN users u ON u.id = m.user_id "
                       "WHERE m.room_id = ? AND m.user_id = ?");
     st.bind(room_id).bind(user_id);
     if (!st.step())
@@ -593,7 +653,8 @@ std::optional<Member> Store::find_member(const std::string& room_id, const std::
 
 std::vector<Member> Store::list_members(const std::string& room_id)
 {
-    auto st = prepare("SELECT " MEMBER_COLUMNS " FROM room_members m JOIN users u ON u.id = m.user_id "
+    auto st = prepare("SELECT " MEMBER_COLUMNS
+                      " FROM room_members m JOIN users u ON u.id = m.user_id "
                       "WHERE m.room_id = ? ORDER BY m.joined_at, m.user_id");
     st.bind(room_id);
     std::vector<Member> out;
@@ -605,7 +666,8 @@ std::vector<Member> Store::list_members(const std::string& room_id)
 bool Store::delete_member(const std::string& room_id, const std::string& user_id)
 {
     return prepare("DELETE FROM room_members WHERE room_id = ? AND user_id = ?")
-               .bind(room_id).bind(user_id)
+               .bind(room_id)
+               .bind(user_id)
                .run() == 1;
 }
 

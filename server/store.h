@@ -122,7 +122,8 @@ public:
     // Login codes: at most one pending code per address per app.
     std::optional<LoginCode> find_login_code(const std::string& app_id, const std::string& address);
     void put_login_code(const LoginCode& code);
-    void set_login_code_attempts(const std::string& app_id, const std::string& address, int attempts);
+    void set_login_code_attempts(const std::string& app_id, const std::string& address,
+                                 int attempts);
     void delete_login_code(const std::string& app_id, const std::string& address);
 
     // Rooms and members

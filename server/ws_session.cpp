@@ -34,18 +34,21 @@ JsonOut reply(const char* type, JsonNode* id)
 {
     JsonOut out;
     out.set("type", type);
-    if (id) out.set_node("id", id);
+    if (id)
+        out.set_node("id", id);
     return out;
 }
 
 }  // namespace
 
 WsSession::WsSession(uint64_t id, Context& ctx, Hub& hub, LiveRooms& live,
-                     SoupWebsocketConnection* connection, Principal principal, Closed closed)
+                     media::RoomRegistry& media, SoupWebsocketConnection* connection,
+                     Principal principal, Closed closed)
     : id_(id),
       ctx_(ctx),
       hub_(hub),
       live_(live),
+      media_(media),
       connection_(SOUP_WEBSOCKET_CONNECTION(g_object_ref(connection))),
       principal_(std::move(principal)),
       closed_(std::move(closed))
@@ -65,7 +68,8 @@ WsSession::WsSession(uint64_t id, Context& ctx, Hub& hub, LiveRooms& live,
 
 WsSession::~WsSession()
 {
-    while (!rooms_.empty()) leave(rooms_.begin()->first);
+    while (!rooms_.empty())
+        leave(rooms_.begin()->first);
     g_signal_handlers_disconnect_by_data(connection_, this);
     if (soup_websocket_connection_get_state(connection_) == SOUP_WEBSOCKET_STATE_OPEN)
         soup_websocket_connection_close(connection_, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
@@ -94,8 +98,10 @@ void WsSession::on_closed(SoupWebsocketConnection*, gpointer self)
 {
     auto* session = static_cast<WsSession*>(self);
     // The owner destroys us; leave the rooms now so others hear it at once.
-    while (!session->rooms_.empty()) session->leave(session->rooms_.begin()->first);
-    if (session->closed_) session->closed_(session->id_);
+    while (!session->rooms_.empty())
+        session->leave(session->rooms_.begin()->first);
+    if (session->closed_)
+        session->closed_(session->id_);
 }
 
 void WsSession::handle(std::string_view text)
@@ -111,13 +117,20 @@ void WsSession::handle(std::string_view text)
         }
         JsonFields fields(object);
         auto type = fields.string_field("type");
-        if (!type) fail(400, "BADREQUEST", "'type' is required");
+        if (!type)
+            fail(400, "BADREQUEST", "'type' is required");
         if (*type == "ping")
             handle_ping(id);
         else if (*type == "join")
             handle_join(id, fields);
         else if (*type == "leave")
             handle_leave(id, fields);
+        else if (*type == "publish")
+            handle_publish(id, fields);
+        else if (*type == "subscribe_answer")
+            handle_subscribe_answer(id, fields);
+        else if (*type == "ice")
+            handle_ice(fields);
         else
             fail(400, "BADREQUEST", "unknown message type '%s'", type->c_str());
     } catch (const ApiError& e) {
@@ -132,7 +145,8 @@ void WsSession::reply_error(JsonNode* id, const ApiError& error)
 {
     JsonOut inner;
     inner.set("code", error.code).set("message", error.message);
-    if (error.retry_after_s > 0) inner.set("retry_after", error.retry_after_s);
+    if (error.retry_after_s > 0)
+        inner.set("retry_after", error.retry_after_s);
     JsonOut out = reply("error", id);
     out.set("error", std::move(inner));
     send(to_json_text(std::move(out)));
@@ -149,7 +163,8 @@ void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
 {
     const std::string room_id = fields.required_string("room");
     const Room room = load_room(ctx_, principal_, room_id);
-    if (rooms_.count(room.id)) fail(409, "ALREADYJOINED", "this connection is already in the room");
+    if (rooms_.count(room.id))
+        fail(409, "ALREADYJOINED", "this connection is already in the room");
     const Member member = join_room(ctx_, principal_, room, fields.string_field("pin"));
 
     LiveParticipant me{"",          principal_.user.id, principal_.user.name,
@@ -177,18 +192,192 @@ void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
 
     std::vector<JsonOut> list;
     if (has_permission(member.permissions, kList))
-        for (const LiveParticipant& p : others) list.push_back(participant_json(p));
+        for (const LiveParticipant& p : others)
+            list.push_back(participant_json(p));
+    std::vector<JsonOut> tracks;
+    if (auto live_room = media_.find(room.id))
+        for (const media::TrackInfo& t : live_room->tracks())
+            tracks.push_back(track_json(t));
     JsonOut out = reply("joined", id);
     out.set("room", room_json(room, &member, member.role == "owner"))
         .set("participant_id", joined.participant_id)
-        .set("participants", std::move(list));
+        .set("participants", std::move(list))
+        .set("tracks", std::move(tracks));
     send(to_json_text(std::move(out)));
+
+    // Into the media room last: its offers and candidates follow the reply.
+    auto participant = media_.join(room.id, joined.participant_id, media_callbacks(room.id),
+                                   has_permission(member.permissions, kSubscribe));
+    auto it = rooms_.find(room.id);
+    if (it != rooms_.end())
+        it->second.media = participant;
+}
+
+media::ParticipantCallbacks WsSession::media_callbacks(const std::string& room_id)
+{
+    std::weak_ptr<WsSession*> weak = self_;
+    media::ParticipantCallbacks callbacks;
+    callbacks.on_ice_candidate = [weak, room_id](media::Session session, unsigned mline,
+                                                 const std::string& candidate) {
+        auto self = weak.lock();
+        if (!self)
+            return;
+        JsonOut out;
+        out.set("type", "ice")
+            .set("room", room_id)
+            .set("session", media::to_string(session))
+            .set("mline", static_cast<int64_t>(mline))
+            .set("candidate", candidate);
+        (*self)->send(to_json_text(std::move(out)));
+    };
+    callbacks.on_subscribe_offer = [weak, room_id](const std::string& sdp) {
+        auto self = weak.lock();
+        if (!self)
+            return;
+        JsonOut out;
+        out.set("type", "subscribe_offer").set("room", room_id).set("sdp", sdp);
+        (*self)->send(to_json_text(std::move(out)));
+    };
+    callbacks.on_connection_state = [weak, room_id](media::Session session,
+                                                    const std::string& state) {
+        if (auto self = weak.lock())
+            (*self)->on_media_state(room_id, session, state);
+    };
+    callbacks.on_error = [weak, room_id](media::Session session, const std::string& message) {
+        auto self = weak.lock();
+        if (!self)
+            return;
+        JsonOut inner;
+        inner.set("code", "MEDIA").set("message", message);
+        JsonOut out;
+        out.set("type", "error")
+            .set("room", room_id)
+            .set("session", media::to_string(session))
+            .set("error", std::move(inner));
+        (*self)->send(to_json_text(std::move(out)));
+    };
+    return callbacks;
+}
+
+// A session that fails, or stays disconnected past peer_timeout, ends the
+// participant: GStreamer alone never notices a peer that vanished.
+void WsSession::on_media_state(const std::string& room_id, media::Session session,
+                               const std::string& state)
+{
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end())
+        return;
+    JsonOut out;
+    out.set("type", "connection_state")
+        .set("room", room_id)
+        .set("session", media::to_string(session))
+        .set("state", state);
+    send(to_json_text(std::move(out)));
+
+    Joined& joined = it->second;
+    if (state == "failed" || state == "disconnected") {
+        if (!joined.dead_timer)
+            joined.dead_timer = std::make_shared<media::Timer>();
+        if (!joined.dead_timer->active()) {
+            std::weak_ptr<WsSession*> weak = self_;
+            joined.dead_timer->start(
+                g_main_context_get_thread_default(),
+                static_cast<unsigned>(ctx_.config.peer_timeout) * 1000u, [weak, room_id] {
+                    auto self = weak.lock();
+                    if (!self)
+                        return;
+                    auto it = (*self)->rooms_.find(room_id);
+                    if (it == (*self)->rooms_.end())
+                        return;
+                    // leave() drops the timer that is running us: keep it alive.
+                    std::shared_ptr<media::Timer> running = it->second.dead_timer;
+                    g_message("ws session: media of room %s timed out", room_id.c_str());
+                    (*self)->leave(room_id);
+                    JsonOut out;
+                    out.set("type", "left").set("room", room_id).set("reason", "media timeout");
+                    (*self)->send(to_json_text(std::move(out)));
+                });
+        }
+    } else if (state == "connected" && joined.dead_timer) {
+        joined.dead_timer->cancel();
+    }
+}
+
+WsSession::Joined& WsSession::joined_room(const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end() || !it->second.media)
+        fail(404, "NOTJOINED", "this connection is not in that room");
+    return it->second;
+}
+
+void WsSession::handle_publish(JsonNode* id, const JsonFields& fields)
+{
+    Joined& joined = joined_room(fields);
+    if (!has_permission(joined.permissions, kPublish))
+        fail(403, "PERMISSION", "you may not publish in this room");
+    const std::string sdp = fields.required_string("sdp");
+    const std::string room_id = fields.required_string("room");
+    std::weak_ptr<WsSession*> weak = self_;
+    std::shared_ptr<JsonNode> request_id(id ? json_node_copy(id) : nullptr, [](JsonNode* n) {
+        if (n)
+            json_node_unref(n);
+    });
+    const bool parsed = joined.media->publish_offer(
+        sdp, [weak, room_id, request_id](bool ok, const std::string& sdp_or_error) {
+            auto self = weak.lock();
+            if (!self)
+                return;
+            if (!ok) {
+                (*self)->reply_error(request_id.get(),
+                                     ApiError{400, "BADREQUEST", "offer refused: " + sdp_or_error});
+                return;
+            }
+            JsonOut out = reply("publish_answer", request_id.get());
+            out.set("room", room_id).set("sdp", sdp_or_error);
+            (*self)->send(to_json_text(std::move(out)));
+        });
+    if (!parsed)
+        fail(400, "BADREQUEST", "'sdp' is not a valid SDP offer");
+}
+
+void WsSession::handle_subscribe_answer(JsonNode* id, const JsonFields& fields)
+{
+    Joined& joined = joined_room(fields);
+    if (!has_permission(joined.permissions, kSubscribe))
+        fail(403, "PERMISSION", "you may not subscribe in this room");
+    if (!joined.media->subscribe_answer(fields.required_string("sdp")))
+        fail(400, "BADREQUEST", "'sdp' is not a valid SDP answer");
+    send(to_json_text(reply("ack", id)));
+}
+
+void WsSession::handle_ice(const JsonFields& fields)
+{
+    Joined& joined = joined_room(fields);
+    const std::string session = fields.required_string("session");
+    media::Session which;
+    if (session == "publish")
+        which = media::Session::Publish;
+    else if (session == "subscribe")
+        which = media::Session::Subscribe;
+    else
+        fail(400, "BADREQUEST", "'session' must be \"publish\" or \"subscribe\"");
+    auto mline = fields.int_field("mline");
+    if (!mline || *mline < 0 || *mline > 1000)
+        fail(400, "BADREQUEST", "'mline' must be an m-line index");
+    const std::string candidate = fields.required_string("candidate");
+    if (candidate.size() > 1024 ||
+        (!candidate.empty() && !g_str_has_prefix(candidate.c_str(), "candidate:")))
+        fail(400, "BADREQUEST", "'candidate' must be an ICE candidate (\"candidate:...\")");
+    joined.media->add_ice_candidate(which, static_cast<unsigned>(*mline), candidate);
 }
 
 void WsSession::handle_leave(JsonNode* id, const JsonFields& fields)
 {
     const std::string room_id = fields.required_string("room");
-    if (!rooms_.count(room_id)) fail(404, "NOTJOINED", "this connection is not in that room");
+    if (!rooms_.count(room_id))
+        fail(404, "NOTJOINED", "this connection is not in that room");
     leave(room_id);
     JsonOut out = reply("left", id);
     out.set("room", room_id);
@@ -198,12 +387,18 @@ void WsSession::handle_leave(JsonNode* id, const JsonFields& fields)
 void WsSession::leave(std::string room_id)
 {
     auto it = rooms_.find(room_id);
-    if (it == rooms_.end()) return;
+    if (it == rooms_.end())
+        return;
     const Joined joined = it->second;
     rooms_.erase(it);
     hub_.unsubscribe(joined.room_handle);
-    if (joined.roster_handle) hub_.unsubscribe(joined.roster_handle);
+    if (joined.roster_handle)
+        hub_.unsubscribe(joined.roster_handle);
     live_.remove(room_id, joined.participant_id);
+    if (joined.dead_timer)
+        joined.dead_timer->cancel();
+    if (joined.media)
+        media_.leave(room_id, joined.participant_id);
     JsonOut event;
     event.set("type", "participant_left")
         .set("room", room_id)

@@ -14,6 +14,7 @@
 #include "api/context.h"
 #include "hub.h"
 #include "live_rooms.h"
+#include "room_registry.h"
 
 namespace zumzi {
 
@@ -21,7 +22,7 @@ class WsSession {
 public:
     using Closed = std::function<void(uint64_t session_id)>;
 
-    WsSession(uint64_t id, Context& ctx, Hub& hub, LiveRooms& live,
+    WsSession(uint64_t id, Context& ctx, Hub& hub, LiveRooms& live, media::RoomRegistry& media,
               SoupWebsocketConnection* connection, Principal principal, Closed closed);
     ~WsSession();  // leaves every room and closes the connection if open
     WsSession(const WsSession&) = delete;
@@ -39,6 +40,10 @@ private:
         uint32_t permissions = 0;
         uint64_t room_handle = 0;    // hub: room events
         uint64_t roster_handle = 0;  // hub: participant events, with 'list' only
+        std::shared_ptr<media::Participant> media;
+        // Runs while a media session is failed or disconnected; when it fires
+        // the participant is taken out of the room.
+        std::shared_ptr<media::Timer> dead_timer;
     };
 
     static void on_message(SoupWebsocketConnection*, gint type, GBytes* message, gpointer self);
@@ -49,16 +54,26 @@ private:
     void handle_ping(JsonNode* id);
     void handle_join(JsonNode* id, const JsonFields& fields);
     void handle_leave(JsonNode* id, const JsonFields& fields);
+    void handle_publish(JsonNode* id, const JsonFields& fields);
+    void handle_subscribe_answer(JsonNode* id, const JsonFields& fields);
+    void handle_ice(const JsonFields& fields);
+    Joined& joined_room(const JsonFields& fields);  // or NOTJOINED
+    media::ParticipantCallbacks media_callbacks(const std::string& room_id);
+    void on_media_state(const std::string& room_id, media::Session session,
+                        const std::string& state);
     void leave(std::string room_id);  // by value: callers pass map keys it erases
 
     uint64_t id_;
     Context& ctx_;
     Hub& hub_;
     LiveRooms& live_;
+    media::RoomRegistry& media_;
     SoupWebsocketConnection* connection_;
     Principal principal_;
     Closed closed_;
     std::map<std::string, Joined> rooms_;  // by room id
+    // Engine callbacks hold a weak reference: they may run after we are gone.
+    std::shared_ptr<WsSession*> self_ = std::make_shared<WsSession*>(this);
 };
 
 }  // namespace zumzi

@@ -1,12 +1,12 @@
 // Server-to-server API under /api/v1/admin, authenticated with the app's API
 // key: the app's users and their access tokens. Everything is scoped to the
 // key's app.
+#include <climits>
+
 #include "context.h"
 #include "routes.h"
 #include "validate.h"
 #include "views.h"
-
-#include <climits>
 
 namespace zumzi {
 
@@ -24,7 +24,9 @@ Reply get_app(Context& ctx, Request& req)
 {
     App app = require_app_key(ctx, req);
     Reply reply;
-    reply.body.set("id", app.id).set("name", app.name).set("is_default", app.is_default)
+    reply.body.set("id", app.id)
+        .set("name", app.name)
+        .set("is_default", app.is_default)
         .set("created_at", app.created_at);
     return reply;
 }

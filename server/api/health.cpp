@@ -8,8 +8,10 @@ void add_health_routes(Router& router)
 {
     router.add("GET", "/api/v1/health", [](Context& ctx, Request&) {
         Reply reply;
-        reply.body.set("status", "ok").set("version", ZUMZI_VERSION)
-            .set("schema_version", ctx.store.schema_version()).set("time", ctx.clock());
+        reply.body.set("status", "ok")
+            .set("version", ZUMZI_VERSION)
+            .set("schema_version", ctx.store.schema_version())
+            .set("time", ctx.clock());
         return reply;
     });
     // The web client will live at /; until then the root says where the API is.

@@ -1,11 +1,11 @@
 // POST /api/v1/login (ask for a code, then trade it for an access token) and
 // POST /api/v1/logout.
+#include <glib.h>
+
 #include "context.h"
 #include "routes.h"
 #include "validate.h"
 #include "views.h"
-
-#include <glib.h>
 
 namespace zumzi {
 
@@ -58,8 +58,8 @@ User sign_up_or_in(Context& ctx, const App& app, const Address& address,
     if (name)
         user.name = *name;
     else
-        user.name = address.is_email ? address.value.substr(0, address.value.find('@'))
-                                     : address.value;
+        user.name =
+            address.is_email ? address.value.substr(0, address.value.find('@')) : address.value;
     if (!ctx.store.create_user(user))
         fail(409, "EXISTS", "this address was registered at the same moment: try again");
     g_message("login: new user %s (%s) in app %s", user.id.c_str(), address.value.c_str(),
@@ -81,7 +81,8 @@ Reply login(Context& ctx, Request& req)
         auto sent = ctx.otp.request(app.id, address.value, name.value_or(""), req.client_ip());
         if (sent.result == OtpService::SendResult::RateLimited)
             rate_limited(sent.retry_after_ms);
-        reply.body.set("sent", true).set("address", address.value)
+        reply.body.set("sent", true)
+            .set("address", address.value)
             .set("resent", sent.result == OtpService::SendResult::Resent)
             .set("expires_at", sent.expires_at);
         return reply;
@@ -91,24 +92,29 @@ Reply login(Context& ctx, Request& req)
         fail(400, "BADREQUEST", "'code' must be the 6 digits that were sent");
     auto checked = ctx.otp.verify(app.id, address.value, *code, req.client_ip());
     switch (checked.result) {
-    case OtpService::CheckResult::RateLimited:
-        rate_limited(checked.retry_after_ms);
-    case OtpService::CheckResult::Expired:
-        fail(401, "CODEEXPIRED", "no valid code for this address: it expired or was never "
-                                 "sent; ask for a new one");
-    case OtpService::CheckResult::Wrong:
-        if (checked.attempts_left == 0)
-            fail(401, "BADCODE", "wrong code; too many wrong tries burnt it, ask for a new one");
-        fail(401, "BADCODE", "wrong code; tries left: %d", checked.attempts_left);
-    case OtpService::CheckResult::Ok:
-        break;
+        case OtpService::CheckResult::RateLimited:
+            rate_limited(checked.retry_after_ms);
+        case OtpService::CheckResult::Expired:
+            fail(401, "CODEEXPIRED",
+                 "no valid code for this address: it expired or was never "
+                 "sent; ask for a new one");
+        case OtpService::CheckResult::Wrong:
+            if (checked.attempts_left == 0)
+                fail(401, "BADCODE",
+                     "wrong code; too many wrong tries burnt it, ask for a new one");
+            fail(401, "BADCODE", "wrong code; tries left: %d", checked.attempts_left);
+        case OtpService::CheckResult::Ok:
+            break;
     }
     if (!name && !checked.name.empty())
         name = checked.name;
     User user = sign_up_or_in(ctx, app, address, name);
     auto [token, secret] = ctx.auth.issue_token(user, ctx.config.token_ttl);
-    reply.body.set("token", secret).set("token_id", token.id).set("expires_at", token.expires_at)
-        .set("app_id", app.id).set("user", user_json(user, true));
+    reply.body.set("token", secret)
+        .set("token_id", token.id)
+        .set("expires_at", token.expires_at)
+        .set("app_id", app.id)
+        .set("user", user_json(user, true));
     return reply;
 }
 

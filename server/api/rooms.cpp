@@ -17,7 +17,8 @@ namespace {
 
 void require_permission(const Member& member, Permission p, const char* what)
 {
-    if (!has_permission(member.permissions, p)) fail(403, "PERMISSION", "you may not %s", what);
+    if (!has_permission(member.permissions, p))
+        fail(403, "PERMISSION", "you may not %s", what);
 }
 
 std::string check_preset(const std::string& value)
@@ -93,10 +94,14 @@ Reply edit_room(Context& ctx, Request& req)
         fail(400, "BADREQUEST", "give at least one of 'name', 'preset', 'locked'");
     if ((name || preset) && room.owner_id != me.user.id)
         fail(403, "PERMISSION", "only the owner may rename the room or change its preset");
-    if (locked) require_permission(member, kModerate, "lock or unlock this room");
-    if (name) room.name = check_text(*name, "name", 1, 128);
-    if (preset) room.preset = check_preset(*preset);
-    if (locked) room.locked = *locked;
+    if (locked)
+        require_permission(member, kModerate, "lock or unlock this room");
+    if (name)
+        room.name = check_text(*name, "name", 1, 128);
+    if (preset)
+        room.preset = check_preset(*preset);
+    if (locked)
+        room.locked = *locked;
     ctx.store.update_room(room);
     return room_reply(room, member);
 }
@@ -129,7 +134,8 @@ Reply list_members(Context& ctx, Request& req)
     require_permission(require_membership(ctx, room, me), kList,
                        "list the participants of this room");
     std::vector<JsonOut> members;
-    for (const Member& m : ctx.store.list_members(room.id)) members.push_back(member_json(m));
+    for (const Member& m : ctx.store.list_members(room.id))
+        members.push_back(member_json(m));
     Reply reply;
     reply.body.set("members", std::move(members));
     return reply;
@@ -142,11 +148,13 @@ Reply edit_member(Context& ctx, Request& req)
     require_permission(require_membership(ctx, room, me), kModerate,
                        "change members' permissions in this room");
     auto target = ctx.store.find_member(room.id, req.param(1));
-    if (!target) fail(404, "NOTFOUND", "no such member in this room");
+    if (!target)
+        fail(404, "NOTFOUND", "no such member in this room");
     if (target->role == "owner")
         fail(403, "PERMISSION", "the owner's permissions cannot be changed");
     auto names = req.string_list_field("permissions");
-    if (!names) fail(400, "BADREQUEST", "'permissions' is required");
+    if (!names)
+        fail(400, "BADREQUEST", "'permissions' is required");
     auto flags = parse_permission_names(*names);
     if (!flags)
         fail(400, "BADREQUEST",

@@ -1,10 +1,10 @@
 #include "validate.h"
 
-#include "../http.h"
-
 #include <glib.h>
 
 #include <cerrno>
+
+#include "../http.h"
 
 namespace zumzi {
 
@@ -43,7 +43,8 @@ std::string normalize_phone(const std::string& value)
         else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')')
             continue;
         else
-            fail(400, "BADREQUEST", "'phone' may hold only digits, a leading '+', spaces, dashes, dots and brackets");
+            fail(400, "BADREQUEST",
+                 "'phone' may hold only digits, a leading '+', spaces, dashes, dots and brackets");
     }
     if (digits.size() < 7 || digits.size() > 15)
         fail(400, "BADREQUEST", "'phone' must have 7 to 15 digits");
@@ -74,8 +75,8 @@ std::string check_url(const std::string& value, const char* field)
         fail(400, "BADREQUEST", "'%s' is longer than 2048 bytes", field);
     g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
     const char* scheme = uri ? g_uri_get_scheme(uri) : nullptr;
-    if (!uri || !scheme || (g_ascii_strcasecmp(scheme, "http") != 0 &&
-                            g_ascii_strcasecmp(scheme, "https") != 0) ||
+    if (!uri || !scheme ||
+        (g_ascii_strcasecmp(scheme, "http") != 0 && g_ascii_strcasecmp(scheme, "https") != 0) ||
         !g_uri_get_host(uri) || !*g_uri_get_host(uri))
         fail(400, "BADREQUEST", "'%s' must be an http or https URL", field);
     return url;

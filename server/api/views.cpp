@@ -8,7 +8,9 @@ namespace zumzi {
 JsonOut user_json(const User& user, bool with_contact)
 {
     JsonOut out;
-    out.set("id", user.id).set("name", user.name).set("status", user.status)
+    out.set("id", user.id)
+        .set("name", user.name)
+        .set("status", user.status)
         .set("photo_url", user.photo_url);
     if (with_contact) {
         if (user.email.empty())
@@ -27,8 +29,11 @@ JsonOut user_json(const User& user, bool with_contact)
 JsonOut token_json(const AccessToken& token)
 {
     JsonOut out;
-    out.set("id", token.id).set("user_id", token.user_id).set("created_at", token.created_at)
-        .set("expires_at", token.expires_at).set("revoked", token.revoked);
+    out.set("id", token.id)
+        .set("user_id", token.user_id)
+        .set("created_at", token.created_at)
+        .set("expires_at", token.expires_at)
+        .set("revoked", token.revoked);
     return out;
 }
 
@@ -39,7 +44,8 @@ JsonOut room_json(const Room& room, const Member* membership, bool show_pins)
     if (const Preset* p = find_preset(room.preset)) {
         out.set("width", p->width).set("height", p->height).set("framerate", p->framerate);
     }
-    out.set("owner_id", room.owner_id).set("locked", room.locked)
+    out.set("owner_id", room.owner_id)
+        .set("locked", room.locked)
         .set("created_at", room.created_at);
     if (show_pins) {
         out.set("participant_pin", room.participant_pin).set("viewer_pin", room.viewer_pin);
@@ -54,9 +60,23 @@ JsonOut room_json(const Room& room, const Member* membership, bool show_pins)
 JsonOut member_json(const Member& member)
 {
     JsonOut out;
-    out.set("user_id", member.user_id).set("name", member.user_name).set("role", member.role)
+    out.set("user_id", member.user_id)
+        .set("name", member.user_name)
+        .set("role", member.role)
         .set("permissions", permission_names(member.permissions))
         .set("joined_at", member.joined_at);
+    return out;
+}
+
+JsonOut track_json(const media::TrackInfo& track)
+{
+    JsonOut out;
+    out.set("id", track.id)
+        .set("participant_id", track.participant_id)
+        .set("kind", media::to_string(track.kind))
+        .set("codec", track.codec)
+        .set("label", track.label)
+        .set("msid", track.msid);
     return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include "../http.h"
 #include "../store.h"
+#include "track.h"
 
 namespace zumzi {
 
@@ -12,5 +13,7 @@ JsonOut token_json(const AccessToken& token);
 // `membership` is the caller's (may be null); PINs only when `show_pins`.
 JsonOut room_json(const Room& room, const Member* membership, bool show_pins);
 JsonOut member_json(const Member& member);
+// A published track of the media engine, as track events carry it.
+JsonOut track_json(const media::TrackInfo& track);
 
 }  // namespace zumzi

@@ -270,6 +270,7 @@ TestServer::TestServer(const Configure& configure) : clock_(g_get_real_time() / 
     config_.port = 0;
     config_.data_dir = dir_;
     config_.schema_dir = ZUMZI_SCHEMA_DIR;
+    config_.host_addresses = "127.0.0.1";  // ICE on loopback only
     if (configure)
         configure(config_);
 

@@ -420,3 +420,76 @@ TEST(WebSocket, AnotherAppsRoomDoesNotExist)
     e.send(join_msg(room.id, room.participant_pin, 1));
     check_ws_error(e.next("error"), "NOTFOUND");
 }
+
+TEST(WebSocket, MediaMessagesCheckPermissionsAndInput)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    RoomInfo room = create_room(*server, ann);
+    WsClient a(*server, ann.token);
+    a.send(join_msg(room.id, "", 1));
+    a.next("joined");
+
+    // Not in the room yet: nothing to publish into.
+    WsClient b(*server, bob.token);
+    b.send("{\"type\":\"publish\",\"id\":2,\"room\":" + json_string(room.id) +
+           ",\"sdp\":\"v=0\"}");
+    check_ws_error(b.next("error"), "NOTJOINED");
+
+    // A viewer may not publish.
+    b.send(join_msg(room.id, room.viewer_pin, 3));
+    b.next("joined");
+    b.send("{\"type\":\"publish\",\"id\":4,\"room\":" + json_string(room.id) +
+           ",\"sdp\":\"v=0\"}");
+    Response refused = b.next("error");
+    check_ws_error(refused, "PERMISSION");
+    CHECK_EQUAL(4, refused.num("id"));
+
+    // Garbage SDP, missing SDP, bad ICE fields.
+    a.send("{\"type\":\"publish\",\"id\":5,\"room\":" + json_string(room.id) +
+           ",\"sdp\":\"this is not sdp\"}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"publish\",\"id\":6,\"room\":" + json_string(room.id) + "}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"subscribe_answer\",\"id\":7,\"room\":" + json_string(room.id) +
+           ",\"sdp\":\"nope\"}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"ice\",\"id\":8,\"room\":" + json_string(room.id) +
+           ",\"session\":\"sideways\",\"mline\":0,\"candidate\":\"candidate:1 1 UDP 1 127.0.0.1 "
+           "9 typ host\"}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"ice\",\"id\":9,\"room\":" + json_string(room.id) +
+           ",\"session\":\"publish\",\"mline\":-1,\"candidate\":\"\"}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"ice\",\"id\":10,\"room\":" + json_string(room.id) +
+           ",\"session\":\"publish\",\"mline\":0,\"candidate\":\"rm -rf /\"}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+
+    // None of it published anything: no track events reached Ann or Bob.
+    a.sync();
+    b.sync();
+    CHECK_FALSE(a.has_queued("track_published"));
+    CHECK_FALSE(b.has_queued("track_published"));
+}
+
+TEST(WebSocket, TheLastOneOutTearsTheMediaRoomDown)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = create_room(*server, ann);
+    size_t rooms = 99;
+    {
+        WsClient a(*server, ann.token);
+        a.send(join_msg(room.id, "", 1));
+        a.next("joined");
+        server->run_on_server(
+            [&](zumzi::Store&, zumzi::Server& s) { rooms = s.media().size(); });
+        CHECK_EQUAL(1u, rooms);
+    }  // the connection closes
+    for (int i = 0; i < 200 && rooms != 0; i++) {
+        server->run_on_server(
+            [&](zumzi::Store&, zumzi::Server& s) { rooms = s.media().size(); });
+        if (rooms != 0)
+            g_usleep(10000);
+    }
+    CHECK_EQUAL(0u, rooms);
+}

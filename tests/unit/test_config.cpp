@@ -162,8 +162,8 @@ TEST(Config, KeyInWrongGroupIsRefused)
 
 TEST(Config, UnknownGroupIsRefusedNamingIt)
 {
-    std::string msg = refused("[media]\nbitrate = 1000\n");
-    CHECK_TEXT(contains(msg, "unknown group [media]"), msg.c_str());
+    std::string msg = refused("[video]\nbitrate = 1000\n");
+    CHECK_TEXT(contains(msg, "unknown group [video]"), msg.c_str());
 }
 
 TEST(Config, EmptyUnknownGroupIsRefusedToo)

@@ -1,0 +1,47 @@
+#include "media_config.h"
+
+#include <gst/webrtc/webrtc.h>
+
+namespace zumzi::media {
+
+// libnice's NiceAgent does UPnP port mapping by default: it multicasts SSDP
+// on every interface and talks to whatever router answers. A server never
+// wants that (and tests must stay on loopback).
+void disable_upnp(GObject* webrtc_ice)
+{
+    if (!g_object_class_find_property(G_OBJECT_GET_CLASS(webrtc_ice), "agent"))
+        return;
+    GObject* nice = nullptr;
+    g_object_get(webrtc_ice, "agent", &nice, nullptr);
+    if (!nice)
+        return;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(nice), "upnp"))
+        g_object_set(nice, "upnp", FALSE, nullptr);
+    g_object_unref(nice);
+}
+
+void configure_webrtcbin(GstElement* webrtc, const MediaConfig& config)
+{
+    g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
+                 config.latency_ms, nullptr);
+    if (!config.stun_server.empty())
+        g_object_set(webrtc, "stun-server", config.stun_server.c_str(), nullptr);
+
+    GObject* agent = nullptr;
+    g_object_get(webrtc, "ice-agent", &agent, nullptr);
+    if (!agent)
+        return;
+    for (const auto& address : config.host_addresses) {
+        gboolean ok = FALSE;
+        g_signal_emit_by_name(agent, "add-local-ip-address", address.c_str(), &ok);
+    }
+    if (config.min_port || config.max_port)
+        g_object_set(agent, "min-rtp-port", config.min_port, "max-rtp-port",
+                     config.max_port ? config.max_port : 65535u, nullptr);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "ice-tcp"))
+        g_object_set(agent, "ice-tcp", config.ice_tcp ? TRUE : FALSE, nullptr);
+    disable_upnp(agent);
+    g_object_unref(agent);
+}
+
+}  // namespace zumzi::media

@@ -1,0 +1,762 @@
+#include "participant.h"
+
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <cstring>
+
+#include "room.h"
+
+GST_DEBUG_CATEGORY_STATIC(zumzi_participant_debug);
+#define GST_CAT_DEFAULT zumzi_participant_debug
+
+namespace zumzi::media {
+
+namespace {
+
+void init_debug()
+{
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        GST_DEBUG_CATEGORY_INIT(zumzi_participant_debug, "zumzi-participant", 0,
+                                "Zumzi participant sessions");
+        g_once_init_leave(&once, 1);
+    }
+}
+
+// User data of signal handlers and promises: never a raw Participant*, only
+// a weak reference that is locked on the main context.
+struct SignalContext {
+    GMainContext* ctx;
+    std::weak_ptr<Participant> self;
+    Session session;
+    SignalContext(GMainContext* c, std::weak_ptr<Participant> s, Session sess)
+        : ctx(g_main_context_ref(c)), self(std::move(s)), session(sess)
+    {
+    }
+    ~SignalContext() { g_main_context_unref(ctx); }
+};
+
+void delete_signal_context(gpointer data, GClosure*)
+{
+    delete static_cast<SignalContext*>(data);
+}
+
+std::string promise_error(GstPromise* promise)
+{
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
+        return "promise not replied";
+    const GstStructure* reply = gst_promise_get_reply(promise);
+    if (!reply)
+        return {};
+    if (gst_structure_has_field(reply, "error")) {
+        GError* error = nullptr;
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+        std::string message = error ? error->message : "unknown error";
+        if (error)
+            g_error_free(error);
+        return message;
+    }
+    return {};
+}
+
+std::string sdp_text(GstWebRTCSessionDescription* desc)
+{
+    gchar* text = gst_sdp_message_as_text(desc->sdp);
+    std::string sdp = text ? text : "";
+    g_free(text);
+    return sdp;
+}
+
+GstWebRTCSessionDescription* parse_sdp(const std::string& sdp, GstWebRTCSDPType type)
+{
+    GstSDPMessage* msg = nullptr;
+    if (sdp.empty())
+        return nullptr;
+    if (gst_sdp_message_new_from_text(sdp.c_str(), &msg) != GST_SDP_OK)
+        return nullptr;
+    if (gst_sdp_message_medias_len(msg) == 0 || !gst_sdp_message_get_version(msg)) {
+        gst_sdp_message_free(msg);
+        return nullptr;
+    }
+    return gst_webrtc_session_description_new(type, msg);
+}
+
+std::string connection_state_name(GstWebRTCPeerConnectionState state)
+{
+    switch (state) {
+        case GST_WEBRTC_PEER_CONNECTION_STATE_NEW:
+            return "new";
+        case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING:
+            return "connecting";
+        case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+            return "connected";
+        case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
+            return "disconnected";
+        case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
+            return "failed";
+        case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
+            return "closed";
+    }
+    return "unknown";
+}
+
+// --- webrtcbin signal handlers (webrtcbin and streaming threads) ---------
+
+void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer data)
+{
+    auto* sc = static_cast<SignalContext*>(data);
+    std::string cand = candidate;
+    auto self = sc->self;
+    Session session = sc->session;
+    post_to_main(sc->ctx, [self, session, mline, cand]() {
+        auto p = self.lock();
+        if (p && p->callbacks().on_ice_candidate)
+            p->callbacks().on_ice_candidate(session, mline, cand);
+    });
+}
+
+void on_connection_state_notify(GstElement* webrtc, GParamSpec*, gpointer data)
+{
+    auto* sc = static_cast<SignalContext*>(data);
+    GstWebRTCPeerConnectionState state;
+    g_object_get(webrtc, "connection-state", &state, nullptr);
+    auto self = sc->self;
+    Session session = sc->session;
+    std::string name = connection_state_name(state);
+    post_to_main(sc->ctx, [self, session, name]() {
+        if (auto p = self.lock())
+            p->on_connection_state(session, name);
+    });
+}
+
+void on_new_jitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint, gpointer)
+{
+    // On a loss-free link it only sends pointless NACKs (~10/s per stream).
+    g_object_set(jitterbuffer, "rtx-next-seqnum", FALSE, nullptr);
+    GST_DEBUG_OBJECT(jitterbuffer, "rtx-next-seqnum off");
+}
+
+}  // namespace
+
+// Probe data of one publisher src pad's tee.
+struct PublishPadProbe {
+    std::shared_ptr<Participant::PublishState> state;
+    std::shared_ptr<KeyframeGate> gate;
+    std::string mid;
+    bool announced = false;
+};
+
+namespace {
+
+void delete_pad_probe(gpointer data)
+{
+    delete static_cast<PublishPadProbe*>(data);
+}
+
+// Downstream events entering the tee: announce the track on its first caps;
+// swallow EOS (an ended or inactive publisher m-line) so that it never
+// reaches a subscriber session, where it would stop its other tracks.
+GstPadProbeReturn on_tee_downstream_event(GstPad* pad, GstPadProbeInfo* info, gpointer data)
+{
+    auto* probe = static_cast<PublishPadProbe*>(data);
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    auto self = probe->state->self;
+    std::string mid = probe->mid;
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS && !probe->announced) {
+        probe->announced = true;
+        GstCaps* caps = nullptr;
+        gst_event_parse_caps(event, &caps);
+        auto caps_ref = std::shared_ptr<GstCaps>(gst_caps_ref(caps), GstCapsUnref{});
+        auto tee = shared_adopt(gst_pad_get_parent_element(pad));
+        auto gate = probe->gate;
+        post_to_main(probe->state->ctx, [self, tee, caps_ref, mid, gate]() {
+            if (auto p = self.lock())
+                p->on_publish_pad_ready(tee.get(), caps_ref.get(), mid, gate);
+        });
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+        post_to_main(probe->state->ctx, [self, mid]() {
+            if (auto p = self.lock())
+                p->on_publish_pad_ended(mid);
+        });
+        return GST_PAD_PROBE_DROP;
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+// Upstream keyframe requests from subscribers (their PLI/FIR): rate-limit,
+// and re-stamp with the publisher's own SSRC and payload type, which is what
+// its rtpsession needs to send a PLI.
+GstPadProbeReturn on_tee_upstream_event(GstPad* pad, GstPadProbeInfo* info, gpointer data)
+{
+    auto* probe = static_cast<PublishPadProbe*>(data);
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    const GstStructure* s = gst_event_get_structure(event);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_CUSTOM_UPSTREAM || !s ||
+        !gst_structure_has_name(s, "GstForceKeyUnit"))
+        return GST_PAD_PROBE_OK;
+    gint64 now = g_get_monotonic_time();
+    gint64 last = probe->gate->last_us.load();
+    if (now - last < probe->gate->min_interval_us ||
+        !probe->gate->last_us.compare_exchange_strong(last, now))
+        return GST_PAD_PROBE_DROP;
+    GstCaps* caps = gst_pad_get_current_caps(pad);
+    if (!caps)
+        return GST_PAD_PROBE_DROP;
+    const GstStructure* cs = gst_caps_get_structure(caps, 0);
+    guint ssrc = 0;
+    gint pt = -1;
+    gst_structure_get_uint(cs, "ssrc", &ssrc);
+    gst_structure_get_int(cs, "payload", &pt);
+    gst_caps_unref(caps);
+    gst_event_unref(event);
+    GST_PAD_PROBE_INFO_DATA(info) = make_force_key_unit(ssrc, pt);
+    GST_DEBUG("keyframe request forwarded to ssrc %u pt %d", ssrc, pt);
+    return GST_PAD_PROBE_OK;
+}
+
+// A publisher src pad appeared (streaming thread): link it to a tee right
+// here, so no packet ever meets an unlinked pad, then let the probes report.
+void on_publish_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
+{
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+        return;
+    auto state = *static_cast<std::shared_ptr<Participant::PublishState>*>(data);
+    std::string mid;
+    GstWebRTCRTPTransceiver* transceiver = nullptr;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(pad), "transceiver"))
+        g_object_get(pad, "transceiver", &transceiver, nullptr);
+    if (transceiver) {
+        gchar* m = nullptr;
+        g_object_get(transceiver, "mid", &m, nullptr);
+        if (m)
+            mid = m;
+        g_free(m);
+        gst_object_unref(transceiver);
+    }
+    if (mid.empty())
+        mid = GST_PAD_NAME(pad);
+
+    GstElement* tee = gst_element_factory_make("tee", nullptr);
+    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+    GstObject* parent = gst_element_get_parent(webrtc);
+    if (!parent) {
+        gst_object_unref(gst_object_ref_sink(tee));
+        return;
+    }
+    gst_bin_add(GST_BIN(parent), tee);
+    gst_object_unref(parent);
+    GstPad* sink = gst_element_get_static_pad(tee, "sink");
+    auto gate = std::make_shared<KeyframeGate>();
+    gate->min_interval_us = state->keyframe_interval_us;
+    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_tee_downstream_event,
+                      new PublishPadProbe{state, gate, mid}, delete_pad_probe);
+    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_tee_upstream_event,
+                      new PublishPadProbe{state, gate, mid}, delete_pad_probe);
+    gst_element_sync_state_with_parent(tee);
+    if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
+        GST_WARNING("could not link publisher pad %s", GST_PAD_NAME(pad));
+    gst_object_unref(sink);
+    std::lock_guard<std::mutex> guard(state->lock);
+    state->tees.emplace_back(GST_ELEMENT(gst_object_ref(tee)));
+    GST_DEBUG("publisher pad %s (mid %s) -> tee", GST_PAD_NAME(pad), mid.c_str());
+}
+
+void delete_publish_state(gpointer data, GClosure*)
+{
+    delete static_cast<std::shared_ptr<Participant::PublishState>*>(data);
+}
+
+// Promise plumbing: each step runs on webrtcbin's thread and posts only the
+// result to the main context.
+struct PromiseOp {
+    GMainContext* ctx;
+    std::weak_ptr<Participant> self;
+    GstPtr<GstElement> webrtc;
+    Participant::AnswerCallback done;
+    std::string sdp;
+};
+
+void delete_op(gpointer data)
+{
+    delete static_cast<PromiseOp*>(data);
+}
+
+void post_answer(PromiseOp* op, bool ok, const std::string& text)
+{
+    auto self = op->self;
+    auto done = op->done;
+    post_to_main(op->ctx, [self, done, ok, text]() {
+        if (self.lock() && done)
+            done(ok, text);
+    });
+}
+
+void on_publish_local_set(GstPromise* promise, gpointer data)
+{
+    auto* op = static_cast<PromiseOp*>(data);
+    std::string error = promise_error(promise);
+    if (error.empty())
+        post_answer(op, true, op->sdp);
+    else
+        post_answer(op, false, "set-local-description: " + error);
+}
+
+void on_publish_answer_created(GstPromise* promise, gpointer data)
+{
+    auto* op = static_cast<PromiseOp*>(data);
+    std::string error = promise_error(promise);
+    GstWebRTCSessionDescription* answer = nullptr;
+    if (error.empty()) {
+        const GstStructure* reply = gst_promise_get_reply(promise);
+        if (reply)
+            gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer,
+                              nullptr);
+        if (!answer)
+            error = "no answer";
+    }
+    if (!error.empty()) {
+        post_answer(op, false, "create-answer: " + error);
+        return;
+    }
+    auto* next = new PromiseOp{op->ctx, op->self,
+                               GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
+                               op->done, sdp_text(answer)};
+    GstPromise* p = gst_promise_new_with_change_func(on_publish_local_set, next, delete_op);
+    g_signal_emit_by_name(op->webrtc.get(), "set-local-description", answer, p);
+    gst_promise_unref(p);
+    gst_webrtc_session_description_free(answer);
+}
+
+void on_publish_remote_set(GstPromise* promise, gpointer data)
+{
+    auto* op = static_cast<PromiseOp*>(data);
+    std::string error = promise_error(promise);
+    if (!error.empty()) {
+        post_answer(op, false, "set-remote-description: " + error);
+        return;
+    }
+    auto* next = new PromiseOp{op->ctx,
+                               op->self,
+                               GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
+                               op->done,
+                               {}};
+    GstPromise* p = gst_promise_new_with_change_func(on_publish_answer_created, next, delete_op);
+    g_signal_emit_by_name(op->webrtc.get(), "create-answer", nullptr, p);
+    gst_promise_unref(p);
+}
+
+void on_subscribe_local_set(GstPromise* promise, gpointer data)
+{
+    auto* op = static_cast<PromiseOp*>(data);
+    std::string error = promise_error(promise);
+    auto self = op->self;
+    std::string sdp = op->sdp;
+    post_to_main(op->ctx, [self, error, sdp]() {
+        if (auto p = self.lock())
+            p->on_offer_created(error, sdp);
+    });
+}
+
+void on_subscribe_offer_created(GstPromise* promise, gpointer data)
+{
+    auto* op = static_cast<PromiseOp*>(data);
+    std::string error = promise_error(promise);
+    GstWebRTCSessionDescription* offer = nullptr;
+    if (error.empty()) {
+        const GstStructure* reply = gst_promise_get_reply(promise);
+        if (reply)
+            gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+        if (!offer)
+            error = "no offer";
+    }
+    if (!error.empty()) {
+        auto self = op->self;
+        post_to_main(op->ctx, [self, error]() {
+            if (auto p = self.lock())
+                p->on_offer_created("create-offer: " + error, {});
+        });
+        return;
+    }
+    auto* next = new PromiseOp{op->ctx, op->self,
+                               GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
+                               nullptr, sdp_text(offer)};
+    GstPromise* p = gst_promise_new_with_change_func(on_subscribe_local_set, next, delete_op);
+    g_signal_emit_by_name(op->webrtc.get(), "set-local-description", offer, p);
+    gst_promise_unref(p);
+    gst_webrtc_session_description_free(offer);
+}
+
+void on_subscribe_remote_set(GstPromise* promise, gpointer data)
+{
+    auto* op = static_cast<PromiseOp*>(data);
+    std::string error = promise_error(promise);
+    auto self = op->self;
+    post_to_main(op->ctx, [self, error]() {
+        if (auto p = self.lock())
+            p->on_subscribe_answer_applied(error);
+    });
+}
+
+}  // namespace
+
+std::string sdp_media_msid(const GstSDPMedia* media)
+{
+    if (const gchar* v = gst_sdp_media_get_attribute_val(media, "msid"))
+        return v;
+    for (guint i = 0;; i++) {
+        const gchar* v = gst_sdp_media_get_attribute_val_n(media, "ssrc", i);
+        if (!v)
+            break;
+        const gchar* m = strstr(v, " msid:");
+        if (m)
+            return m + 6;
+    }
+    return {};
+}
+
+const char* to_string(Session session)
+{
+    return session == Session::Publish ? "publish" : "subscribe";
+}
+
+Participant::Participant(std::string id, std::weak_ptr<Room> room, GMainContext* ctx, GstBin* bin,
+                         const MediaConfig& config, ParticipantCallbacks callbacks)
+    : id_(std::move(id)),
+      room_(std::move(room)),
+      ctx_(ctx),
+      bin_(GST_BIN(gst_object_ref(bin))),
+      config_(config),
+      callbacks_(std::move(callbacks))
+{
+    init_debug();
+    GstElement* pub = gst_element_factory_make("webrtcbin", nullptr);
+    GstElement* sub = gst_element_factory_make("webrtcbin", nullptr);
+    publish_.reset(GST_ELEMENT(gst_object_ref_sink(pub)));
+    subscribe_.reset(GST_ELEMENT(gst_object_ref_sink(sub)));
+    configure_webrtcbin(publish_.get(), config_);
+    configure_webrtcbin(subscribe_.get(), config_);
+}
+
+Participant::~Participant()
+{
+    shutdown();
+}
+
+void Participant::start()
+{
+    publish_state_ = std::make_shared<PublishState>();
+    publish_state_->ctx = ctx_;
+    publish_state_->self = weak_from_this();
+    publish_state_->keyframe_interval_us =
+        static_cast<gint64>(config_.keyframe_min_interval_ms) * 1000;
+
+    auto weak = weak_from_this();
+    g_signal_connect_data(publish_.get(), "pad-added", G_CALLBACK(on_publish_pad_added),
+                          new std::shared_ptr<PublishState>(publish_state_), delete_publish_state,
+                          GConnectFlags(0));
+    for (auto [element, session] : {std::pair{publish_.get(), Session::Publish},
+                                    std::pair{subscribe_.get(), Session::Subscribe}}) {
+        g_signal_connect_data(element, "on-ice-candidate", G_CALLBACK(on_ice_candidate),
+                              new SignalContext(ctx_, weak, session), delete_signal_context,
+                              GConnectFlags(0));
+        g_signal_connect_data(
+            element, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
+            new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
+    }
+    if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(publish_.get()), "rtpbin")) {
+        g_signal_connect(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer), nullptr);
+        gst_object_unref(rtpbin);
+    }
+    gst_bin_add_many(bin_.get(), GST_ELEMENT(gst_object_ref(publish_.get())),
+                     GST_ELEMENT(gst_object_ref(subscribe_.get())), nullptr);
+    gst_element_sync_state_with_parent(publish_.get());
+    gst_element_sync_state_with_parent(subscribe_.get());
+}
+
+bool Participant::publish_offer(const std::string& sdp, AnswerCallback done)
+{
+    if (closed_)
+        return false;
+    GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
+    if (!desc)
+        return false;
+    auto* op = new PromiseOp{ctx_,
+                             weak_from_this(),
+                             GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(publish_.get()))),
+                             std::move(done),
+                             {}};
+    GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
+    g_signal_emit_by_name(publish_.get(), "set-remote-description", desc, promise);
+    gst_promise_unref(promise);
+    gst_webrtc_session_description_free(desc);
+    return true;
+}
+
+bool Participant::subscribe_answer(const std::string& sdp)
+{
+    if (closed_)
+        return false;
+    GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_ANSWER);
+    if (!desc)
+        return false;
+    auto* op = new PromiseOp{ctx_,
+                             weak_from_this(),
+                             GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(subscribe_.get()))),
+                             nullptr,
+                             {}};
+    GstPromise* promise = gst_promise_new_with_change_func(on_subscribe_remote_set, op, delete_op);
+    g_signal_emit_by_name(subscribe_.get(), "set-remote-description", desc, promise);
+    gst_promise_unref(promise);
+    gst_webrtc_session_description_free(desc);
+    return true;
+}
+
+void Participant::add_ice_candidate(Session session, unsigned mline, const std::string& candidate)
+{
+    if (closed_)
+        return;
+    GstElement* webrtc = session == Session::Publish ? publish_.get() : subscribe_.get();
+    g_signal_emit_by_name(webrtc, "add-ice-candidate", mline, candidate.c_str());
+}
+
+std::vector<TrackInfo> Participant::published_tracks() const
+{
+    auto room = room_.lock();
+    if (!room)
+        return {};
+    std::vector<TrackInfo> tracks;
+    for (const auto& track : room->tracks())
+        if (track.participant_id == id_)
+            tracks.push_back(track);
+    return tracks;
+}
+
+std::string Participant::remote_msid(const std::string& mid) const
+{
+    GstWebRTCSessionDescription* desc = nullptr;
+    g_object_get(publish_.get(), "remote-description", &desc, nullptr);
+    if (!desc)
+        return {};
+    std::string msid;
+    for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
+        const gchar* m = gst_sdp_media_get_attribute_val(media, "mid");
+        if (!m || mid != m)
+            continue;
+        msid = sdp_media_msid(media);
+    }
+    gst_webrtc_session_description_free(desc);
+    return msid;
+}
+
+void Participant::on_publish_pad_ready(GstElement* tee, GstCaps* caps, const std::string& mid,
+                                       std::shared_ptr<KeyframeGate> gate)
+{
+    if (closed_)
+        return;
+    if (auto room = room_.lock())
+        room->on_track_ready(*this, tee, caps, mid, std::move(gate));
+}
+
+void Participant::on_publish_pad_ended(const std::string& mid)
+{
+    if (closed_)
+        return;
+    if (auto room = room_.lock())
+        room->unpublish_track(Room::track_id(id_, mid));
+}
+
+void Participant::on_connection_state(Session session, const std::string& state)
+{
+    if (closed_)
+        return;
+    GST_DEBUG("%s %s session %s", id_.c_str(), to_string(session), state.c_str());
+    // DTLS is up: the earliest moment a keyframe can reach this subscriber.
+    if (session == Session::Subscribe && state == "connected")
+        request_keyframes();
+    if (callbacks_.on_connection_state)
+        callbacks_.on_connection_state(session, state);
+}
+
+GstPad* Participant::acquire_slot(const TrackInfo& track)
+{
+    Slot* slot = nullptr;
+    for (auto& s : slots_)
+        if (s.track_id.empty() && s.kind == track.kind && s.codec == track.codec) {
+            slot = &s;
+            break;
+        }
+    if (!slot) {
+        GstPad* pad = gst_element_request_pad_simple(subscribe_.get(), "sink_%u");
+        if (!pad)
+            return nullptr;
+        // A requested pad gets a SENDRECV transceiver; this session only sends.
+        GstWebRTCRTPTransceiver* transceiver = nullptr;
+        g_object_get(pad, "transceiver", &transceiver, nullptr);
+        if (transceiver) {
+            g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                         nullptr);
+            gst_object_unref(transceiver);
+        }
+        slots_.push_back(Slot{GstPtr<GstPad>(pad), track.kind, track.codec});
+        slot = &slots_.back();
+    }
+    slot->track_id = track.id;
+    slot->ssrc = track.ssrc;
+    slot->offered = false;
+    slot->negotiated = false;
+    // The client maps a=msid back to the track id it got in track events.
+    g_object_set(slot->sinkpad.get(), "msid", track.id.c_str(), nullptr);
+    return slot->sinkpad.get();
+}
+
+bool Participant::slot_negotiated(const std::string& track_id) const
+{
+    for (const auto& s : slots_)
+        if (s.track_id == track_id)
+            return s.pad_negotiated;
+    return false;
+}
+
+void Participant::release_slot(const std::string& track_id)
+{
+    for (auto& s : slots_)
+        if (s.track_id == track_id) {
+            s.track_id.clear();
+            s.offered = false;
+            s.negotiated = false;
+        }
+    renegotiate();
+}
+
+void Participant::renegotiate()
+{
+    if (closed_ || slots_.empty())
+        return;
+    if (awaiting_answer_) {
+        renegotiate_again_ = true;
+        return;
+    }
+    if (caps_timer_.active())
+        return;
+    // The offer's a=ssrc lines come from the sink pads' caps: wait until each
+    // newly linked branch has delivered its caps (bounded).
+    bool ready = true;
+    for (const auto& s : slots_) {
+        if (s.track_id.empty())
+            continue;
+        CapsPtr caps(gst_pad_get_current_caps(s.sinkpad.get()));
+        guint ssrc = 0;
+        if (!caps ||
+            !gst_structure_get_uint(gst_caps_get_structure(caps.get(), 0), "ssrc", &ssrc) ||
+            ssrc != s.ssrc)
+            ready = false;
+    }
+    if (!ready && caps_wait_rounds_ < 150) {
+        caps_wait_rounds_++;
+        caps_timer_.start(ctx_, 20, [this]() { renegotiate(); });
+        return;
+    }
+    if (!ready)
+        GST_WARNING("%s: offering without the caps of every track", id_.c_str());
+    caps_wait_rounds_ = 0;
+    awaiting_answer_ = true;
+    renegotiate_again_ = false;
+    for (auto& s : slots_)
+        s.offered = !s.track_id.empty();
+    auto* op = new PromiseOp{ctx_,
+                             weak_from_this(),
+                             GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(subscribe_.get()))),
+                             nullptr,
+                             {}};
+    GstPromise* promise =
+        gst_promise_new_with_change_func(on_subscribe_offer_created, op, delete_op);
+    g_signal_emit_by_name(subscribe_.get(), "create-offer", nullptr, promise);
+    gst_promise_unref(promise);
+}
+
+void Participant::on_offer_created(const std::string& error, const std::string& sdp)
+{
+    if (closed_)
+        return;
+    if (!error.empty()) {
+        awaiting_answer_ = false;
+        GST_WARNING("%s: %s", id_.c_str(), error.c_str());
+        if (callbacks_.on_error)
+            callbacks_.on_error(Session::Subscribe, error);
+        return;
+    }
+    if (callbacks_.on_subscribe_offer)
+        callbacks_.on_subscribe_offer(sdp);
+}
+
+void Participant::on_subscribe_answer_applied(const std::string& error)
+{
+    if (closed_)
+        return;
+    awaiting_answer_ = false;
+    if (!error.empty()) {
+        GST_WARNING("%s: subscribe answer refused: %s", id_.c_str(), error.c_str());
+        if (callbacks_.on_error)
+            callbacks_.on_error(Session::Subscribe, error);
+    } else {
+        auto room = room_.lock();
+        for (auto& s : slots_) {
+            if (!s.offered || s.track_id.empty())
+                continue;
+            s.pad_negotiated = true;
+            if (!s.negotiated && room) {
+                s.negotiated = true;
+                if (auto track = room->track(s.track_id)) {
+                    track->open_subscription(id_);
+                    // The new subscriber's decoder needs a keyframe now.
+                    track->request_keyframe();
+                }
+            }
+        }
+    }
+    if (renegotiate_again_)
+        renegotiate();
+}
+
+void Participant::request_keyframes()
+{
+    auto room = room_.lock();
+    if (!room)
+        return;
+    for (const auto& s : slots_)
+        if (!s.track_id.empty())
+            if (auto track = room->track(s.track_id))
+                track->request_keyframe();
+}
+
+void Participant::shutdown()
+{
+    if (closed_)
+        return;
+    closed_ = true;
+    caps_timer_.cancel();
+    slots_.clear();
+    // Publisher first: once it is NULL nothing enters the tees any more.
+    gst_element_set_state(publish_.get(), GST_STATE_NULL);
+    std::vector<GstPtr<GstElement>> tees;
+    if (publish_state_) {
+        std::lock_guard<std::mutex> guard(publish_state_->lock);
+        tees.swap(publish_state_->tees);
+    }
+    for (auto& tee : tees) {
+        gst_element_set_state(tee.get(), GST_STATE_NULL);
+        gst_bin_remove(bin_.get(), tee.get());
+    }
+    gst_element_set_state(subscribe_.get(), GST_STATE_NULL);
+    if (GST_OBJECT_PARENT(publish_.get()))
+        gst_bin_remove(bin_.get(), publish_.get());
+    if (GST_OBJECT_PARENT(subscribe_.get()))
+        gst_bin_remove(bin_.get(), subscribe_.get());
+    // A participant the server still holds must not keep the room's pipeline.
+    bin_.reset();
+    GST_DEBUG("%s shut down", id_.c_str());
+}
+
+}  // namespace zumzi::media

@@ -1,0 +1,140 @@
+// One participant of a room: a publish session (webrtcbin receiving the
+// participant's tracks; the client offers, the engine answers) and a
+// subscribe session (webrtcbin sending other participants' tracks; the
+// engine offers, the client answers). Each side always offers in the same
+// direction, so renegotiations never cross.
+//
+// All methods and callbacks run on the main context of the RoomRegistry.
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gst_ref.h"
+#include "main_context.h"
+#include "media_config.h"
+#include "track.h"
+
+namespace zumzi::media {
+
+class Room;
+
+enum class Session { Publish, Subscribe };
+
+const char* to_string(Session session);
+
+// The "stream track" msid of an SDP media section: its a=msid, or the msid
+// of its a=ssrc lines (where webrtcbin 1.22 writes it). Empty if none.
+std::string sdp_media_msid(const GstSDPMedia* media);
+
+struct ParticipantCallbacks {
+    // A local ICE candidate of `session` for the client (trickle ICE).
+    std::function<void(Session session, unsigned mline, const std::string& candidate)>
+        on_ice_candidate;
+    // The subscribe session has a new offer; reply with subscribe_answer().
+    std::function<void(const std::string& sdp)> on_subscribe_offer;
+    // webrtcbin's connection-state ("new", "connecting", "connected",
+    // "disconnected", "failed", "closed"); the server times out dead peers.
+    std::function<void(Session session, const std::string& state)> on_connection_state;
+    // A negotiation step failed (bad SDP, refused answer).
+    std::function<void(Session session, const std::string& message)> on_error;
+};
+
+class Participant : public std::enable_shared_from_this<Participant> {
+public:
+    // (done, sdp or error): the answer to a publish offer.
+    using AnswerCallback = std::function<void(bool ok, const std::string& sdp_or_error)>;
+
+    Participant(std::string id, std::weak_ptr<Room> room, GMainContext* ctx, GstBin* bin,
+                const MediaConfig& config, ParticipantCallbacks callbacks);
+    ~Participant();
+    Participant(const Participant&) = delete;
+    Participant& operator=(const Participant&) = delete;
+
+    const std::string& id() const { return id_; }
+
+    // The client's offer for the publish session (first or renegotiation).
+    // `done` runs later on the main context with the answer SDP; local ICE
+    // candidates follow through on_ice_candidate. Returns false (and
+    // changes nothing) when `sdp` does not parse.
+    bool publish_offer(const std::string& sdp, AnswerCallback done);
+
+    // The client's answer to the last on_subscribe_offer. False if it does
+    // not parse; a refused answer is reported through on_error.
+    bool subscribe_answer(const std::string& sdp);
+
+    // A remote ICE candidate from the client for `session`.
+    void add_ice_candidate(Session session, unsigned mline, const std::string& candidate);
+
+    // The tracks this participant publishes right now.
+    std::vector<TrackInfo> published_tracks() const;
+
+    // Test and diagnostics access.
+    GstElement* publish_webrtcbin() const { return publish_.get(); }
+    GstElement* subscribe_webrtcbin() const { return subscribe_.get(); }
+    size_t subscribe_slots() const { return slots_.size(); }
+
+    // --- Engine internals (main context), public for the signal handlers ---
+    struct PublishState {  // shared with webrtcbin signal handlers
+        GMainContext* ctx;
+        std::weak_ptr<Participant> self;
+        gint64 keyframe_interval_us;
+        std::mutex lock;
+        std::vector<GstPtr<GstElement>> tees;  // one per publisher src pad
+    };
+    void start();  // adds the webrtcbins to the pipeline (after make_shared)
+    const ParticipantCallbacks& callbacks() const { return callbacks_; }
+    std::string remote_msid(const std::string& mid) const;
+    void on_publish_pad_ready(GstElement* tee, GstCaps* caps, const std::string& mid,
+                              std::shared_ptr<KeyframeGate> gate);
+    void on_publish_pad_ended(const std::string& mid);
+    void on_connection_state(Session session, const std::string& state);
+    void on_offer_created(const std::string& error, const std::string& sdp);
+    void on_subscribe_answer_applied(const std::string& error);
+
+private:
+    friend class Room;
+    struct Slot {
+        GstPtr<GstPad> sinkpad;
+        TrackKind kind;
+        std::string codec;
+        std::string track_id;  // empty: free, reusable by the next track of this kind
+        unsigned ssrc = 0;
+        bool offered = false;         // the current track is in the pending offer
+        bool negotiated = false;      // the current track is in an applied answer
+        bool pad_negotiated = false;  // the pad was ever part of an applied answer
+    };
+    // Called by Room (main context).
+    GstPad* acquire_slot(const TrackInfo& track);
+    bool slot_negotiated(const std::string& track_id) const;
+    void release_slot(const std::string& track_id);
+    void renegotiate();
+    void shutdown();  // elements to NULL and out of the bin
+
+    void request_keyframes();
+
+    std::string id_;
+    std::weak_ptr<Room> room_;
+    GMainContext* ctx_;
+    GstPtr<GstBin> bin_;
+    MediaConfig config_;
+    ParticipantCallbacks callbacks_;
+    GstPtr<GstElement> publish_;
+    GstPtr<GstElement> subscribe_;
+    std::shared_ptr<PublishState> publish_state_;
+    std::vector<Slot> slots_;
+    bool awaiting_answer_ = false;
+    bool renegotiate_again_ = false;
+    unsigned caps_wait_rounds_ = 0;
+    Timer caps_timer_;
+    bool closed_ = false;
+    bool subscribes_ = true;
+};
+
+}  // namespace zumzi::media

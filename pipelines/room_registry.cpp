@@ -1,0 +1,76 @@
+#include "room_registry.h"
+
+GST_DEBUG_CATEGORY_STATIC(zumzi_registry_debug);
+#define GST_CAT_DEFAULT zumzi_registry_debug
+
+namespace zumzi::media {
+
+RoomRegistry::RoomRegistry(MediaConfig config, RegistryCallbacks callbacks)
+    : ctx_(g_main_context_ref_thread_default()),
+      config_(std::move(config)),
+      callbacks_(std::move(callbacks))
+{
+    if (!gst_is_initialized())
+        gst_init(nullptr, nullptr);
+    GST_DEBUG_CATEGORY_INIT(zumzi_registry_debug, "zumzi-registry", 0, "Zumzi room registry");
+}
+
+RoomRegistry::~RoomRegistry()
+{
+    rooms_.clear();
+    g_main_context_unref(ctx_);
+}
+
+std::shared_ptr<Participant> RoomRegistry::join(const std::string& room_id,
+                                                const std::string& participant_id,
+                                                ParticipantCallbacks callbacks, bool subscribe)
+{
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end()) {
+        RoomCallbacks rc;
+        // Copies of the registry's callbacks: a room may outlive a leave().
+        auto cbs = callbacks_;
+        rc.on_track_published = [cbs, room_id](const TrackInfo& t) {
+            if (cbs.on_track_published)
+                cbs.on_track_published(room_id, t);
+        };
+        rc.on_track_unpublished = [cbs, room_id](const TrackInfo& t) {
+            if (cbs.on_track_unpublished)
+                cbs.on_track_unpublished(room_id, t);
+        };
+        rc.on_error = [cbs, room_id](const std::string& m) {
+            if (cbs.on_error)
+                cbs.on_error(room_id, m);
+        };
+        it = rooms_.emplace(room_id, std::make_shared<Room>(room_id, ctx_, config_, rc)).first;
+        GST_INFO("room %s opened", room_id.c_str());
+    }
+    return it->second->join(participant_id, std::move(callbacks), subscribe);
+}
+
+bool RoomRegistry::leave(const std::string& room_id, const std::string& participant_id,
+                         std::function<void()> done)
+{
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end())
+        return false;
+    auto room = it->second;
+    if (!room->leave(participant_id, std::move(done)))
+        return false;
+    if (room->participant_count() == 0) {
+        // The Room object itself lives until the teardown in flight is over.
+        rooms_.erase(it);
+        GST_INFO("room %s closed", room_id.c_str());
+        if (callbacks_.on_room_closed)
+            callbacks_.on_room_closed(room_id);
+    }
+    return true;
+}
+
+std::shared_ptr<Room> RoomRegistry::find(const std::string& room_id) const
+{
+    auto it = rooms_.find(room_id);
+    return it == rooms_.end() ? nullptr : it->second;
+}
+
+}  // namespace zumzi::media

@@ -1,0 +1,63 @@
+// Rooms by id. A Room is created on the first join and dropped from the
+// registry when its last participant leaves; its pipeline is destroyed once
+// that participant's teardown is over. Local today; the seam where rooms
+// would be placed on other nodes later.
+//
+// Create the registry on the thread whose thread-default GMainContext runs
+// the server: every call and callback of the engine happens there.
+#pragma once
+
+#include <glib.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "media_config.h"
+#include "participant.h"
+#include "room.h"
+#include "track.h"
+
+namespace zumzi::media {
+
+struct RegistryCallbacks {
+    std::function<void(const std::string& room_id, const TrackInfo&)> on_track_published;
+    std::function<void(const std::string& room_id, const TrackInfo&)> on_track_unpublished;
+    std::function<void(const std::string& room_id, const std::string& message)> on_error;
+    // The room left the registry (last participant gone).
+    std::function<void(const std::string& room_id)> on_room_closed;
+};
+
+class RoomRegistry {
+public:
+    explicit RoomRegistry(MediaConfig config = {}, RegistryCallbacks callbacks = {});
+    ~RoomRegistry();
+    RoomRegistry(const RoomRegistry&) = delete;
+    RoomRegistry& operator=(const RoomRegistry&) = delete;
+
+    // Joins `participant_id` to `room_id`, creating the room on first use.
+    // nullptr if the participant is already in that room. `subscribe`
+    // false: it receives nothing (no subscribe offers), e.g. a publisher
+    // without the subscribe permission.
+    std::shared_ptr<Participant> join(const std::string& room_id, const std::string& participant_id,
+                                      ParticipantCallbacks callbacks, bool subscribe = true);
+
+    // Removes the participant; the room goes when it was the last one.
+    // `done` runs once its elements are gone. False if unknown.
+    bool leave(const std::string& room_id, const std::string& participant_id,
+               std::function<void()> done = nullptr);
+
+    std::shared_ptr<Room> find(const std::string& room_id) const;
+    size_t size() const { return rooms_.size(); }
+    GMainContext* context() const { return ctx_; }
+    const MediaConfig& config() const { return config_; }
+
+private:
+    GMainContext* ctx_;
+    MediaConfig config_;
+    RegistryCallbacks callbacks_;
+    std::map<std::string, std::shared_ptr<Room>> rooms_;
+};
+
+}  // namespace zumzi::media

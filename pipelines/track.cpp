@@ -1,0 +1,199 @@
+#include "track.h"
+
+GST_DEBUG_CATEGORY_STATIC(zumzi_track_debug);
+#define GST_CAT_DEFAULT zumzi_track_debug
+
+namespace zumzi::media {
+
+namespace {
+
+void init_debug()
+{
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        GST_DEBUG_CATEGORY_INIT(zumzi_track_debug, "zumzi-track", 0, "Zumzi published tracks");
+        g_once_init_leave(&once, 1);
+    }
+}
+
+// Everything needed to finish a branch removal on the main context; holds
+// only GStreamer references, so it outlives the Track if it must.
+struct Removal {
+    GMainContext* ctx;
+    std::shared_ptr<GstBin> bin;
+    std::shared_ptr<GstElement> tee;
+    std::shared_ptr<GstElement> queue;
+    std::shared_ptr<GstPad> tee_pad;
+    std::shared_ptr<GstPad> sinkpad;
+    bool flush_peer;
+    std::function<void()> done;
+};
+
+void finish_removal(const std::shared_ptr<Removal>& r)
+{
+    // A never-negotiated webrtcbin pad blocks the queue's thread; wake it.
+    if (r->flush_peer)
+        gst_pad_send_event(r->sinkpad.get(), gst_event_new_flush_start());
+    gst_element_set_state(r->queue.get(), GST_STATE_NULL);
+    if (r->flush_peer)
+        gst_pad_send_event(r->sinkpad.get(), gst_event_new_flush_stop(FALSE));
+    gst_bin_remove(r->bin.get(), r->queue.get());
+    gst_element_release_request_pad(r->tee.get(), r->tee_pad.get());
+    GST_DEBUG("branch removed");
+    if (r->done)
+        r->done();
+}
+
+GstPadProbeReturn unlink_when_idle(GstPad* pad, GstPadProbeInfo*, gpointer data)
+{
+    auto* r = static_cast<std::shared_ptr<Removal>*>(data);
+    GstPad* peer = gst_pad_get_peer(pad);
+    if (peer) {
+        gst_pad_unlink(pad, peer);
+        gst_object_unref(peer);
+    }
+    auto removal = *r;
+    post_to_main((*r)->ctx, [removal]() { finish_removal(removal); });
+    return GST_PAD_PROBE_REMOVE;
+}
+
+void delete_removal(gpointer data)
+{
+    delete static_cast<std::shared_ptr<Removal>*>(data);
+}
+
+GstPadProbeReturn gate_buffers(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    auto* open = static_cast<std::shared_ptr<std::atomic<bool>>*>(data);
+    return (*open)->load() ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+void delete_gate(gpointer data)
+{
+    delete static_cast<std::shared_ptr<std::atomic<bool>>*>(data);
+}
+
+}  // namespace
+
+const char* to_string(TrackKind kind)
+{
+    return kind == TrackKind::Audio ? "audio" : "video";
+}
+
+GstEvent* make_force_key_unit(unsigned ssrc, int payload)
+{
+    GstStructure* s = gst_structure_new(
+        "GstForceKeyUnit", "running-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE, "all-headers",
+        G_TYPE_BOOLEAN, FALSE, "count", G_TYPE_UINT, 0u, "ssrc", G_TYPE_UINT, ssrc, "payload",
+        G_TYPE_UINT, static_cast<guint>(payload), nullptr);
+    return gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, s);
+}
+
+Track::Track(GMainContext* ctx, GstBin* bin, GstElement* tee, std::shared_ptr<KeyframeGate> gate,
+             TrackInfo info)
+    : ctx_(ctx),
+      bin_(GST_BIN(gst_object_ref(bin))),
+      tee_(GST_ELEMENT(gst_object_ref(tee))),
+      gate_(std::move(gate)),
+      info_(std::move(info))
+{
+    init_debug();
+}
+
+Track::~Track() = default;
+
+bool Track::add_subscription(const std::string& subscriber_id, GstPad* sinkpad)
+{
+    if (subscriptions_.count(subscriber_id))
+        return false;
+    GstElement* queue = gst_element_factory_make("queue", nullptr);
+    // Leaky: a subscriber that is blocked (not negotiated yet) or slow drops
+    // its own packets instead of stalling the tee and everyone else.
+    g_object_set(queue, "leaky", 2, "max-size-buffers", 200u, "max-size-bytes", 0u, "max-size-time",
+                 static_cast<guint64>(0), nullptr);
+    gst_bin_add(bin_.get(), queue);
+    GstPad* tee_pad = gst_element_request_pad_simple(tee_.get(), "src_%u");
+    GstPad* qsink = gst_element_get_static_pad(queue, "sink");
+    GstPad* qsrc = gst_element_get_static_pad(queue, "src");
+    auto open = std::make_shared<std::atomic<bool>>(false);
+    gst_pad_add_probe(
+        qsrc,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        gate_buffers, new std::shared_ptr<std::atomic<bool>>(open), delete_gate);
+    bool ok = gst_pad_link(qsrc, sinkpad) == GST_PAD_LINK_OK;
+    gst_element_sync_state_with_parent(queue);
+    ok = ok && gst_pad_link(tee_pad, qsink) == GST_PAD_LINK_OK;
+    gst_object_unref(qsink);
+    gst_object_unref(qsrc);
+    if (!ok) {
+        GST_WARNING("could not link %s to %s", info_.id.c_str(), subscriber_id.c_str());
+        gst_element_set_state(queue, GST_STATE_NULL);
+        gst_bin_remove(bin_.get(), queue);
+        gst_element_release_request_pad(tee_.get(), tee_pad);
+        gst_object_unref(tee_pad);
+        return false;
+    }
+    Subscription sub{shared_ref(queue), shared_adopt(tee_pad), shared_ref(sinkpad), open};
+    subscriptions_.emplace(subscriber_id, std::move(sub));
+    GST_DEBUG("track %s -> %s", info_.id.c_str(), subscriber_id.c_str());
+    return true;
+}
+
+void Track::remove_subscription(const std::string& subscriber_id, bool flush_peer,
+                                std::function<void()> done)
+{
+    auto it = subscriptions_.find(subscriber_id);
+    if (it == subscriptions_.end()) {
+        if (done)
+            post_to_main(ctx_, std::move(done));
+        return;
+    }
+    auto removal = std::make_shared<Removal>(
+        Removal{ctx_, shared_ref(bin_.get()), shared_ref(tee_.get()), it->second.queue,
+                it->second.tee_pad, it->second.sinkpad, flush_peer, std::move(done)});
+    GstPad* tee_pad = it->second.tee_pad.get();
+    subscriptions_.erase(it);
+    gst_pad_add_probe(tee_pad, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle,
+                      new std::shared_ptr<Removal>(removal), delete_removal);
+}
+
+void Track::open_subscription(const std::string& subscriber_id)
+{
+    auto it = subscriptions_.find(subscriber_id);
+    if (it != subscriptions_.end())
+        it->second.open->store(true);
+}
+
+bool Track::has_subscription(const std::string& subscriber_id) const
+{
+    return subscriptions_.count(subscriber_id) != 0;
+}
+
+std::vector<std::string> Track::subscribers() const
+{
+    std::vector<std::string> ids;
+    for (const auto& entry : subscriptions_)
+        ids.push_back(entry.first);
+    return ids;
+}
+
+void Track::request_keyframe()
+{
+    if (info_.kind != TrackKind::Video)
+        return;
+    gint64 now = g_get_monotonic_time();
+    gint64 wait_us = gate_->last_us.load() + gate_->min_interval_us - now;
+    if (wait_us > 0) {
+        if (!keyframe_timer_.active())
+            keyframe_timer_.start(ctx_, static_cast<unsigned>(wait_us / 1000) + 1,
+                                  [this]() { request_keyframe(); });
+        return;
+    }
+    GstPad* sink = gst_element_get_static_pad(tee_.get(), "sink");
+    // Goes up through the keyframe probe on this pad, which stamps and counts it.
+    gst_pad_push_event(sink, make_force_key_unit(info_.ssrc, info_.payload));
+    gst_object_unref(sink);
+    GST_DEBUG("keyframe requested for %s", info_.id.c_str());
+}
+
+}  // namespace zumzi::media

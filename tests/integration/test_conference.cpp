@@ -1,0 +1,210 @@
+// Conference end to end: a real zumzi::Server (REST + WebSocket + the media
+// engine) on 127.0.0.1 and headless zumzi-bot participants that publish
+// VP8 + Opus over WebRTC and decode what the room forwards to them.
+// Counts are asserted, never timings.
+#include <memory>
+#include <vector>
+
+#include "bot.h"
+#include "../api/test_server.h"
+
+using namespace zumzi_test;
+using zumzi::bot::Bot;
+using zumzi::bot::BotOptions;
+
+namespace {
+
+struct RoomInfo {
+    std::string id;
+    std::string participant_pin;
+    std::string viewer_pin;
+};
+
+RoomInfo create_room(TestServer& server, const TestUser& owner)
+{
+    Response r = server.post("/api/v1/rooms", "{\"name\":\"Standup\",\"preset\":\"qvga\"}",
+                             owner.token);
+    CHECK_STATUS(r, 201);
+    return {r.str("id"), r.str("participant_pin"), r.str("viewer_pin")};
+}
+
+std::unique_ptr<Bot> make_bot(TestServer& server, const TestUser& user, const std::string& room,
+                              const std::string& pin, const std::string& name, bool publish = true)
+{
+    BotOptions o;
+    o.server_url = server.url();
+    o.token = user.token;
+    o.room = room;
+    o.pin = pin;
+    o.name = name;
+    o.width = 320;
+    o.height = 240;
+    o.fps = 15;
+    o.video_kbps = 250;
+    o.publish_video = publish;
+    o.publish_audio = publish;
+    auto bot = std::make_unique<Bot>(o);
+    bot->start();
+    return bot;
+}
+
+// Iterates the test thread's context (where the bots live) until `cond`.
+bool wait_for(Bot& any, const std::function<bool()>& cond, int timeout_ms = 30000)
+{
+    return any.wait_until(cond, timeout_ms);
+}
+
+size_t media_rooms(TestServer& server)
+{
+    size_t n = 0;
+    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) { n = s.media().size(); });
+    return n;
+}
+
+std::string describe(const Bot& bot)
+{
+    std::string out = bot.options().name + " (" + bot.participant_id() + "):";
+    for (const auto& t : bot.tracks())
+        out += " [" + t.participant_id + " " + t.label + " " + t.kind + " frames=" +
+               std::to_string(t.frames) + " packets=" + std::to_string(t.packets) + "]";
+    for (const auto& e : bot.errors())
+        out += " error: " + e;
+    return out;
+}
+
+}  // namespace
+
+TEST_GROUP(Conference)
+{
+    std::unique_ptr<TestServer> server;
+    void setup() override { server = std::make_unique<TestServer>(); }
+    void teardown() override { server.reset(); }
+};
+
+TEST(Conference, ThreeBotsEachDecodeTheOtherTwo)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    TestUser cat = server->login("cat@example.com");
+    RoomInfo room = create_room(*server, ann);
+
+    std::vector<std::unique_ptr<Bot>> bots;
+    bots.push_back(make_bot(*server, ann, room.id, "", "ann"));
+    bots.push_back(make_bot(*server, bob, room.id, room.participant_pin, "bob"));
+    bots.push_back(make_bot(*server, cat, room.id, room.participant_pin, "cat"));
+
+    auto all_decode = [&] {
+        for (auto& me : bots)
+            for (auto& other : bots) {
+                if (me == other)
+                    continue;
+                if (other->participant_id().empty() ||
+                    me->video_frames_from(other->participant_id()) < 10 ||
+                    me->audio_buffers_from(other->participant_id()) < 10)
+                    return false;
+            }
+        return true;
+    };
+    const bool ok = wait_for(*bots[0], all_decode, 45000);
+    CHECK_TEXT(ok, (describe(*bots[0]) + "\n" + describe(*bots[1]) + "\n" + describe(*bots[2]))
+                       .c_str());
+    for (auto& b : bots) {
+        CHECK_TEXT(b->errors().empty(), describe(*b).c_str());
+        CHECK_TRUE(b->first_frame_ms() > 0);
+    }
+    CHECK_EQUAL(1u, media_rooms(*server));
+
+    for (auto& b : bots)
+        b->leave();
+    wait_for(*bots[0], [&] { return media_rooms(*server) == 0; }, 10000);
+    CHECK_EQUAL(0u, media_rooms(*server));
+}
+
+TEST(Conference, AScreenShareAppearsAndGoes)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    RoomInfo room = create_room(*server, ann);
+    auto a = make_bot(*server, ann, room.id, "", "ann");
+    auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob");
+    CHECK_TEXT(wait_for(*a, [&] {
+                   return !a->participant_id().empty() &&
+                          b->video_frames_from(a->participant_id()) >= 5;
+               }),
+               describe(*b).c_str());
+
+    CHECK_TRUE(a->add_screen());
+    auto screen_frames = [&] {
+        uint64_t n = 0;
+        for (const auto& t : b->tracks())
+            if (t.participant_id == a->participant_id() && t.label == "screen")
+                n += t.frames;
+        return n;
+    };
+    CHECK_TEXT(wait_for(*a, [&] { return screen_frames() >= 10; }), describe(*b).c_str());
+    // Both of Ann's video tracks are decoded at Bob's.
+    CHECK_TRUE(b->video_tracks_with(5) >= 2);
+
+    CHECK_TRUE(a->remove_screen());
+    auto screen_gone = [&] {
+        for (const auto& [id, t] : b->remote_tracks())
+            if (t.participant_id == a->participant_id() && t.label == "screen" && t.published)
+                return false;
+        return true;
+    };
+    CHECK_TEXT(wait_for(*a, screen_gone), describe(*b).c_str());
+    // The camera keeps flowing after the share went away.
+    const uint64_t before = b->video_frames_from(a->participant_id());
+    CHECK_TEXT(wait_for(*a, [&] { return b->video_frames_from(a->participant_id()) >= before + 10; }),
+               describe(*b).c_str());
+}
+
+TEST(Conference, AViewerWatchesButCannotPublish)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser vic = server->login("vic@example.com");
+    RoomInfo room = create_room(*server, ann);
+    auto a = make_bot(*server, ann, room.id, "", "ann");
+    auto v = make_bot(*server, vic, room.id, room.viewer_pin, "vic");  // tries to publish
+    CHECK_TEXT(wait_for(*a, [&] {
+                   return !a->participant_id().empty() &&
+                          v->video_frames_from(a->participant_id()) >= 10 &&
+                          !v->errors().empty();
+               }),
+               describe(*v).c_str());
+    bool refused = false;
+    for (const auto& e : v->errors())
+        refused = refused || e.find("PERMISSION") != std::string::npos;
+    CHECK_TEXT(refused, describe(*v).c_str());
+    // Nothing of the viewer reached the publisher.
+    CHECK_EQUAL(0u, a->video_frames_from(v->participant_id()));
+    for (const auto& [id, t] : a->remote_tracks())
+        CHECK_TRUE(t.participant_id != v->participant_id());
+}
+
+TEST(Conference, ALeavingParticipantDoesNotStopTheOthers)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    TestUser cat = server->login("cat@example.com");
+    RoomInfo room = create_room(*server, ann);
+    auto a = make_bot(*server, ann, room.id, "", "ann");
+    auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob");
+    auto c = make_bot(*server, cat, room.id, room.participant_pin, "cat");
+    CHECK_TEXT(wait_for(*a, [&] {
+                   return !a->participant_id().empty() && !c->participant_id().empty() &&
+                          b->video_frames_from(a->participant_id()) >= 10 &&
+                          b->video_frames_from(c->participant_id()) >= 10;
+               }),
+               describe(*b).c_str());
+    const std::string c_id = c->participant_id();
+    c.reset();  // drops the connection without a leave
+    CHECK_TEXT(wait_for(*a, [&] {
+                   auto it = b->participants().find(c_id);
+                   return it != b->participants().end() && !it->second.present;
+               }),
+               describe(*b).c_str());
+    const uint64_t before = b->video_frames_from(a->participant_id());
+    CHECK_TEXT(wait_for(*a, [&] { return b->video_frames_from(a->participant_id()) >= before + 15; }),
+               describe(*b).c_str());
+}

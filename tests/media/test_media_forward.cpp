@@ -1,0 +1,156 @@
+// One publisher forwarded to subscribers (VP8, H.264, Opus): decoded video
+// and audio, and a subscriber joining later still decodes (the engine's
+// keyframe request reaches the publisher: the bots' encoders never make
+// keyframes on their own).
+#include <memory>
+#include <vector>
+
+#include "media_bot.h"
+#include "room_registry.h"
+
+// Last: CppUTest redefines `new` for its leak checker.
+#include <CppUTest/TestHarness.h>
+
+using namespace zumzi::media;
+using namespace zumzi::media::test;
+
+TEST_GROUP(MediaForward)
+{
+    std::unique_ptr<RoomRegistry> registry;
+    std::vector<TrackInfo> published;
+
+    void setup() override
+    {
+        RegistryCallbacks callbacks;
+        callbacks.on_track_published = [this](const std::string&, const TrackInfo& t) {
+            published.push_back(t);
+        };
+        registry = std::make_unique<RoomRegistry>(loopback_config(), callbacks);
+    }
+    void teardown() override
+    {
+        wait_until([this]() { return registry->size() == 0; }, 5000);
+        spin(100);
+        registry.reset();
+    }
+};
+
+TEST(MediaForward, OnePublisherOneSubscriberDecodesVideoAndAudio)
+{
+    auto alice = Bot::create(*registry, "room1", "alice");
+    auto bob = Bot::create(*registry, "room1", "bob");
+    CHECK(alice->participant() != nullptr);
+    CHECK(bob->participant() != nullptr);
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return published.size() == 2; }));
+    CHECK_TRUE(wait_until([&]() {
+        return bob->video_frames_from("alice") >= 10 && bob->audio_buffers_from("alice") >= 10;
+    }));
+    CHECK_EQUAL(1, alice->publish_answers());
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    // Labels come from the publisher's a=msid.
+    int cameras = 0;
+    for (const auto& t : published)
+        if (t.kind == TrackKind::Video && t.label == "camera" && t.codec == "VP8")
+            cameras++;
+    CHECK_EQUAL(1, cameras);
+    alice->leave();
+    bob->leave();
+}
+
+TEST(MediaForward, LateSubscriberGetsKeyframe)
+{
+    auto alice = Bot::create(*registry, "room2", "alice");
+    alice->publish();
+    auto bob = Bot::create(*registry, "room2", "bob");
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    gint64 join_time = g_get_monotonic_time();
+    auto carol = Bot::create(*registry, "room2", "carol");
+    CHECK_TRUE(wait_until([&]() { return carol->video_frames_from("alice") >= 1; }));
+    // Informational, never asserted: join to first decoded frame on loopback.
+    g_printerr("\n[join-to-first-frame] %lld ms\n",
+               static_cast<long long>((g_get_monotonic_time() - join_time) / 1000));
+    CHECK_TRUE(wait_until([&]() { return carol->video_frames_from("alice") >= 10; }));
+    // Bob kept decoding meanwhile.
+    int before = bob->video_frames_from("alice");
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= before + 10; }));
+    CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
+    carol->leave();
+    bob->leave();
+    alice->leave();
+}
+
+TEST(MediaForward, BadSdpIsRefusedAndChangesNothing)
+{
+    auto alice = Bot::create(*registry, "room3", "alice");
+    auto p = alice->participant();
+    CHECK_FALSE(p->publish_offer("not an sdp", [](bool, const std::string&) {}));
+    CHECK_FALSE(p->publish_offer("", [](bool, const std::string&) {}));
+    CHECK_FALSE(p->subscribe_answer("v=0\r\n"));
+    // The same participant id cannot join twice.
+    CHECK(registry->join("room3", "alice", {}) == nullptr);
+    // The session still works afterwards.
+    auto bob = Bot::create(*registry, "room3", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    alice->leave();
+    bob->leave();
+}
+
+TEST(MediaForward, ParticipantWithoutSubscribeReceivesNothing)
+{
+    auto alice = Bot::create(*registry, "room4", "alice");
+    auto bob = Bot::create(*registry, "room4", "bob");
+    // Carol may publish but not receive (no subscribe permission).
+    ParticipantCallbacks callbacks;
+    int carol_offers = 0;
+    callbacks.on_subscribe_offer = [&](const std::string&) { carol_offers++; };
+    auto carol = registry->join("room4", "carol", callbacks, false);
+    CHECK(carol != nullptr);
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    CHECK_EQUAL(0, carol_offers);
+    CHECK_EQUAL(0u, carol->subscribe_slots());
+    CHECK_TRUE(registry->leave("room4", "carol"));
+    alice->leave();
+    bob->leave();
+}
+
+TEST(MediaForward, H264IsForwardedAndLateSubscriberDecodes)
+{
+    auto alice = Bot::create(*registry, "room5", "alice");
+    auto bob = Bot::create(*registry, "room5", "bob");
+    alice->publish_h264();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    auto carol = Bot::create(*registry, "room5", "carol");
+    CHECK_TRUE(wait_until([&]() { return carol->video_frames_from("alice") >= 10; }));
+    bool h264 = false;
+    for (const auto& t : published)
+        h264 = h264 || t.codec == "H264";
+    CHECK_TRUE(h264);
+    CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
+    carol->leave();
+    bob->leave();
+    alice->leave();
+}
+
+TEST(MediaForward, RegistryDestroyedWithParticipantsInside)
+{
+    // Server shutdown: rooms still full. Everything must go to NULL without
+    // a deadlock, and the participants the server still holds stay inert.
+    auto alice = Bot::create(*registry, "room6", "alice");
+    auto bob = Bot::create(*registry, "room6", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    GstPipeline* pipeline = registry->find("room6")->pipeline();
+    g_object_add_weak_pointer(G_OBJECT(pipeline), reinterpret_cast<gpointer*>(&pipeline));
+    alice->forget_registry();
+    bob->forget_registry();
+    registry.reset();
+    CHECK_TRUE(wait_until([&]() { return pipeline == nullptr; }, 5000));
+    CHECK_FALSE(alice->participant()->publish_offer("v=0", nullptr));
+    alice.reset();
+    bob.reset();
+    registry = std::make_unique<RoomRegistry>(loopback_config());
+}
