@@ -468,8 +468,9 @@ void Participant::start()
         g_signal_connect(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer), nullptr);
         gst_object_unref(rtpbin);
     }
-    gst_bin_add_many(bin_.get(), GST_ELEMENT(gst_object_ref(publish_.get())),
-                     GST_ELEMENT(gst_object_ref(subscribe_.get())), nullptr);
+    // The bin takes a reference of its own (our GstPtrs already own the
+    // sunk floating ones): an extra ref here would keep both alive forever.
+    gst_bin_add_many(bin_.get(), publish_.get(), subscribe_.get(), nullptr);
     gst_element_sync_state_with_parent(publish_.get());
     gst_element_sync_state_with_parent(subscribe_.get());
 }
