@@ -415,6 +415,13 @@ gint64 value_int64(const GValue* v)
     return r;
 }
 
+// Verbose logs cut messages short unless ZUMZI_BOT_FULL_LOG is set.
+int log_limit()
+{
+    static const bool full = g_getenv("ZUMZI_BOT_FULL_LOG") != nullptr;
+    return full ? 1 << 24 : 300;
+}
+
 }  // namespace
 
 // --- Bot -------------------------------------------------------------------------
@@ -489,11 +496,16 @@ Bot::Bot(BotOptions options) : options_(std::move(options))
     sub_ = gst_element_factory_make("webrtcbin", "subscribe");
     if (!pub_ || !sub_) {
         error("no webrtcbin element (gst-plugins-bad missing?)");
+        if (pub_)
+            gst_object_unref(gst_object_ref_sink(pub_));
+        if (sub_)
+            gst_object_unref(gst_object_ref_sink(sub_));
+        pub_ = sub_ = nullptr;
         return;
     }
     configure_webrtcbin(pub_, options_);
     configure_webrtcbin(sub_, options_);
-    gst_bin_add_many(GST_BIN(pipeline_.get()), pub_, sub_, nullptr);
+    gst_bin_add_many(GST_BIN(pipeline_.get()), pub_, sub_, nullptr);  // takes them
     shared_->pipeline = pipeline_.get();
     shared_->sub = sub_;
     g_signal_connect_data(pub_, "on-ice-candidate", G_CALLBACK(on_local_candidate),
@@ -527,13 +539,6 @@ void Bot::stop_pipeline()
 {
     if (pipeline_)
         gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-}
-
-// Verbose logs cut messages short unless ZUMZI_BOT_FULL_LOG is set.
-int log_limit()
-{
-    static const bool full = g_getenv("ZUMZI_BOT_FULL_LOG") != nullptr;
-    return full ? 1 << 24 : 300;
 }
 
 void Bot::log(const char* format, ...)

@@ -191,7 +191,7 @@ int main(int argc, char** argv)
     gint64 start = g_get_monotonic_time();
     for (size_t i = 0; i < bots.size() && !interrupted; i++) {
         bots[i]->start();
-        if (f.stagger > 0)
+        if (f.stagger > 0 && i + 1 < bots.size())
             wait_until(
                 ctx, [&] { return interrupted; }, int(f.stagger * 1000));
     }
