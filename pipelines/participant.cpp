@@ -3,6 +3,8 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "room.h"
@@ -475,13 +477,28 @@ void Participant::start()
     gst_element_sync_state_with_parent(subscribe_.get());
 }
 
-bool Participant::publish_offer(const std::string& sdp, AnswerCallback done)
+bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, bool complete_ice)
 {
     if (closed_)
         return false;
     GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
     if (!desc)
         return false;
+    if (complete_ice) {
+        // Clients that do not trickle (WHIP) need the candidates in the answer.
+        std::weak_ptr<Participant> weak = weak_from_this();
+        done = [weak, done](bool ok, const std::string& sdp_or_error) {
+            auto p = weak.lock();
+            if (!p)
+                return;
+            if (!ok) {
+                if (done)
+                    done(false, sdp_or_error);
+                return;
+            }
+            p->finish_when_gathered(p->publish_.get(), done, 0);
+        };
+    }
     auto* op = new PromiseOp{ctx_,
                              weak_from_this(),
                              GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(publish_.get()))),
@@ -580,6 +597,217 @@ void Participant::on_connection_state(Session session, const std::string& state)
         callbacks_.on_connection_state(session, state);
 }
 
+namespace {
+
+// The payload type the offer's m-line uses for `codec` ("VP8", "OPUS",
+// "H264"), and minimal codec-preferences for it; -1 if it does not list it.
+int offer_payload(const GstSDPMedia* media, const TrackInfo& track, CapsPtr& prefs)
+{
+    for (guint j = 0; j < gst_sdp_media_formats_len(media); j++) {
+        const gchar* format = gst_sdp_media_get_format(media, j);
+        gint pt = format ? atoi(format) : -1;
+        if (pt < 0 || pt > 127)
+            continue;
+        CapsPtr caps(gst_sdp_media_get_caps_from_media(media, pt));
+        if (!caps || gst_caps_is_empty(caps.get()))
+            continue;
+        const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
+        const gchar* name = gst_structure_get_string(s, "encoding-name");
+        if (!name || g_ascii_strcasecmp(name, track.codec.c_str()) != 0)
+            continue;
+        gint clock_rate = 0;
+        gst_structure_get_int(s, "clock-rate", &clock_rate);
+        // Only what must match: extra fields (profile-level-id, say) could
+        // refuse the forwarded caps and stop the publisher for everyone.
+        GstCaps* p = gst_caps_new_simple(
+            "application/x-rtp", "media", G_TYPE_STRING, to_string(track.kind), "encoding-name",
+            G_TYPE_STRING, track.codec.c_str(), "clock-rate", G_TYPE_INT, clock_rate, "payload",
+            G_TYPE_INT, pt, nullptr);
+        if (const gchar* params = gst_structure_get_string(s, "encoding-params"))
+            gst_caps_set_simple(p, "encoding-params", G_TYPE_STRING, params, nullptr);
+        prefs.reset(p);
+        return pt;
+    }
+    return -1;
+}
+
+}  // namespace
+
+Participant::ViewOffer Participant::view_offer(const std::string& sdp,
+                                               const std::string& from_participant,
+                                               AnswerCallback done)
+{
+    auto room = room_.lock();
+    if (closed_ || view_offered_ || !room)
+        return ViewOffer::Closed;
+    GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
+    if (!desc)
+        return ViewOffer::BadSdp;
+
+    struct Pick {
+        std::shared_ptr<Track> track;
+        int payload;
+        CapsPtr prefs;
+    };
+    std::vector<Pick> picks;
+    const std::vector<TrackInfo> tracks = room->tracks();
+    std::vector<std::string> used;
+    for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
+        const gchar* kind = gst_sdp_media_get_media(media);
+        // Port 0 is a rejected m-line, unless it is bundle-only (max-bundle).
+        if (!kind || (gst_sdp_media_get_port(media) == 0 &&
+                      !gst_sdp_media_get_attribute_val(media, "bundle-only")))
+            continue;
+        for (const TrackInfo& t : tracks) {
+            if (t.participant_id == id_ || g_strcmp0(kind, to_string(t.kind)) != 0 ||
+                (!from_participant.empty() && t.participant_id != from_participant) ||
+                std::find(used.begin(), used.end(), t.id) != used.end())
+                continue;
+            CapsPtr prefs;
+            int pt = offer_payload(media, t, prefs);
+            auto track = room->track(t.id);
+            if (pt < 0 || !track)
+                continue;
+            GST_INFO("%s: m-line %u gets %s (pt %d)", id_.c_str(), i, t.id.c_str(), pt);
+            used.push_back(t.id);
+            picks.push_back(Pick{track, pt, std::move(prefs)});
+            break;
+        }
+    }
+    if (picks.empty()) {
+        gst_webrtc_session_description_free(desc);
+        return ViewOffer::NothingToPlay;
+    }
+    // webrtcbin makes no sending transceivers from a remote offer: request
+    // the sink pads first, SENDONLY, with explicit codec-preferences; the
+    // offer's m-lines then land on them.
+    for (auto& pick : picks) {
+        // Requested with caps: the transceiver knows its kind at once, so
+        // the offer's m-line of that kind finds it.
+        GstPadTemplate* templ =
+            gst_element_get_pad_template(subscribe_.get(), "sink_%u");
+        GstPad* pad = templ ? gst_element_request_pad(subscribe_.get(), templ, nullptr,
+                                                      pick.prefs.get())
+                            : nullptr;
+        if (!pad) {
+            GST_WARNING("%s: no sink pad for %s", id_.c_str(), pick.track->info().id.c_str());
+            continue;
+        }
+        GstWebRTCRTPTransceiver* transceiver = nullptr;
+        g_object_get(pad, "transceiver", &transceiver, nullptr);
+        if (transceiver) {
+            g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                         "codec-preferences", pick.prefs.get(), nullptr);
+            gst_object_unref(transceiver);
+        }
+        const TrackInfo& info = pick.track->info();
+        g_object_set(pad, "msid", info.id.c_str(), nullptr);
+        if (!pick.track->add_subscription(id_, pad, pick.payload)) {
+            GST_WARNING("%s: cannot forward %s", id_.c_str(), info.id.c_str());
+            gst_object_unref(pad);
+            continue;
+        }
+        views_.push_back(View{info.id, GstPtr<GstPad>(pad), false});
+    }
+    view_offered_ = true;
+    auto offer = std::shared_ptr<GstWebRTCSessionDescription>(
+        desc, [](GstWebRTCSessionDescription* d) { gst_webrtc_session_description_free(d); });
+    apply_view_offer(offer, std::move(done), 0);
+    return ViewOffer::Accepted;
+}
+
+// webrtcbin connects a send pad to its session only if the pad has caps
+// when the answer is applied (else "has not received any caps yet" and the
+// stream is refused later): wait for them (every 20 ms, at most 3 s).
+void Participant::apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer,
+                                   AnswerCallback done, unsigned round)
+{
+    if (closed_)
+        return;
+    bool ready = true;
+    for (const auto& v : views_)
+        if (!gst_pad_has_current_caps(v.sinkpad.get()))
+            ready = false;
+    if (!ready && round < 150) {
+        gather_done_ = done;
+        caps_timer_.start(ctx_, 20, [this, offer, done, round]() {
+            apply_view_offer(offer, done, round + 1);
+        });
+        return;
+    }
+    gather_done_ = nullptr;
+    if (!ready)
+        GST_WARNING("%s: answering the WHEP offer without the caps of every track", id_.c_str());
+    std::weak_ptr<Participant> weak = weak_from_this();
+    AnswerCallback applied = [weak, done](bool ok, const std::string& sdp_or_error) {
+        if (auto p = weak.lock())
+            p->on_view_answer_applied(ok, sdp_or_error, done);
+    };
+    auto* op = new PromiseOp{ctx_, weak_from_this(),
+                             GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(subscribe_.get()))),
+                             std::move(applied), {}};
+    GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
+    g_signal_emit_by_name(subscribe_.get(), "set-remote-description", offer.get(), promise);
+    gst_promise_unref(promise);
+}
+
+void Participant::on_view_answer_applied(bool ok, const std::string& sdp_or_error,
+                                         AnswerCallback done)
+{
+    if (closed_)
+        return;
+    if (!ok) {
+        GST_WARNING("%s: WHEP offer refused: %s", id_.c_str(), sdp_or_error.c_str());
+        if (done)
+            done(false, sdp_or_error);
+        return;
+    }
+    auto room = room_.lock();
+    for (auto& v : views_) {
+        v.negotiated = true;
+        if (auto track = room ? room->track(v.track_id) : nullptr) {
+            track->open_subscription(id_);
+            track->request_keyframe();
+        }
+    }
+    finish_when_gathered(subscribe_.get(), std::move(done), 0);
+}
+
+std::vector<std::string> Participant::viewed_tracks() const
+{
+    std::vector<std::string> ids;
+    for (const auto& v : views_)
+        ids.push_back(v.track_id);
+    return ids;
+}
+
+void Participant::finish_when_gathered(GstElement* webrtc, AnswerCallback done, unsigned round)
+{
+    if (closed_)
+        return;
+    GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+    g_object_get(webrtc, "ice-gathering-state", &state, nullptr);
+    // Polled every 20 ms, at most 5 s: then the answer goes with what it has.
+    if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && round < 250) {
+        gather_done_ = done;
+        gather_timer_.start(ctx_, 20, [this, webrtc, done, round]() {
+            finish_when_gathered(webrtc, done, round + 1);
+        });
+        return;
+    }
+    gather_done_ = nullptr;
+    if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+        GST_WARNING("%s: ICE gathering not complete, answering anyway", id_.c_str());
+    GstWebRTCSessionDescription* desc = nullptr;
+    g_object_get(webrtc, "local-description", &desc, nullptr);
+    std::string sdp = desc ? sdp_text(desc) : std::string();
+    if (desc)
+        gst_webrtc_session_description_free(desc);
+    if (done)
+        done(!sdp.empty(), sdp.empty() ? std::string("no local description") : sdp);
+}
+
 GstPad* Participant::acquire_slot(const TrackInfo& track)
 {
     Slot* slot = nullptr;
@@ -617,6 +845,9 @@ bool Participant::slot_negotiated(const std::string& track_id) const
     for (const auto& s : slots_)
         if (s.track_id == track_id)
             return s.pad_negotiated;
+    for (const auto& v : views_)
+        if (v.track_id == track_id)
+            return v.negotiated;
     return false;
 }
 
@@ -628,6 +859,10 @@ void Participant::release_slot(const std::string& track_id)
             s.offered = false;
             s.negotiated = false;
         }
+    // A WHEP view keeps its pad (its m-line stays, silent) but not the track.
+    views_.erase(std::remove_if(views_.begin(), views_.end(),
+                                [&](const View& v) { return v.track_id == track_id; }),
+                 views_.end());
     renegotiate();
 }
 
@@ -730,6 +965,9 @@ void Participant::request_keyframes()
         if (!s.track_id.empty())
             if (auto track = room->track(s.track_id))
                 track->request_keyframe();
+    for (const auto& v : views_)
+        if (auto track = room->track(v.track_id))
+            track->request_keyframe();
 }
 
 void Participant::shutdown()
@@ -738,7 +976,15 @@ void Participant::shutdown()
         return;
     closed_ = true;
     caps_timer_.cancel();
+    gather_timer_.cancel();
+    if (gather_done_) {
+        // Whoever waits for the answer hears that there will be none.
+        auto done = std::move(gather_done_);
+        gather_done_ = nullptr;
+        post_to_main(ctx_, [done]() { done(false, "the session was closed"); });
+    }
     slots_.clear();
+    views_.clear();
     // Publisher first: once it is NULL nothing enters the tees any more.
     gst_element_set_state(publish_.get(), GST_STATE_NULL);
     std::vector<GstPtr<GstElement>> tees;

@@ -9,6 +9,7 @@
 
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
 
 #include <functional>
 #include <memory>
@@ -63,7 +64,23 @@ public:
     // `done` runs later on the main context with the answer SDP; local ICE
     // candidates follow through on_ice_candidate. Returns false (and
     // changes nothing) when `sdp` does not parse.
-    bool publish_offer(const std::string& sdp, AnswerCallback done);
+    // `complete_ice` (WHIP, no trickle): `done` gets the local description
+    // only once ICE gathering is complete (at most 5 s), candidates included.
+    bool publish_offer(const std::string& sdp, AnswerCallback done, bool complete_ice = false);
+
+    enum class ViewOffer { Accepted, BadSdp, NothingToPlay, Closed };
+    // WHEP: the client's recvonly offer for the subscribe session of a
+    // participant joined with `subscribe = false`. Each audio/video m-line
+    // gets the room's first track of its kind (only tracks of
+    // `from_participant` when it is not empty) whose codec the offer lists:
+    // a SENDONLY sink pad with explicit codec-preferences, fed by a branch
+    // of the track's tee (payload type rewritten to the offer's). `done`
+    // gets the answer with its ICE candidates (gathering complete, at most
+    // 5 s). BadSdp / NothingToPlay: nothing changed.
+    ViewOffer view_offer(const std::string& sdp, const std::string& from_participant,
+                         AnswerCallback done);
+    // Track ids a view_offer() linked (WHEP), in m-line order.
+    std::vector<std::string> viewed_tracks() const;
 
     // The client's answer to the last on_subscribe_offer. False if it does
     // not parse; a refused answer is reported through on_error.
@@ -97,6 +114,10 @@ public:
     void on_connection_state(Session session, const std::string& state);
     void on_offer_created(const std::string& error, const std::string& sdp);
     void on_subscribe_answer_applied(const std::string& error);
+    void on_view_answer_applied(bool ok, const std::string& sdp_or_error, AnswerCallback done);
+    void finish_when_gathered(GstElement* webrtc, AnswerCallback done, unsigned round);
+    void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer,
+                          AnswerCallback done, unsigned round);
 
 private:
     friend class Room;
@@ -135,6 +156,17 @@ private:
     Timer caps_timer_;
     bool closed_ = false;
     bool subscribes_ = true;
+    // WHEP: tracks linked by view_offer() and whether its answer was applied.
+    struct View {
+        std::string track_id;
+        GstPtr<GstPad> sinkpad;
+        bool negotiated = false;
+    };
+    std::vector<View> views_;
+    bool view_offered_ = false;
+    // Waiting for ICE gathering before handing out an answer (WHIP/WHEP).
+    Timer gather_timer_;
+    AnswerCallback gather_done_;
 };
 
 }  // namespace zumzi::media

@@ -1,5 +1,7 @@
 #include "track.h"
 
+#include <gst/rtp/rtp.h>
+
 GST_DEBUG_CATEGORY_STATIC(zumzi_track_debug);
 #define GST_CAT_DEFAULT zumzi_track_debug
 
@@ -73,6 +75,50 @@ void delete_gate(gpointer data)
     delete static_cast<std::shared_ptr<std::atomic<bool>>*>(data);
 }
 
+bool set_payload_type(GstBuffer** buffer, guint8 pt)
+{
+    *buffer = gst_buffer_make_writable(*buffer);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(*buffer, GST_MAP_READWRITE, &rtp))
+        return false;
+    gst_rtp_buffer_set_payload_type(&rtp, pt);
+    gst_rtp_buffer_unmap(&rtp);
+    return true;
+}
+
+// Rewrites the payload type of a branch: the caps event and every packet.
+GstPadProbeReturn rewrite_payload(GstPad*, GstPadProbeInfo* info, gpointer data)
+{
+    const guint8 pt = static_cast<guint8>(GPOINTER_TO_UINT(data));
+    if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        set_payload_type(&buffer, pt);
+        GST_PAD_PROBE_INFO_DATA(info) = buffer;
+    } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList* in = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        GstBufferList* list = gst_buffer_list_new_sized(gst_buffer_list_length(in));
+        for (guint i = 0; i < gst_buffer_list_length(in); i++) {
+            GstBuffer* buffer = gst_buffer_ref(gst_buffer_list_get(in, i));
+            set_payload_type(&buffer, pt);
+            gst_buffer_list_add(list, buffer);
+        }
+        gst_buffer_list_unref(in);
+        GST_PAD_PROBE_INFO_DATA(info) = list;
+    } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+        if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+            return GST_PAD_PROBE_OK;
+        GstCaps* caps = nullptr;
+        gst_event_parse_caps(event, &caps);
+        GstCaps* rewritten = gst_caps_copy(caps);
+        gst_caps_set_simple(rewritten, "payload", G_TYPE_INT, static_cast<gint>(pt), nullptr);
+        gst_event_unref(event);
+        GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(rewritten);
+        gst_caps_unref(rewritten);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
 }  // namespace
 
 const char* to_string(TrackKind kind)
@@ -102,7 +148,7 @@ Track::Track(GMainContext* ctx, GstBin* bin, GstElement* tee, std::shared_ptr<Ke
 
 Track::~Track() = default;
 
-bool Track::add_subscription(const std::string& subscriber_id, GstPad* sinkpad)
+bool Track::add_subscription(const std::string& subscriber_id, GstPad* sinkpad, int payload)
 {
     if (subscriptions_.count(subscriber_id))
         return false;
@@ -120,6 +166,12 @@ bool Track::add_subscription(const std::string& subscriber_id, GstPad* sinkpad)
         qsrc,
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
         gate_buffers, new std::shared_ptr<std::atomic<bool>>(open), delete_gate);
+    if (payload >= 0 && payload <= 127 && payload != info_.payload)
+        gst_pad_add_probe(qsrc,
+                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                       GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                                       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                          rewrite_payload, GUINT_TO_POINTER(static_cast<guint>(payload)), nullptr);
     bool ok = gst_pad_link(qsrc, sinkpad) == GST_PAD_LINK_OK;
     gst_element_sync_state_with_parent(queue);
     ok = ok && gst_pad_link(tee_pad, qsink) == GST_PAD_LINK_OK;

@@ -54,7 +54,9 @@ public:
     GstElement* tee() const { return tee_.get(); }
 
     // Links a new queue branch from the tee to `sinkpad`. Main context.
-    bool add_subscription(const std::string& subscriber_id, GstPad* sinkpad);
+    // `payload` >= 0: the branch rewrites the RTP payload type (packets and
+    // caps) to it, for a subscriber that chose its own (a WHEP offer).
+    bool add_subscription(const std::string& subscriber_id, GstPad* sinkpad, int payload = -1);
 
     // Unlinks the branch in an IDLE probe on the tee's src pad (the
     // publisher and other subscribers never wait), then frees it on the main

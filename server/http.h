@@ -93,6 +93,9 @@ struct Reply {
     int status = 200;
     JsonOut body;
     std::string location;  // sent as Location (201 Created) when not empty
+    // The handler paused the message and answers it later itself
+    // (soup_server_message_pause/unpause): the server sends nothing now.
+    bool deferred = false;
 };
 
 class Request {

@@ -4,6 +4,7 @@
 
 #include "api/routes.h"
 #include "api/views.h"
+#include "api/whip.h"
 
 namespace zumzi {
 
@@ -73,7 +74,7 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
       auth_(store, clock),
       otp_(config, store, delivery, clock),
       pin_failures_(config.pin_failures_per_user, config.rate_window * 1000LL),
-      context_{config, store, auth_, otp_, pin_failures_, clock},
+      context_{config, store, auth_, otp_, pin_failures_, clock, nullptr},
       media_(media_config(config),
              media::RegistryCallbacks{[this](const std::string& room, const media::TrackInfo& t) {
                                           publish_track_event("track_published", room, t);
@@ -87,6 +88,8 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
                                       },
                                       nullptr})
 {
+    whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);
+    context_.whip = whip_.get();
     add_all_routes(router_);
     soup_ = soup_server_new("server-header", "zumzi/" ZUMZI_VERSION " ", nullptr);
     soup_server_add_early_handler(soup_, nullptr, on_early, this, nullptr);
@@ -278,7 +281,9 @@ void Server::session_closed(uint64_t id)
 void Server::handle(SoupServerMessage* msg, const char* path)
 {
     const char* method = soup_server_message_get_method(msg);
-    const bool api = g_str_has_prefix(path, "/api/");
+    // WHIP/WHEP players run in browsers too: same CORS rules as the API.
+    const bool api = g_str_has_prefix(path, "/api/") || g_str_has_prefix(path, "/whip/") ||
+                     g_str_has_prefix(path, "/whep/");
     if (api)
         add_cors_headers(msg);
     if (api && g_str_equal(method, "OPTIONS")) {
@@ -307,6 +312,8 @@ void Server::handle(SoupServerMessage* msg, const char* path)
         Request request(msg, std::move(match.params),
                         body ? std::string_view(body->data) : std::string_view());
         Reply reply = (*match.handler)(context_, request);
+        if (reply.deferred)
+            return;
         send_json(msg, reply.status, reply.body.release());
         if (!reply.location.empty())
             soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",

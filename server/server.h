@@ -26,6 +26,8 @@
 
 namespace zumzi {
 
+class WhipService;
+
 class Server {
 public:
     Server(const Config& config, Store& store, CodeDelivery& delivery, Clock clock = system_now_ms);
@@ -45,6 +47,7 @@ public:
     Hub& hub() { return hub_; }
     LiveRooms& live_rooms() { return live_; }
     media::RoomRegistry& media() { return media_; }
+    WhipService& whip() { return *whip_; }
     size_t session_count() const { return sessions_.size(); }
 
 private:
@@ -72,6 +75,7 @@ private:
     Hub hub_;
     LiveRooms live_;
     media::RoomRegistry media_;
+    std::unique_ptr<WhipService> whip_;  // after media_: ends its sessions first
     // WebSocket sessions by id; closed ones wait in closing_ for an idle
     // callback, so none is destroyed inside its own signal handler.
     std::map<uint64_t, std::unique_ptr<WsSession>> sessions_;

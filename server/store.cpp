@@ -593,6 +593,15 @@ std::optional<Room> Store::find_room(const std::string& app_id, const std::strin
     return room_from(st);
 }
 
+std::optional<Room> Store::find_room_by_id(const std::string& id)
+{
+    auto st = prepare("SELECT " ROOM_COLUMNS " FROM rooms WHERE id = ?");
+    st.bind(id);
+    if (!st.step())
+        return std::nullopt;
+    return room_from(st);
+}
+
 bool Store::update_room(const Room& room)
 {
     return prepare("UPDATE rooms SET name = ?, preset = ?, locked = ? WHERE app_id = ? AND id = ?")

@@ -129,6 +129,9 @@ public:
     // Rooms and members
     void create_room(const Room& room, const Member& owner);
     std::optional<Room> find_room(const std::string& app_id, const std::string& id);
+    // By id alone (room ids are unique across apps): WHIP/WHEP URLs carry
+    // only the room id and a PIN.
+    std::optional<Room> find_room_by_id(const std::string& id);
     bool update_room(const Room& room);
     bool delete_room(const std::string& app_id, const std::string& id);
     // Rooms the user owns or is a member of, newest first.

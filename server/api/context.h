@@ -12,6 +12,8 @@
 
 namespace zumzi {
 
+class WhipService;
+
 struct Context {
     const Config& config;
     Store& store;
@@ -19,6 +21,7 @@ struct Context {
     OtpService& otp;
     RateLimiter& pin_failures;  // wrong room PINs per user
     Clock clock;
+    WhipService* whip = nullptr;  // WHIP/WHEP sessions (api/whip.cpp)
 };
 
 // The user behind `Authorization: Bearer <access token>`, or 401 AUTHFAIL.

@@ -10,6 +10,7 @@ void add_login_routes(Router& router);    // login.cpp: login, logout
 void add_profile_routes(Router& router);  // profile.cpp
 void add_rooms_routes(Router& router);    // rooms.cpp: rooms, join, members
 void add_admin_routes(Router& router);    // admin.cpp: server-to-server, API key
+void add_whip_routes(Router& router);     // whip.cpp: WHIP ingest, WHEP playback
 
 inline void add_all_routes(Router& router)
 {
@@ -18,6 +19,7 @@ inline void add_all_routes(Router& router)
     add_profile_routes(router);
     add_rooms_routes(router);
     add_admin_routes(router);
+    add_whip_routes(router);
 }
 
 }  // namespace zumzi
