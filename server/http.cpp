@@ -13,6 +13,11 @@ void fail(int status, const char* code, const char* format, ...)
     throw ApiError{status, code, message};
 }
 
+void fail_rate_limited(int64_t retry_after_ms, const char* message)
+{
+    throw ApiError{429, "RATELIMIT", message, static_cast<int>((retry_after_ms + 999) / 1000)};
+}
+
 // ---- JsonOut ---------------------------------------------------------------
 
 JsonOut& JsonOut::set(const char* key, const std::string& value)

@@ -25,6 +25,9 @@ struct ApiError {
 
 [[noreturn]] void fail(int status, const char* code, const char* format, ...) G_GNUC_PRINTF(3, 4);
 
+// 429 RATELIMIT with `message` and a Retry-After of `retry_after_ms`, rounded up.
+[[noreturn]] void fail_rate_limited(int64_t retry_after_ms, const char* message);
+
 // A JSON object under construction.
 class JsonOut {
 public:

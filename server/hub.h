@@ -12,6 +12,18 @@
 
 namespace zumzi {
 
+// The topics of a room: its events for every participant, and its roster
+// events for those allowed to list participants.
+inline std::string room_topic(const std::string& room_id)
+{
+    return "room:" + room_id;
+}
+
+inline std::string roster_topic(const std::string& room_id)
+{
+    return "roster:" + room_id;
+}
+
 class Hub {
 public:
     using Listener = std::function<void(const std::string& message)>;

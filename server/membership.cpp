@@ -31,6 +31,15 @@ Member require_membership(Context& ctx, const Room& room, const Principal& me)
     return *member;
 }
 
+std::optional<std::string> role_for_pin(const Room& room, const std::string& pin)
+{
+    if (constant_time_equal(pin, room.participant_pin))
+        return std::string("publisher");
+    if (constant_time_equal(pin, room.viewer_pin))
+        return std::string("viewer");
+    return std::nullopt;
+}
+
 Member join_room(Context& ctx, const Principal& me, const Room& room,
                  const std::optional<std::string>& pin)
 {
@@ -45,18 +54,14 @@ Member join_room(Context& ctx, const Principal& me, const Room& room,
 
     const int64_t now = ctx.clock();
     if (!ctx.pin_failures.allows(me.user.id, now))
-        throw ApiError{
-            429, "RATELIMIT", "too many wrong PINs: try again later",
-            static_cast<int>((ctx.pin_failures.retry_after(me.user.id, now) + 999) / 1000)};
-    std::string role;
-    if (constant_time_equal(*pin, room.participant_pin))
-        role = "publisher";
-    else if (constant_time_equal(*pin, room.viewer_pin))
-        role = "viewer";
-    else {
+        fail_rate_limited(ctx.pin_failures.retry_after(me.user.id, now),
+                          "too many wrong PINs: try again later");
+    const auto granted = role_for_pin(room, *pin);
+    if (!granted) {
         ctx.pin_failures.hit(me.user.id, now);
         fail(403, "BADPIN", "wrong PIN for this room");
     }
+    const std::string role = *granted;
 
     if (existing) {
         if (existing->role == "viewer" && role == "publisher") {

@@ -20,6 +20,10 @@ std::optional<Member> find_membership(Context& ctx, const Room& room, const Prin
 // The caller's membership, or NOTMEMBER.
 Member require_membership(Context& ctx, const Room& room, const Principal& me);
 
+// The role a PIN gives in `room` ("publisher" for the participant PIN,
+// "viewer" for the viewer PIN), compared in constant time; nullopt if neither.
+std::optional<std::string> role_for_pin(const Room& room, const std::string& pin);
+
 // Joins `room` with `pin` (participant PIN: publisher, viewer PIN: viewer).
 // Without a PIN only existing members and the owner get in. Wrong PINs are
 // rate-limited per user (RATELIMIT), a locked room takes no new members

@@ -251,7 +251,7 @@ void Server::publish_track_event(const char* type, const std::string& room_id,
 {
     JsonOut event;
     event.set("type", type).set("room", room_id).set("track", track_json(track));
-    hub_.publish("room:" + room_id, to_json_text(std::move(event)));
+    hub_.publish(room_topic(room_id), to_json_text(std::move(event)));
 }
 
 void Server::session_closed(uint64_t id)

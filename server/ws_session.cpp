@@ -8,27 +8,6 @@ namespace zumzi {
 
 namespace {
 
-std::string room_topic(const std::string& room_id)
-{
-    return "room:" + room_id;
-}
-
-std::string roster_topic(const std::string& room_id)
-{
-    return "roster:" + room_id;
-}
-
-JsonOut participant_json(const LiveParticipant& p)
-{
-    JsonOut out;
-    out.set("participant_id", p.id)
-        .set("user_id", p.user_id)
-        .set("name", p.name)
-        .set("role", p.role)
-        .set("joined_at", p.joined_at);
-    return out;
-}
-
 // A reply carries the request's id back, whatever JSON scalar it was.
 JsonOut reply(const char* type, JsonNode* id)
 {

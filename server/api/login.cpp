@@ -40,8 +40,7 @@ App app_of(Context& ctx, Request& req)
 
 [[noreturn]] void rate_limited(int64_t retry_after_ms)
 {
-    throw ApiError{429, "RATELIMIT", "too many attempts: try again later",
-                   static_cast<int>((retry_after_ms + 999) / 1000)};
+    fail_rate_limited(retry_after_ms, "too many attempts: try again later");
 }
 
 // The user with this address, created on first login.

@@ -68,6 +68,14 @@ JsonOut member_json(const Member& member)
     return out;
 }
 
+JsonOut participant_json(const LiveParticipant& p)
+{
+    JsonOut out;
+    out.set("participant_id", p.id).set("user_id", p.user_id).set("name", p.name)
+        .set("role", p.role).set("joined_at", p.joined_at);
+    return out;
+}
+
 JsonOut track_json(const media::TrackInfo& track)
 {
     JsonOut out;

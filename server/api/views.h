@@ -2,6 +2,7 @@
 #pragma once
 
 #include "../http.h"
+#include "../live_rooms.h"
 #include "../store.h"
 #include "track.h"
 
@@ -13,6 +14,8 @@ JsonOut token_json(const AccessToken& token);
 // `membership` is the caller's (may be null); PINs only when `show_pins`.
 JsonOut room_json(const Room& room, const Member* membership, bool show_pins);
 JsonOut member_json(const Member& member);
+// Someone in a room right now, as roster events carry them.
+JsonOut participant_json(const LiveParticipant& participant);
 // A published track of the media engine, as track events carry it.
 JsonOut track_json(const media::TrackInfo& track);
 

@@ -5,15 +5,11 @@
 #include "../membership.h"
 #include "../permissions.h"
 #include "routes.h"
+#include "views.h"
 
 namespace zumzi {
 
 namespace {
-
-std::string roster_topic(const std::string& room_id)
-{
-    return "roster:" + room_id;
-}
 
 const char* kind_name(bool publish)
 {
@@ -37,14 +33,12 @@ Caller authenticate(Context& ctx, Request& req, const Room& room, bool publish)
     const std::string key = "ip:" + req.client_ip();
     const int64_t now = ctx.clock();
     if (!ctx.pin_failures.allows(key, now))
-        throw ApiError{429, "RATELIMIT", "too many wrong PINs: try again later",
-                       static_cast<int>((ctx.pin_failures.retry_after(key, now) + 999) / 1000)};
+        fail_rate_limited(ctx.pin_failures.retry_after(key, now),
+                          "too many wrong PINs: try again later");
     Caller caller;
     caller.name = kind_name(publish);
-    if (constant_time_equal(*credential, room.participant_pin)) {
-        caller.role = "publisher";
-    } else if (constant_time_equal(*credential, room.viewer_pin)) {
-        caller.role = "viewer";
+    if (auto role = role_for_pin(room, *credential)) {
+        caller.role = *role;
     } else {
         auto principal = ctx.auth.user_from_token(*credential);
         if (!principal || principal->app.id != room.app_id) {
@@ -64,17 +58,6 @@ Caller authenticate(Context& ctx, Request& req, const Room& room, bool publish)
         fail(403, "LOCKED", "the room is locked: no new members may join");
     caller.permissions = role_permissions(caller.role);
     return caller;
-}
-
-JsonOut participant_json(const LiveParticipant& p)
-{
-    JsonOut out;
-    out.set("participant_id", p.id)
-        .set("user_id", p.user_id)
-        .set("name", p.name)
-        .set("role", p.role)
-        .set("joined_at", p.joined_at);
-    return out;
 }
 
 }  // namespace

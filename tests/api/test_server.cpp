@@ -498,6 +498,20 @@ TestUser TestServer::login(const std::string& email, const std::string& app_id)
     return {in.str("user.id"), in.str("token"), address};
 }
 
+RoomInfo TestServer::create_room(const TestUser& owner, const std::string& body)
+{
+    Response r = post("/api/v1/rooms", body, owner.token);
+    CHECK_STATUS(r, 201);
+    return {r.str("id"), r.str("participant_pin"), r.str("viewer_pin")};
+}
+
+size_t TestServer::media_rooms()
+{
+    size_t n = 0;
+    run_on_server([&](zumzi::Store&, zumzi::Server& s) { n = s.media().size(); });
+    return n;
+}
+
 TestUser TestServer::make_user(const std::string& email, const std::string& name,
                                const std::string& api_key)
 {

@@ -125,6 +125,13 @@ struct TestUser {
     std::string address;
 };
 
+// A room as its owner sees it right after creating it.
+struct RoomInfo {
+    std::string id;
+    std::string participant_pin;
+    std::string viewer_pin;
+};
+
 struct AppKey {
     std::string id;
     std::string key;
@@ -175,6 +182,13 @@ public:
     // Asks for a code for `email` (in `app_id`, or the default app), takes
     // it from the recording delivery and trades it for a token.
     TestUser login(const std::string& email, const std::string& app_id = {});
+    // A room created by `owner` with `body` (a JSON object); fails the test
+    // unless it answers 201.
+    RoomInfo create_room(const TestUser& owner,
+                         const std::string& body = "{\"name\":\"Standup\"}");
+    // Rooms the media engine has live right now.
+    size_t media_rooms();
+
     // A user made with the API key (`api_key`, or the default app's), and a
     // token issued for it.
     TestUser make_user(const std::string& email, const std::string& name = {},

@@ -172,19 +172,6 @@ private:
     int status_ = 0;
 };
 
-struct RoomInfo {
-    std::string id;
-    std::string participant_pin;
-    std::string viewer_pin;
-};
-
-RoomInfo create_room(TestServer& server, const TestUser& owner)
-{
-    Response r = server.post("/api/v1/rooms", "{\"name\":\"Standup\"}", owner.token);
-    CHECK_STATUS(r, 201);
-    return {r.str("id"), r.str("participant_pin"), r.str("viewer_pin")};
-}
-
 std::string join_msg(const std::string& room, const std::string& pin, int id)
 {
     std::string m = "{\"type\":\"join\",\"id\":" + std::to_string(id) +
@@ -248,7 +235,7 @@ TEST(WebSocket, JoinLeaveAndDisconnectUpdateTheRoster)
 {
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann);
 
     WsClient a(*server, ann.token);
     a.send(join_msg(room.id, "", 1));  // the owner needs no PIN
@@ -297,7 +284,7 @@ TEST(WebSocket, JoinLeaveAndDisconnectUpdateTheRoster)
 TEST(WebSocket, TwoConnectionsOfOneUserAreTwoParticipants)
 {
     TestUser ann = server->login("ann@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann);
     WsClient one(*server, ann.token);
     WsClient two(*server, ann.token);
     one.send(join_msg(room.id, "", 1));
@@ -313,7 +300,7 @@ TEST(WebSocket, BadJoinsChangeNothing)
 {
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann);
     WsClient a(*server, ann.token);
     a.send(join_msg(room.id, "", 1));
     a.next("joined");
@@ -386,7 +373,7 @@ TEST(WebSocket, WithoutListPermissionTheRosterIsHidden)
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
     TestUser cat = server->login("cat@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann);
     CHECK_STATUS(server->post("/api/v1/rooms/" + room.id + "/join",
                               "{\"pin\":" + json_string(room.viewer_pin) + "}", bob.token),
                  200);
@@ -413,7 +400,7 @@ TEST(WebSocket, WithoutListPermissionTheRosterIsHidden)
 TEST(WebSocket, AnotherAppsRoomDoesNotExist)
 {
     TestUser ann = server->login("ann@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann);
     AppKey other = server->create_app("other");
     TestUser eve = server->login("eve@example.com", other.id);
     WsClient e(*server, eve.token);
@@ -425,7 +412,7 @@ TEST(WebSocket, MediaMessagesCheckPermissionsAndInput)
 {
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann);
     WsClient a(*server, ann.token);
     a.send(join_msg(room.id, "", 1));
     a.next("joined");
@@ -475,7 +462,7 @@ TEST(WebSocket, MediaMessagesCheckPermissionsAndInput)
 TEST(WebSocket, TheLastOneOutTearsTheMediaRoomDown)
 {
     TestUser ann = server->login("ann@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann);
     size_t rooms = 99;
     {
         WsClient a(*server, ann.token);

@@ -14,19 +14,7 @@ using zumzi::bot::BotOptions;
 
 namespace {
 
-struct RoomInfo {
-    std::string id;
-    std::string participant_pin;
-    std::string viewer_pin;
-};
-
-RoomInfo create_room(TestServer& server, const TestUser& owner)
-{
-    Response r = server.post("/api/v1/rooms", "{\"name\":\"Standup\",\"preset\":\"qvga\"}",
-                             owner.token);
-    CHECK_STATUS(r, 201);
-    return {r.str("id"), r.str("participant_pin"), r.str("viewer_pin")};
-}
+const char* const kRoomBody = "{\"name\":\"Standup\",\"preset\":\"qvga\"}";
 
 std::unique_ptr<Bot> make_bot(TestServer& server, const TestUser& user, const std::string& room,
                               const std::string& pin, const std::string& name, bool publish = true)
@@ -54,13 +42,6 @@ bool wait_for(Bot& any, const std::function<bool()>& cond, int timeout_ms = 3000
     return any.wait_until(cond, timeout_ms);
 }
 
-size_t media_rooms(TestServer& server)
-{
-    size_t n = 0;
-    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) { n = s.media().size(); });
-    return n;
-}
-
 std::string describe(const Bot& bot)
 {
     std::string out = bot.options().name + " (" + bot.participant_id() + "):";
@@ -86,7 +67,7 @@ TEST(Conference, ThreeBotsEachDecodeTheOtherTwo)
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
     TestUser cat = server->login("cat@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann, kRoomBody);
 
     std::vector<std::unique_ptr<Bot>> bots;
     bots.push_back(make_bot(*server, ann, room.id, "", "ann"));
@@ -112,19 +93,19 @@ TEST(Conference, ThreeBotsEachDecodeTheOtherTwo)
         CHECK_TEXT(b->errors().empty(), describe(*b).c_str());
         CHECK_TRUE(b->first_frame_ms() > 0);
     }
-    CHECK_EQUAL(1u, media_rooms(*server));
+    CHECK_EQUAL(1u, server->media_rooms());
 
     for (auto& b : bots)
         b->leave();
-    wait_for(*bots[0], [&] { return media_rooms(*server) == 0; }, 10000);
-    CHECK_EQUAL(0u, media_rooms(*server));
+    wait_for(*bots[0], [&] { return server->media_rooms() == 0; }, 10000);
+    CHECK_EQUAL(0u, server->media_rooms());
 }
 
 TEST(Conference, AScreenShareAppearsAndGoes)
 {
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann, kRoomBody);
     auto a = make_bot(*server, ann, room.id, "", "ann");
     auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob");
     CHECK_TEXT(wait_for(*a, [&] {
@@ -163,7 +144,7 @@ TEST(Conference, AViewerWatchesButCannotPublish)
 {
     TestUser ann = server->login("ann@example.com");
     TestUser vic = server->login("vic@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann, kRoomBody);
     auto a = make_bot(*server, ann, room.id, "", "ann");
     auto v = make_bot(*server, vic, room.id, room.viewer_pin, "vic");  // tries to publish
     CHECK_TEXT(wait_for(*a, [&] {
@@ -187,7 +168,7 @@ TEST(Conference, ALeavingParticipantDoesNotStopTheOthers)
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
     TestUser cat = server->login("cat@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann, kRoomBody);
     auto a = make_bot(*server, ann, room.id, "", "ann");
     auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob");
     auto c = make_bot(*server, cat, room.id, room.participant_pin, "cat");

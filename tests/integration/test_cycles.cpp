@@ -77,13 +77,6 @@ std::unique_ptr<Bot> make_bot(TestServer& server, const TestUser& user, const st
     return bot;
 }
 
-size_t media_rooms(TestServer& server)
-{
-    size_t n = 0;
-    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) { n = s.media().size(); });
-    return n;
-}
-
 size_t room_elements(TestServer& server, const std::string& room_id)
 {
     size_t n = 0;
@@ -179,6 +172,6 @@ TEST(Cycles, FiftyJoinLeaveCyclesLeakNothing)
 
     // And once the publisher leaves the room's pipeline is gone.
     publisher->leave();
-    publisher->wait_until([&] { return media_rooms(*server) == 0; }, 10000);
-    CHECK_EQUAL(0u, media_rooms(*server));
+    publisher->wait_until([&] { return server->media_rooms() == 0; }, 10000);
+    CHECK_EQUAL(0u, server->media_rooms());
 }

@@ -22,19 +22,7 @@ using zumzi::bot::BotOptions;
 
 namespace {
 
-struct RoomInfo {
-    std::string id;
-    std::string participant_pin;
-    std::string viewer_pin;
-};
-
-RoomInfo create_room(TestServer& server, const TestUser& owner)
-{
-    Response r = server.post("/api/v1/rooms", "{\"name\":\"Broadcast\",\"preset\":\"qvga\"}",
-                             owner.token);
-    CHECK_STATUS(r, 201);
-    return {r.str("id"), r.str("participant_pin"), r.str("viewer_pin")};
-}
+const char* const kRoomBody = "{\"name\":\"Broadcast\",\"preset\":\"qvga\"}";
 
 // Iterates the test thread's default context (zumzi-bot lives there).
 bool wait_for(const std::function<bool()>& cond, int timeout_ms = 30000)
@@ -304,7 +292,7 @@ TEST_GROUP(Whip)
 TEST(Whip, PublishAndWatchOverWebSocket)
 {
     TestUser ann = server->login("ann@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann, kRoomBody);
 
     // WHIP: the participant PIN publishes.
     Peer publisher(true);
@@ -370,7 +358,7 @@ TEST(Whip, PublishAndWatchOverWebSocket)
 TEST(Whip, BadRequestsGetTheirErrorAndLeaveNothing)
 {
     TestUser ann = server->login("ann@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann, kRoomBody);
     Peer publisher(true);
     const std::string offer = publisher.offer();
     CHECK_FALSE(offer.empty());
@@ -411,7 +399,7 @@ TEST(Whip, AMembersTokenPublishesAndAViewerTokenCannot)
 {
     TestUser ann = server->login("ann@example.com");
     TestUser vic = server->login("vic@example.com");
-    RoomInfo room = create_room(*server, ann);
+    RoomInfo room = server->create_room(ann, kRoomBody);
     // Vic becomes a viewer member.
     CHECK_STATUS(server->post("/api/v1/rooms/" + room.id + "/join",
                               "{\"pin\":" + json_string(room.viewer_pin) + "}", vic.token),

@@ -1194,31 +1194,32 @@ std::vector<TrackReport> Bot::tracks() const
     return out;
 }
 
-uint64_t Bot::video_frames_from(const std::string& participant_id) const
+// Sums `field` over the received tracks of `participant_id` of `kind`
+// (empty: every kind).
+static uint64_t sum_tracks(const std::vector<TrackReport>& tracks,
+                           const std::string& participant_id, const char* kind,
+                           uint64_t TrackReport::*field)
 {
     uint64_t n = 0;
-    for (const auto& t : tracks())
-        if (t.kind == "video" && t.participant_id == participant_id)
-            n += t.frames;
+    for (const auto& t : tracks)
+        if (t.participant_id == participant_id && (!*kind || t.kind == kind))
+            n += t.*field;
     return n;
+}
+
+uint64_t Bot::video_frames_from(const std::string& participant_id) const
+{
+    return sum_tracks(tracks(), participant_id, "video", &TrackReport::frames);
 }
 
 uint64_t Bot::audio_buffers_from(const std::string& participant_id) const
 {
-    uint64_t n = 0;
-    for (const auto& t : tracks())
-        if (t.kind == "audio" && t.participant_id == participant_id)
-            n += t.frames;
-    return n;
+    return sum_tracks(tracks(), participant_id, "audio", &TrackReport::frames);
 }
 
 uint64_t Bot::packets_from(const std::string& participant_id) const
 {
-    uint64_t n = 0;
-    for (const auto& t : tracks())
-        if (t.participant_id == participant_id)
-            n += t.packets;
-    return n;
+    return sum_tracks(tracks(), participant_id, "", &TrackReport::packets);
 }
 
 uint64_t Bot::frames_of(const std::string& track_id) const
