@@ -66,13 +66,13 @@ void delete_removal(gpointer data)
 
 GstPadProbeReturn gate_buffers(GstPad*, GstPadProbeInfo*, gpointer data)
 {
-    auto* open = static_cast<std::shared_ptr<std::atomic<bool>>*>(data);
-    return (*open)->load() ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+    auto* gate = static_cast<std::shared_ptr<Gate>*>(data);
+    return (*gate)->passes() ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 void delete_gate(gpointer data)
 {
-    delete static_cast<std::shared_ptr<std::atomic<bool>>*>(data);
+    delete static_cast<std::shared_ptr<Gate>*>(data);
 }
 
 bool set_payload_type(GstBuffer** buffer, guint8 pt)
@@ -161,11 +161,11 @@ bool Track::add_subscription(const std::string& subscriber_id, GstPad* sinkpad, 
     GstPad* tee_pad = gst_element_request_pad_simple(tee_.get(), "src_%u");
     GstPad* qsink = gst_element_get_static_pad(queue, "sink");
     GstPad* qsrc = gst_element_get_static_pad(queue, "src");
-    auto open = std::make_shared<std::atomic<bool>>(false);
+    auto gate = std::make_shared<Gate>();
     gst_pad_add_probe(
         qsrc,
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-        gate_buffers, new std::shared_ptr<std::atomic<bool>>(open), delete_gate);
+        gate_buffers, new std::shared_ptr<Gate>(gate), delete_gate);
     if (payload >= 0 && payload <= 127 && payload != info_.payload)
         gst_pad_add_probe(qsrc,
                           static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
@@ -185,7 +185,7 @@ bool Track::add_subscription(const std::string& subscriber_id, GstPad* sinkpad, 
         gst_object_unref(tee_pad);
         return false;
     }
-    Subscription sub{shared_ref(queue), shared_adopt(tee_pad), shared_ref(sinkpad), open};
+    Subscription sub{shared_ref(queue), shared_adopt(tee_pad), shared_ref(sinkpad), gate};
     subscriptions_.emplace(subscriber_id, std::move(sub));
     GST_DEBUG("track %s -> %s", info_.id.c_str(), subscriber_id.c_str());
     return true;
@@ -213,7 +213,20 @@ void Track::open_subscription(const std::string& subscriber_id)
 {
     auto it = subscriptions_.find(subscriber_id);
     if (it != subscriptions_.end())
-        it->second.open->store(true);
+        it->second.gate->open.store(true);
+}
+
+void Track::set_paused(const std::string& subscriber_id, bool paused)
+{
+    auto it = subscriptions_.find(subscriber_id);
+    if (it != subscriptions_.end())
+        it->second.gate->paused.store(paused);
+}
+
+bool Track::paused(const std::string& subscriber_id) const
+{
+    auto it = subscriptions_.find(subscriber_id);
+    return it != subscriptions_.end() && it->second.gate->paused.load();
 }
 
 bool Track::has_subscription(const std::string& subscriber_id) const

@@ -41,6 +41,14 @@ struct KeyframeGate {
     gint64 min_interval_us = 300000;
 };
 
+// Whether packets may pass to one subscriber: only once its answer is
+// applied, and not while paused. Read by the streaming thread.
+struct Gate {
+    std::atomic<bool> open{false};
+    std::atomic<bool> paused{false};
+    bool passes() const { return open.load() && !paused.load(); }
+};
+
 class Track {
 public:
     // `tee` is already linked to the publisher's src pad (see Participant).
@@ -71,6 +79,13 @@ public:
     // a subscriber before the answer that describes it was applied.
     void open_subscription(const std::string& subscriber_id);
 
+    // Stops (or resumes) sending packets to one subscriber without touching
+    // the negotiated session: a muted track, a video outside last-N, or a
+    // subscriber that unsubscribed costs no forwarding. A resumed video
+    // branch needs a keyframe: call request_keyframe(). Main context.
+    void set_paused(const std::string& subscriber_id, bool paused);
+    bool paused(const std::string& subscriber_id) const;
+
     bool has_subscription(const std::string& subscriber_id) const;
     std::vector<std::string> subscribers() const;
 
@@ -83,7 +98,7 @@ private:
         std::shared_ptr<GstElement> queue;
         std::shared_ptr<GstPad> tee_pad;
         std::shared_ptr<GstPad> sinkpad;
-        std::shared_ptr<std::atomic<bool>> open;
+        std::shared_ptr<Gate> gate;
     };
 
     GMainContext* ctx_;
