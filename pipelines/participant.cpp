@@ -1,5 +1,6 @@
 #include "participant.h"
 
+#include <gst/rtp/rtp.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
@@ -599,6 +600,15 @@ void Participant::on_connection_state(Session session, const std::string& state)
 
 namespace {
 
+// Whether an m-line has the attribute `key` (with or without a value).
+bool has_attribute(const GstSDPMedia* media, const char* key)
+{
+    for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++)
+        if (g_strcmp0(gst_sdp_media_get_attribute(media, i)->key, key) == 0)
+            return true;
+    return false;
+}
+
 // The payload type the offer's m-line uses for `codec` ("VP8", "OPUS",
 // "H264"), and minimal codec-preferences for it; -1 if it does not list it.
 int offer_payload(const GstSDPMedia* media, const TrackInfo& track, CapsPtr& prefs)
@@ -619,16 +629,155 @@ int offer_payload(const GstSDPMedia* media, const TrackInfo& track, CapsPtr& pre
         gst_structure_get_int(s, "clock-rate", &clock_rate);
         // Only what must match: extra fields (profile-level-id, say) could
         // refuse the forwarded caps and stop the publisher for everyone.
-        GstCaps* p = gst_caps_new_simple(
-            "application/x-rtp", "media", G_TYPE_STRING, to_string(track.kind), "encoding-name",
-            G_TYPE_STRING, track.codec.c_str(), "clock-rate", G_TYPE_INT, clock_rate, "payload",
-            G_TYPE_INT, pt, nullptr);
+        GstCaps* p =
+            gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, to_string(track.kind),
+                                "encoding-name", G_TYPE_STRING, track.codec.c_str(), "clock-rate",
+                                G_TYPE_INT, clock_rate, "payload", G_TYPE_INT, pt, nullptr);
         if (const gchar* params = gst_structure_get_string(s, "encoding-params"))
             gst_caps_set_simple(p, "encoding-params", G_TYPE_STRING, params, nullptr);
         prefs.reset(p);
         return pt;
     }
     return -1;
+}
+
+// What one WHEP m-line sends, whichever track feeds it: one SSRC (the
+// first track's, which the answer announces), and sequence numbers and
+// timestamps that go on where the previous track left off. Shared between
+// the main context (set-up) and the streaming thread.
+struct ViewRewriter {
+    std::mutex lock;
+    bool started = false;
+    guint32 out_ssrc = 0;  // 0: take the first caps' or packet's
+    guint32 in_ssrc = 0;
+    guint16 seq_offset = 0;
+    guint32 ts_offset = 0;
+    guint16 last_seq = 0;
+    guint32 last_ts = 0;
+    gint64 last_us = 0;
+    gint clock_rate = 90000;
+};
+
+void rewrite_view_packet(ViewRewriter& r, GstBuffer** buffer)
+{
+    *buffer = gst_buffer_make_writable(*buffer);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(*buffer, GST_MAP_READWRITE, &rtp))
+        return;
+    const guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
+    const guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+    const guint32 ts = gst_rtp_buffer_get_timestamp(&rtp);
+    const gint64 now = g_get_monotonic_time();
+    std::lock_guard<std::mutex> guard(r.lock);
+    if (!r.started) {
+        r.started = true;
+        if (!r.out_ssrc)
+            r.out_ssrc = ssrc;
+        r.in_ssrc = ssrc;
+        r.last_seq = static_cast<guint16>(seq - 1);
+        r.last_ts = ts;
+        r.last_us = now;
+    } else if (ssrc != r.in_ssrc) {
+        // Another track feeds the m-line now: carry on from the last packet,
+        // the RTP clock advanced by the wall-clock time since then.
+        const gint64 elapsed = std::max<gint64>(now - r.last_us, 1000);
+        r.seq_offset = static_cast<guint16>(r.last_seq + 1 - seq);
+        r.ts_offset = static_cast<guint32>(
+            r.last_ts + static_cast<guint32>(elapsed * r.clock_rate / G_USEC_PER_SEC) - ts);
+        r.in_ssrc = ssrc;
+        GST_INFO("m-line of ssrc %u now fed by ssrc %u", r.out_ssrc, ssrc);
+    }
+    const guint16 out_seq = static_cast<guint16>(seq + r.seq_offset);
+    const guint32 out_ts = ts + r.ts_offset;
+    if (static_cast<gint16>(out_seq - r.last_seq) > 0) {
+        r.last_seq = out_seq;
+        r.last_ts = out_ts;
+        r.last_us = now;
+    }
+    gst_rtp_buffer_set_ssrc(&rtp, r.out_ssrc);
+    gst_rtp_buffer_set_seq(&rtp, out_seq);
+    gst_rtp_buffer_set_timestamp(&rtp, out_ts);
+    gst_rtp_buffer_unmap(&rtp);
+}
+
+// On a WHEP sink pad: packets and caps get the m-line's own SSRC.
+GstPadProbeReturn on_view_data(GstPad*, GstPadProbeInfo* info, gpointer data)
+{
+    auto& r = **static_cast<std::shared_ptr<ViewRewriter>*>(data);
+    if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        rewrite_view_packet(r, &buffer);
+        GST_PAD_PROBE_INFO_DATA(info) = buffer;
+    } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList* in = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        GstBufferList* list = gst_buffer_list_new_sized(gst_buffer_list_length(in));
+        for (guint i = 0; i < gst_buffer_list_length(in); i++) {
+            GstBuffer* buffer = gst_buffer_ref(gst_buffer_list_get(in, i));
+            rewrite_view_packet(r, &buffer);
+            gst_buffer_list_add(list, buffer);
+        }
+        gst_buffer_list_unref(in);
+        GST_PAD_PROBE_INFO_DATA(info) = list;
+    } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+        if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+            return GST_PAD_PROBE_OK;
+        GstCaps* caps = nullptr;
+        gst_event_parse_caps(event, &caps);
+        GstCaps* out = gst_caps_copy(caps);
+        GstStructure* s = gst_caps_get_structure(out, 0);
+        guint ssrc = 0;
+        gst_structure_get_uint(s, "ssrc", &ssrc);
+        {
+            std::lock_guard<std::mutex> guard(r.lock);
+            if (!r.out_ssrc)
+                r.out_ssrc = ssrc;
+            gint rate = 0;
+            if (gst_structure_get_int(s, "clock-rate", &rate) && rate > 0)
+                r.clock_rate = rate;
+            if (r.out_ssrc)
+                gst_structure_set(s, "ssrc", G_TYPE_UINT, r.out_ssrc, nullptr);
+        }
+        gst_event_unref(event);
+        GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(out);
+        gst_caps_unref(out);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+void delete_view_rewriter(gpointer data)
+{
+    delete static_cast<std::shared_ptr<ViewRewriter>*>(data);
+}
+
+// On a WHEP sink pad: caps queries from the tee see any caps of the m-line's
+// codec. webrtcbin would answer with its codec-preferences (the viewer's
+// payload type), which the publisher's caps (its own payload type) never
+// match: not-negotiated would then stop the publisher for everyone. The
+// branch rewrites the payload type, so the caps that arrive do match.
+GstPadProbeReturn on_view_query(GstPad*, GstPadProbeInfo* info, gpointer data)
+{
+    const char* codec = static_cast<const char*>(data);
+    GstQuery* query = GST_PAD_PROBE_INFO_QUERY(info);
+    if (GST_QUERY_TYPE(query) == GST_QUERY_ACCEPT_CAPS) {
+        GstCaps* caps = nullptr;
+        gst_query_parse_accept_caps(query, &caps);
+        const gchar* name =
+            caps && !gst_caps_is_empty(caps)
+                ? gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name")
+                : nullptr;
+        gst_query_set_accept_caps_result(query, name && g_ascii_strcasecmp(name, codec) == 0);
+        return GST_PAD_PROBE_HANDLED;
+    }
+    if (GST_QUERY_TYPE(query) == GST_QUERY_CAPS) {
+        GstCaps* filter = nullptr;
+        gst_query_parse_caps(query, &filter);
+        GstCaps* result = filter ? gst_caps_ref(filter) : gst_caps_new_any();
+        gst_query_set_caps_result(query, result);
+        gst_caps_unref(result);
+        return GST_PAD_PROBE_HANDLED;
+    }
+    return GST_PAD_PROBE_OK;
 }
 
 }  // namespace
@@ -643,6 +792,18 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
     GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
     if (!desc)
         return ViewOffer::BadSdp;
+    // A player only receives: an audio/video m-line that would send (no
+    // direction attribute means sendrecv) is not a WHEP offer.
+    for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
+        const gchar* kind = gst_sdp_media_get_media(media);
+        if (g_strcmp0(kind, "audio") != 0 && g_strcmp0(kind, "video") != 0)
+            continue;
+        if (!has_attribute(media, "recvonly") && !has_attribute(media, "inactive")) {
+            gst_webrtc_session_description_free(desc);
+            return ViewOffer::NotRecvOnly;
+        }
+    }
 
     struct Pick {
         std::shared_ptr<Track> track;
@@ -650,14 +811,16 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
         CapsPtr prefs;
     };
     std::vector<Pick> picks;
-    const std::vector<TrackInfo> tracks = room->tracks();
+    // Most recently published first.
+    std::vector<TrackInfo> tracks = room->tracks();
+    std::reverse(tracks.begin(), tracks.end());
     std::vector<std::string> used;
     for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
         const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
         const gchar* kind = gst_sdp_media_get_media(media);
         // Port 0 is a rejected m-line, unless it is bundle-only (max-bundle).
-        if (!kind || (gst_sdp_media_get_port(media) == 0 &&
-                      !gst_sdp_media_get_attribute_val(media, "bundle-only")))
+        if (!kind || (gst_sdp_media_get_port(media) == 0 && !has_attribute(media, "bundle-only")) ||
+            has_attribute(media, "inactive"))
             continue;
         for (const TrackInfo& t : tracks) {
             if (t.participant_id == id_ || g_strcmp0(kind, to_string(t.kind)) != 0 ||
@@ -679,19 +842,21 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
         gst_webrtc_session_description_free(desc);
         return ViewOffer::NothingToPlay;
     }
+    view_from_ = from_participant;
     // webrtcbin makes no sending transceivers from a remote offer: request
     // the sink pads first, SENDONLY, with explicit codec-preferences; the
-    // offer's m-lines then land on them.
+    // offer's m-lines then land on them (an m-line without a pad is
+    // answered inactive).
     for (auto& pick : picks) {
+        const TrackInfo& info = pick.track->info();
         // Requested with caps: the transceiver knows its kind at once, so
         // the offer's m-line of that kind finds it.
-        GstPadTemplate* templ =
-            gst_element_get_pad_template(subscribe_.get(), "sink_%u");
-        GstPad* pad = templ ? gst_element_request_pad(subscribe_.get(), templ, nullptr,
-                                                      pick.prefs.get())
-                            : nullptr;
+        GstPadTemplate* templ = gst_element_get_pad_template(subscribe_.get(), "sink_%u");
+        GstPad* pad =
+            templ ? gst_element_request_pad(subscribe_.get(), templ, nullptr, pick.prefs.get())
+                  : nullptr;
         if (!pad) {
-            GST_WARNING("%s: no sink pad for %s", id_.c_str(), pick.track->info().id.c_str());
+            GST_WARNING("%s: no sink pad for %s", id_.c_str(), info.id.c_str());
             continue;
         }
         GstWebRTCRTPTransceiver* transceiver = nullptr;
@@ -701,20 +866,80 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
                          "codec-preferences", pick.prefs.get(), nullptr);
             gst_object_unref(transceiver);
         }
-        const TrackInfo& info = pick.track->info();
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_view_query,
+                          g_strdup(info.codec.c_str()), g_free);
+        gst_pad_add_probe(pad,
+                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                       GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                                       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                          on_view_data,
+                          new std::shared_ptr<ViewRewriter>(std::make_shared<ViewRewriter>()),
+                          delete_view_rewriter);
+        // The m-line's stream id; it stays when another track feeds it.
         g_object_set(pad, "msid", info.id.c_str(), nullptr);
-        if (!pick.track->add_subscription(id_, pad, pick.payload)) {
+        View view{{}, GstPtr<GstPad>(pad), info.kind, info.codec, pick.payload, false};
+        if (!feed_view(view, *pick.track)) {
             GST_WARNING("%s: cannot forward %s", id_.c_str(), info.id.c_str());
-            gst_object_unref(pad);
+            gst_element_release_request_pad(subscribe_.get(), pad);
             continue;
         }
-        views_.push_back(View{info.id, GstPtr<GstPad>(pad), false});
+        views_.push_back(std::move(view));
+    }
+    if (views_.empty()) {
+        gst_webrtc_session_description_free(desc);
+        return ViewOffer::NothingToPlay;
     }
     view_offered_ = true;
     auto offer = std::shared_ptr<GstWebRTCSessionDescription>(
         desc, [](GstWebRTCSessionDescription* d) { gst_webrtc_session_description_free(d); });
     apply_view_offer(offer, std::move(done), 0);
     return ViewOffer::Accepted;
+}
+
+bool Participant::feed_view(View& view, Track& track)
+{
+    if (!track.add_subscription(id_, view.sinkpad.get(), view.payload))
+        return false;
+    view.track_id = track.info().id;
+    if (view.negotiated) {
+        track.open_subscription(id_);
+        track.request_keyframe();
+    }
+    return true;
+}
+
+bool Participant::view_accepts(const View& view, const TrackInfo& track) const
+{
+    return view.track_id.empty() && track.participant_id != id_ && track.kind == view.kind &&
+           g_ascii_strcasecmp(track.codec.c_str(), view.codec.c_str()) == 0 &&
+           (view_from_.empty() || track.participant_id == view_from_);
+}
+
+// A silent m-line (its track went away) gets the most recently published
+// track of its kind and codec that no other m-line of this session shows.
+void Participant::refill_view(const std::string& except_track_id)
+{
+    auto room = room_.lock();
+    if (closed_ || !room)
+        return;
+    std::vector<TrackInfo> tracks = room->tracks();
+    std::reverse(tracks.begin(), tracks.end());
+    for (auto& view : views_) {
+        for (const TrackInfo& t : tracks) {
+            if (!view_accepts(view, t) || t.id == except_track_id)
+                continue;
+            bool shown = false;
+            for (const auto& other : views_)
+                shown = shown || other.track_id == t.id;
+            auto track = room->track(t.id);
+            if (shown || !track || track->has_subscription(id_))
+                continue;
+            if (feed_view(view, *track)) {
+                GST_INFO("%s: silent m-line now shows %s", id_.c_str(), t.id.c_str());
+                break;
+            }
+        }
+    }
 }
 
 // webrtcbin connects a send pad to its session only if the pad has caps
@@ -731,9 +956,8 @@ void Participant::apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> 
             ready = false;
     if (!ready && round < 150) {
         gather_done_ = done;
-        caps_timer_.start(ctx_, 20, [this, offer, done, round]() {
-            apply_view_offer(offer, done, round + 1);
-        });
+        caps_timer_.start(
+            ctx_, 20, [this, offer, done, round]() { apply_view_offer(offer, done, round + 1); });
         return;
     }
     gather_done_ = nullptr;
@@ -744,9 +968,11 @@ void Participant::apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> 
         if (auto p = weak.lock())
             p->on_view_answer_applied(ok, sdp_or_error, done);
     };
-    auto* op = new PromiseOp{ctx_, weak_from_this(),
+    auto* op = new PromiseOp{ctx_,
+                             weak_from_this(),
                              GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(subscribe_.get()))),
-                             std::move(applied), {}};
+                             std::move(applied),
+                             {}};
     GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
     g_signal_emit_by_name(subscribe_.get(), "set-remote-description", offer.get(), promise);
     gst_promise_unref(promise);
@@ -859,10 +1085,16 @@ void Participant::release_slot(const std::string& track_id)
             s.offered = false;
             s.negotiated = false;
         }
-    // A WHEP view keeps its pad (its m-line stays, silent) but not the track.
-    views_.erase(std::remove_if(views_.begin(), views_.end(),
-                                [&](const View& v) { return v.track_id == track_id; }),
-                 views_.end());
+    // A WHEP m-line keeps its pad and gets the next track of its kind, if
+    // there is one; else it stays silent until one is published.
+    bool was_viewed = false;
+    for (auto& v : views_)
+        if (v.track_id == track_id) {
+            v.track_id.clear();
+            was_viewed = true;
+        }
+    if (was_viewed)
+        refill_view(track_id);
     renegotiate();
 }
 

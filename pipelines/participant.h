@@ -68,18 +68,24 @@ public:
     // only once ICE gathering is complete (at most 5 s), candidates included.
     bool publish_offer(const std::string& sdp, AnswerCallback done, bool complete_ice = false);
 
-    enum class ViewOffer { Accepted, BadSdp, NothingToPlay, Closed };
+    enum class ViewOffer { Accepted, BadSdp, NotRecvOnly, NothingToPlay, Closed };
     // WHEP: the client's recvonly offer for the subscribe session of a
-    // participant joined with `subscribe = false`. Each audio/video m-line
-    // gets the room's first track of its kind (only tracks of
-    // `from_participant` when it is not empty) whose codec the offer lists:
-    // a SENDONLY sink pad with explicit codec-preferences, fed by a branch
-    // of the track's tee (payload type rewritten to the offer's). `done`
-    // gets the answer with its ICE candidates (gathering complete, at most
-    // 5 s). BadSdp / NothingToPlay: nothing changed.
+    // participant joined with `subscribe = false`. The room's current
+    // tracks at the time of the offer, since WHEP has no renegotiation:
+    // each audio/video m-line gets the most recently published track of its
+    // kind (only tracks of `from_participant` when it is not empty) whose
+    // codec the offer lists and that no earlier m-line got. Its SENDONLY
+    // sink pad has explicit codec-preferences (the offer's payload type),
+    // the branch from the track's tee rewrites the payload type to it, and
+    // the pad rewrites SSRC, sequence numbers and timestamps so that the
+    // m-line keeps one valid stream when its track is swapped (see
+    // refill_view). An m-line that gets no track is answered inactive.
+    // `done` gets the answer with its ICE candidates (gathering complete,
+    // at most 5 s). BadSdp / NotRecvOnly / NothingToPlay: nothing changed.
     ViewOffer view_offer(const std::string& sdp, const std::string& from_participant,
                          AnswerCallback done);
-    // Track ids a view_offer() linked (WHEP), in m-line order.
+    // Track ids a view_offer() linked (WHEP), in m-line order; "" for an
+    // m-line whose track went away and that has none now.
     std::vector<std::string> viewed_tracks() const;
 
     // The client's answer to the last on_subscribe_offer. False if it does
@@ -116,8 +122,8 @@ public:
     void on_subscribe_answer_applied(const std::string& error);
     void on_view_answer_applied(bool ok, const std::string& sdp_or_error, AnswerCallback done);
     void finish_when_gathered(GstElement* webrtc, AnswerCallback done, unsigned round);
-    void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer,
-                          AnswerCallback done, unsigned round);
+    void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer, AnswerCallback done,
+                          unsigned round);
 
 private:
     friend class Room;
@@ -156,13 +162,23 @@ private:
     Timer caps_timer_;
     bool closed_ = false;
     bool subscribes_ = true;
-    // WHEP: tracks linked by view_offer() and whether its answer was applied.
+    // WHEP: the m-lines view_offer() answered with a track. An m-line keeps
+    // its pad, kind, codec and payload type for the session; the track that
+    // feeds it may change (refill_view).
     struct View {
-        std::string track_id;
+        std::string track_id;  // empty: silent, waiting for a track of its kind
         GstPtr<GstPad> sinkpad;
+        TrackKind kind;
+        std::string codec;
+        int payload = -1;
         bool negotiated = false;
     };
+    // A silent view of `track`'s kind and codec gets it (Room, main context).
+    void refill_view(const std::string& except_track_id);
+    bool view_accepts(const View& view, const TrackInfo& track) const;
+    bool feed_view(View& view, Track& track);
     std::vector<View> views_;
+    std::string view_from_;  // view_offer()'s from_participant
     bool view_offered_ = false;
     // Waiting for ICE gathering before handing out an answer (WHIP/WHEP).
     Timer gather_timer_;

@@ -1,5 +1,7 @@
 #include "room.h"
 
+#include <algorithm>
+
 GST_DEBUG_CATEGORY_STATIC(zumzi_room_debug);
 #define GST_CAT_DEFAULT zumzi_room_debug
 
@@ -95,8 +97,13 @@ std::shared_ptr<Participant> Room::join(const std::string& participant_id,
 
 void Room::subscribe(Participant& subscriber, Track& track)
 {
-    if (track.info().participant_id == subscriber.id() || !subscriber.subscribes_)
+    if (track.info().participant_id == subscriber.id())
         return;
+    if (!subscriber.subscribes_) {
+        // WHEP: no renegotiation, but a silent m-line may show a new track.
+        subscriber.refill_view({});
+        return;
+    }
     GstPad* sinkpad = subscriber.acquire_slot(track.info());
     if (!sinkpad || !track.add_subscription(subscriber.id(), sinkpad)) {
         subscriber.release_slot(track.info().id);
@@ -129,6 +136,7 @@ void Room::on_track_ready(Participant& publisher, GstElement* tee, GstCaps* caps
     auto track =
         std::make_shared<Track>(ctx_, GST_BIN(pipeline_.get()), tee, std::move(gate), info);
     tracks_.emplace(info.id, track);
+    order_.push_back(info.id);
     GST_INFO("room %s: track %s published (%s %s, label '%s', ssrc %u, pt %d)", id_.c_str(),
              info.id.c_str(), to_string(info.kind), info.codec.c_str(), info.label.c_str(),
              info.ssrc, info.payload);
@@ -149,6 +157,7 @@ bool Room::unpublish_track(const std::string& track_id)
         return false;
     auto track = it->second;
     tracks_.erase(it);
+    order_.erase(std::remove(order_.begin(), order_.end(), track_id), order_.end());
     // The tee stays linked to the publisher's pad until the publisher leaves:
     // an unlinked webrtcbin src pad would fail its whole session.
     for (const auto& subscriber_id : track->subscribers()) {
@@ -190,6 +199,7 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
     for (const auto& tid : own) {
         auto track = tracks_[tid];
         tracks_.erase(tid);
+        order_.erase(std::remove(order_.begin(), order_.end(), tid), order_.end());
         for (const auto& subscriber_id : track->subscribers()) {
             auto subscriber = participant(subscriber_id);
             bool flush = !subscriber || !subscriber->slot_negotiated(tid);
@@ -232,8 +242,9 @@ std::shared_ptr<Track> Room::track(const std::string& track_id) const
 std::vector<TrackInfo> Room::tracks() const
 {
     std::vector<TrackInfo> infos;
-    for (const auto& entry : tracks_)
-        infos.push_back(entry.second->info());
+    for (const auto& id : order_)
+        if (auto it = tracks_.find(id); it != tracks_.end())
+            infos.push_back(it->second->info());
     return infos;
 }
 

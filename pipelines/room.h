@@ -54,7 +54,7 @@ public:
 
     std::shared_ptr<Participant> participant(const std::string& participant_id) const;
     std::shared_ptr<Track> track(const std::string& track_id) const;
-    std::vector<TrackInfo> tracks() const;
+    std::vector<TrackInfo> tracks() const;  // in the order they were published
     size_t participant_count() const { return participants_.size(); }
 
     GstPipeline* pipeline() const { return pipeline_.get(); }
@@ -77,6 +77,7 @@ private:
     GSource* bus_watch_ = nullptr;
     std::map<std::string, std::shared_ptr<Participant>> participants_;
     std::map<std::string, std::shared_ptr<Track>> tracks_;
+    std::vector<std::string> order_;  // track ids, oldest first
 };
 
 }  // namespace zumzi::media

@@ -43,8 +43,9 @@ Caller authenticate(Context& ctx, Request& req, const Room& room, bool publish)
         auto principal = ctx.auth.user_from_token(*credential);
         if (!principal || principal->app.id != room.app_id) {
             ctx.pin_failures.hit(key, now);
-            fail(403, "BADPIN", "the bearer credential is neither a PIN of this room nor an "
-                                "access token of its app");
+            fail(403, "BADPIN",
+                 "the bearer credential is neither a PIN of this room nor an "
+                 "access token of its app");
         }
         auto member = find_membership(ctx, room, *principal);
         if (!member)
@@ -98,8 +99,8 @@ Reply WhipService::start(Request& req, bool publish)
         fail(400, "BADREQUEST", "the body must be an SDP offer");
     const std::string from = req.query("participant").value_or("");
 
-    LiveParticipant me{"",          caller.user_id, caller.name, caller.role, caller.permissions,
-                       0,           ctx_.clock()};
+    LiveParticipant me{"", caller.user_id, caller.name, caller.role, caller.permissions,
+                       0,  ctx_.clock()};
     const LiveParticipant added = live_.add(room->id, me);
     auto session = std::make_unique<Session>();
     session->id = random_id("", 16);
@@ -137,12 +138,16 @@ Reply WhipService::start(Request& req, bool publish)
             case media::Participant::ViewOffer::BadSdp:
                 undo();
                 fail(400, "BADREQUEST", "the body is not a valid SDP offer");
+            case media::Participant::ViewOffer::NotRecvOnly:
+                undo();
+                fail(400, "BADREQUEST",
+                     "a WHEP offer only receives: every audio and video m-line must be "
+                     "a=recvonly");
             case media::Participant::ViewOffer::NothingToPlay:
                 undo();
                 if (!from.empty())
                     fail(404, "NOTFOUND",
-                         "participant '%s' publishes nothing this offer can receive",
-                         from.c_str());
+                         "participant '%s' publishes nothing this offer can receive", from.c_str());
                 fail(404, "NOTFOUND", "nothing this offer can receive is published in the room");
             case media::Participant::ViewOffer::Closed:
                 undo();
@@ -153,8 +158,8 @@ Reply WhipService::start(Request& req, bool publish)
     // The answer comes later, with its ICE candidates.
     SoupServerMessage* msg = req.message();
     session->pending = SOUP_SERVER_MESSAGE(g_object_ref(msg));
-    session->disconnected_handler = g_signal_connect(
-        msg, "disconnected", G_CALLBACK(on_disconnected), session.get());
+    session->disconnected_handler =
+        g_signal_connect(msg, "disconnected", G_CALLBACK(on_disconnected), session.get());
     soup_server_message_pause(msg);
     sessions_.emplace(sid, std::move(session));
 
@@ -163,8 +168,8 @@ Reply WhipService::start(Request& req, bool publish)
         .set("room", room->id)
         .set("participant", participant_json(added));
     hub_.publish(roster_topic(room->id), to_json_text(std::move(event)));
-    g_message("%s session %s: %s joined room %s", kind_name(publish), sid.c_str(),
-              added.id.c_str(), room->id.c_str());
+    g_message("%s session %s: %s joined room %s", kind_name(publish), sid.c_str(), added.id.c_str(),
+              room->id.c_str());
     Reply reply;
     reply.deferred = true;
     return reply;
@@ -175,8 +180,7 @@ void WhipService::on_disconnected(SoupServerMessage*, gpointer data)
     static_cast<Session*>(data)->disconnected = true;
 }
 
-void WhipService::on_answer(const std::string& session_id, bool ok,
-                            const std::string& sdp_or_error)
+void WhipService::on_answer(const std::string& session_id, bool ok, const std::string& sdp_or_error)
 {
     auto it = sessions_.find(session_id);
     if (it == sessions_.end() || !it->second->pending)
@@ -204,8 +208,8 @@ void WhipService::on_answer(const std::string& session_id, bool ok,
     soup_message_headers_replace(h, "Location", location.c_str());
     soup_message_headers_replace(h, "Cache-Control", "no-store");
     soup_server_message_set_status(msg, SOUP_STATUS_CREATED, nullptr);
-    soup_server_message_set_response(msg, "application/sdp", SOUP_MEMORY_COPY,
-                                     sdp_or_error.data(), sdp_or_error.size());
+    soup_server_message_set_response(msg, "application/sdp", SOUP_MEMORY_COPY, sdp_or_error.data(),
+                                     sdp_or_error.size());
     soup_server_message_unpause(msg);
     g_object_unref(msg);
 }
@@ -240,21 +244,20 @@ void WhipService::on_media_state(const std::string& session_id, const std::strin
         if (s.dead_timer->active())
             return;
         std::weak_ptr<WhipService*> weak = self_;
-        s.dead_timer->start(g_main_context_get_thread_default(),
-                            static_cast<unsigned>(ctx_.config.peer_timeout) * 1000u,
-                            [weak, session_id]() {
-                                auto self = weak.lock();
-                                if (!self)
-                                    return;
-                                auto found = (*self)->sessions_.find(session_id);
-                                if (found == (*self)->sessions_.end())
-                                    return;
-                                // end() drops the timer that is running us.
-                                auto running = found->second->dead_timer;
-                                g_message("WHIP/WHEP session %s: media timed out",
-                                          session_id.c_str());
-                                (*self)->end(session_id, nullptr);
-                            });
+        s.dead_timer->start(
+            g_main_context_get_thread_default(),
+            static_cast<unsigned>(ctx_.config.peer_timeout) * 1000u, [weak, session_id]() {
+                auto self = weak.lock();
+                if (!self)
+                    return;
+                auto found = (*self)->sessions_.find(session_id);
+                if (found == (*self)->sessions_.end())
+                    return;
+                // end() drops the timer that is running us.
+                auto running = found->second->dead_timer;
+                g_message("WHIP/WHEP session %s: media timed out", session_id.c_str());
+                (*self)->end(session_id, nullptr);
+            });
     } else if (state == "connected" && s.dead_timer) {
         s.dead_timer->cancel();
     }
@@ -273,8 +276,9 @@ void WhipService::end(std::string session_id, const ApiError* error)
         s->pending = nullptr;
         g_signal_handler_disconnect(msg, s->disconnected_handler);
         if (!shutting_down_ && !s->disconnected) {
-            send_error(msg, error ? *error
-                                  : ApiError{500, "INTERNAL", "the session ended before its answer"});
+            send_error(msg, error
+                                ? *error
+                                : ApiError{500, "INTERNAL", "the session ended before its answer"});
             soup_server_message_unpause(msg);
         }
         g_object_unref(msg);
@@ -319,9 +323,10 @@ void add_whip_routes(Router& router)
                [](Context& ctx, Request& req) { return service(ctx).start(req, true); });
     router.add("DELETE", "/whip/{room}/{session}",
                [](Context& ctx, Request& req) { return service(ctx).stop(req, true); });
-    // WHEP (/whep/{room}) is not routed yet: the engine's view_offer() gets
-    // its SENDONLY m-lines negotiated, but the forwarded caps never reach
-    // the pads (see docs/media.md).
+    router.add("POST", "/whep/{room}",
+               [](Context& ctx, Request& req) { return service(ctx).start(req, false); });
+    router.add("DELETE", "/whep/{room}/{session}",
+               [](Context& ctx, Request& req) { return service(ctx).stop(req, false); });
 }
 
 }  // namespace zumzi

@@ -1,8 +1,8 @@
 // WHIP ingest end to end: a real zumzi::Server on 127.0.0.1, a GStreamer
 // WHIP publisher written here (webrtcbin, non-trickle: the offer is POSTed
 // once ICE gathering is complete) and a zumzi-bot watching over the
-// WebSocket. The WHEP player (Peer(false)) is kept for when WHEP lands.
-// Counts are asserted, never timings.
+// WebSocket, or a WHEP player (Peer(false), also written here) that decodes
+// what the room sends it. Counts are asserted, never timings.
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
+#include "../api/test_server.h"
 #include "api/whip.h"
 #include "bot.h"
 #include "media_config.h"
-#include "../api/test_server.h"
 
 using namespace zumzi_test;
 using zumzi::bot::Bot;
@@ -132,8 +132,7 @@ public:
         gst_promise_wait(promise);
         GstWebRTCSessionDescription* offer = nullptr;
         if (const GstStructure* reply = gst_promise_get_reply(promise))
-            gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
-                              nullptr);
+            gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
         gst_promise_unref(promise);
         if (!offer)
             return {};
@@ -175,6 +174,8 @@ public:
         return ok;
     }
 
+    // The player's webrtcbin (pipeline inspection in tests).
+    GstElement* webrtc() const { return webrtc_; }
     int video_frames() const { return video_frames_.load(); }
     int audio_buffers() const { return audio_buffers_.load(); }
     int streams() const { return streams_.load(); }
@@ -258,6 +259,46 @@ struct Counts {
     size_t whip_sessions = 0;
 };
 
+// Tracks published in the media room, 0 when there is no room.
+size_t room_tracks(TestServer& server, const std::string& room_id)
+{
+    size_t n = 0;
+    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) {
+        if (auto room = s.media().find(room_id))
+            n = room->tracks().size();
+    });
+    return n;
+}
+
+// Elements in the media room's pipeline, 0 when there is no room.
+int room_elements(TestServer& server, const std::string& room_id)
+{
+    int n = 0;
+    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) {
+        auto room = s.media().find(room_id);
+        if (!room)
+            return;
+        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(room->pipeline()));
+        GValue item = G_VALUE_INIT;
+        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+            n++;
+            g_value_reset(&item);
+        }
+        g_value_unset(&item);
+        gst_iterator_free(it);
+    });
+    return n;
+}
+
+// Replaces every "a=<from>" direction line of an SDP with "a=<to>".
+std::string with_direction(std::string sdp, const std::string& from, const std::string& to)
+{
+    const std::string needle = "a=" + from + "\r\n";
+    for (size_t at = sdp.find(needle); at != std::string::npos; at = sdp.find(needle, at))
+        sdp.replace(at, needle.size(), "a=" + to + "\r\n");
+    return sdp;
+}
+
 Counts counts(TestServer& server)
 {
     Counts c;
@@ -286,7 +327,10 @@ TEST_GROUP(Whip)
             gst_init(nullptr, nullptr);
         server = std::make_unique<TestServer>();
     }
-    void teardown() override { server.reset(); }
+    void teardown() override
+    {
+        server.reset();
+    }
 };
 
 TEST(Whip, PublishAndWatchOverWebSocket)
@@ -378,9 +422,9 @@ TEST(Whip, BadRequestsGetTheirErrorAndLeaveNothing)
     // Trickle is not supported: PATCH on a session URL is 405.
     RequestOptions patch;
     patch.content_type = "application/trickle-ice-sdpfrag";
-    CHECK_ERROR(server->request("PATCH", path + "/nosuchsession", "a=end-of-candidates\r\n", "",
-                                patch),
-                405, "BADMETHOD");
+    CHECK_ERROR(
+        server->request("PATCH", path + "/nosuchsession", "a=end-of-candidates\r\n", "", patch),
+        405, "BADMETHOD");
     CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
     CHECK_TRUE(nothing_left(*server));
 
@@ -410,6 +454,131 @@ TEST(Whip, AMembersTokenPublishesAndAViewerTokenCannot)
     Response r = post_sdp(*server, "/whip/" + room.id, offer, ann.token);
     CHECK_STATUS(r, 201);
     CHECK_TRUE(publisher.apply_answer(r.body));
+    CHECK_STATUS(server->del(r.header("location")), 200);
+    CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
+}
+
+TEST(Whip, WhipPublisherToWhepPlayer)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann, kRoomBody);
+
+    Peer publisher(true);
+    Response r = post_sdp(*server, "/whip/" + room.id, publisher.offer(), room.participant_pin);
+    CHECK_STATUS(r, 201);
+    const std::string whip_location = r.header("location");
+    CHECK_TRUE(publisher.apply_answer(r.body));
+    CHECK_TRUE(wait_for([&] { return room_tracks(*server, room.id) == 2; }));
+    const int publisher_only = room_elements(*server, room.id);
+
+    // WHEP with the viewer PIN: the player decodes the room's video and audio.
+    auto player = std::make_unique<Peer>(false);
+    const std::string offer = player->offer();
+    CHECK_TEXT(offer.find("a=recvonly") != std::string::npos, offer.c_str());
+    Response w = post_sdp(*server, "/whep/" + room.id, offer, room.viewer_pin);
+    CHECK_STATUS(w, 201);
+    STRCMP_CONTAINS("application/sdp", w.header("content-type").c_str());
+    const std::string whep_location = w.header("location");
+    STRCMP_CONTAINS(("/whep/" + room.id + "/").c_str(), whep_location.c_str());
+    CHECK_EQUAL(std::string("*"), w.header("access-control-allow-origin"));
+    STRCMP_CONTAINS("Location", w.header("access-control-expose-headers").c_str());
+    CHECK_TEXT(w.body.find("a=candidate") != std::string::npos, w.body.c_str());
+    // Both m-lines send, with the payload types the player offered.
+    CHECK_TEXT(w.body.find("a=sendonly") != std::string::npos, w.body.c_str());
+    CHECK_TEXT(w.body.find("a=inactive") == std::string::npos, w.body.c_str());
+    CHECK_TEXT(w.body.find("VP8/90000") != std::string::npos, w.body.c_str());
+    CHECK_TEXT(w.body.find("m=video 9 UDP/TLS/RTP/SAVPF 96") != std::string::npos ||
+                   w.body.find("RTP/SAVPF 96\r\n") != std::string::npos,
+               w.body.c_str());
+    CHECK_TRUE(player->apply_answer(w.body));
+    CHECK_TEXT(
+        wait_for([&] { return player->video_frames() >= 20 && player->audio_buffers() >= 20; },
+                 45000),
+        ("video " + std::to_string(player->video_frames()) + " audio " +
+         std::to_string(player->audio_buffers()))
+            .c_str());
+    CHECK_EQUAL(2, player->streams());
+    CHECK_EQUAL(2u, counts(*server).whip_sessions);
+    // The publisher keeps running for a player that joined: frames go on.
+    const int frames = player->video_frames();
+    CHECK_TRUE(wait_for([&] { return player->video_frames() >= frames + 15; }));
+
+    // DELETE ends the WHEP session and frees its elements; WHIP goes on.
+    CHECK_STATUS(server->del(whep_location), 200);
+    CHECK_ERROR(server->del(whep_location), 404, "NOTFOUND");
+    CHECK_TRUE(wait_for([&] { return counts(*server).whip_sessions == 1; }, 10000));
+    CHECK_TRUE(wait_for([&] { return room_elements(*server, room.id) == publisher_only; }, 10000));
+    CHECK_EQUAL(publisher_only, room_elements(*server, room.id));
+    player.reset();
+
+    CHECK_STATUS(server->del(whip_location), 200);
+    CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
+}
+
+TEST(Whip, WhepErrorsChangeNothing)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann, kRoomBody);
+    const std::string path = "/whep/" + room.id;
+    Peer player(false);
+    const std::string offer = player.offer();
+    CHECK_FALSE(offer.empty());
+
+    // Nothing published yet: nothing to play.
+    CHECK_ERROR(post_sdp(*server, path, offer, room.viewer_pin), 404, "NOTFOUND");
+    CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
+
+    Peer publisher(true);
+    Response r = post_sdp(*server, "/whip/" + room.id, publisher.offer(), room.participant_pin);
+    CHECK_STATUS(r, 201);
+    CHECK_TRUE(publisher.apply_answer(r.body));
+    CHECK_TRUE(wait_for([&] { return room_tracks(*server, room.id) == 2; }));
+    const Counts before = counts(*server);
+    CHECK_EQUAL(1u, before.whip_sessions);
+    const int elements = room_elements(*server, room.id);
+
+    CHECK_ERROR(post_sdp(*server, path, offer, ""), 401, "AUTHFAIL");
+    CHECK_ERROR(post_sdp(*server, path, offer, "00000000"), 403, "BADPIN");
+    CHECK_ERROR(post_sdp(*server, "/whep/nosuchroom", offer, room.viewer_pin), 404, "NOTFOUND");
+    CHECK_ERROR(post_sdp(*server, path, offer, room.viewer_pin, "text/plain"), 415, "BADMEDIATYPE");
+    CHECK_ERROR(post_sdp(*server, path, "this is not SDP", room.viewer_pin), 400, "BADREQUEST");
+    CHECK_ERROR(post_sdp(*server, path, "", room.viewer_pin), 400, "BADREQUEST");
+    // An offer that would send (sendrecv) or publish (sendonly) is not WHEP.
+    CHECK_ERROR(
+        post_sdp(*server, path, with_direction(offer, "recvonly", "sendrecv"), room.viewer_pin),
+        400, "BADREQUEST");
+    CHECK_ERROR(post_sdp(*server, path, publisher.offer(), room.viewer_pin), 400, "BADREQUEST");
+    // Unknown sessions, wrong kinds of session.
+    CHECK_ERROR(server->del(path + "/nosuchsession"), 404, "NOTFOUND");
+    const std::string whip_session = r.header("location").substr(r.header("location").rfind('/'));
+    CHECK_ERROR(server->del(path + whip_session), 404, "NOTFOUND");
+
+    Counts after = counts(*server);
+    CHECK_EQUAL(before.whip_sessions, after.whip_sessions);
+    CHECK_EQUAL(before.live_rooms, after.live_rooms);
+    CHECK_EQUAL(elements, room_elements(*server, room.id));
+
+    // A member without the subscribe permission may not watch.
+    TestUser bob = server->login("bob@example.com");
+    CHECK_STATUS(server->post("/api/v1/rooms/" + room.id + "/join",
+                              "{\"pin\":" + json_string(room.participant_pin) + "}", bob.token),
+                 200);
+    CHECK_STATUS(server->patch("/api/v1/rooms/" + room.id + "/members/" + bob.id,
+                               "{\"permissions\":[\"publish\",\"list\",\"chat_send\"]}", ann.token),
+                 200);
+    CHECK_ERROR(post_sdp(*server, path, offer, bob.token), 403, "PERMISSION");
+    CHECK_EQUAL(elements, room_elements(*server, room.id));
+    CHECK_EQUAL(1u, counts(*server).whip_sessions);
+
+    // Preflight for browser players.
+    RequestOptions options;
+    options.send_body = false;
+    options.headers = {{"Origin", "https://player.example"},
+                       {"Access-Control-Request-Method", "POST"}};
+    Response pre = server->request("OPTIONS", path, "", "", options);
+    CHECK_STATUS(pre, 204);
+    CHECK_EQUAL(std::string("*"), pre.header("access-control-allow-origin"));
+
     CHECK_STATUS(server->del(r.header("location")), 200);
     CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
 }
