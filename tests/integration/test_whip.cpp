@@ -290,6 +290,39 @@ int room_elements(TestServer& server, const std::string& room_id)
     return n;
 }
 
+// The tracks the room's WHEP participant shows, in m-line order ("" for a
+// silent m-line), and the publishers of the room's tracks, oldest first.
+struct Viewing {
+    std::vector<std::string> shown;
+    std::vector<std::string> publishers;
+};
+
+Viewing viewing(TestServer& server, const std::string& room_id)
+{
+    Viewing v;
+    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) {
+        auto room = s.media().find(room_id);
+        if (!room)
+            return;
+        for (const auto& t : room->tracks())
+            if (v.publishers.empty() || v.publishers.back() != t.participant_id)
+                v.publishers.push_back(t.participant_id);
+        for (const auto& p : s.live_rooms().participants(room_id))
+            if (p.name == "WHEP")
+                if (auto media = room->participant(p.id))
+                    v.shown = media->viewed_tracks();
+    });
+    return v;
+}
+
+bool all_from(const std::vector<std::string>& track_ids, const std::string& participant_id)
+{
+    for (const auto& id : track_ids)
+        if (id.rfind(participant_id + "-", 0) != 0)
+            return false;
+    return !track_ids.empty();
+}
+
 // Replaces every "a=<from>" direction line of an SDP with "a=<to>".
 std::string with_direction(std::string sdp, const std::string& from, const std::string& to)
 {
@@ -580,5 +613,75 @@ TEST(Whip, WhepErrorsChangeNothing)
     CHECK_EQUAL(std::string("*"), pre.header("access-control-allow-origin"));
 
     CHECK_STATUS(server->del(r.header("location")), 200);
+    CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
+}
+
+TEST(Whip, WhepViewerMovesToTheNextTrackWhenItsTrackGoesAway)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann, kRoomBody);
+    Peer first(true);
+    Response r1 = post_sdp(*server, "/whip/" + room.id, first.offer(), room.participant_pin);
+    CHECK_STATUS(r1, 201);
+    CHECK_TRUE(first.apply_answer(r1.body));
+    CHECK_TRUE(wait_for([&] { return room_tracks(*server, room.id) == 2; }));
+    Peer second(true);
+    Response r2 = post_sdp(*server, "/whip/" + room.id, second.offer(), room.participant_pin);
+    CHECK_STATUS(r2, 201);
+    CHECK_TRUE(second.apply_answer(r2.body));
+    CHECK_TRUE(wait_for([&] { return room_tracks(*server, room.id) == 4; }));
+
+    Peer player(false);
+    Response w = post_sdp(*server, "/whep/" + room.id, player.offer(), room.viewer_pin);
+    CHECK_STATUS(w, 201);
+    CHECK_TRUE(player.apply_answer(w.body));
+    // The most recently published tracks: the second broadcaster's.
+    Viewing v = viewing(*server, room.id);
+    CHECK_EQUAL(2u, v.publishers.size());
+    CHECK_EQUAL(2u, v.shown.size());
+    CHECK_TEXT(all_from(v.shown, v.publishers[1]), v.shown[0].c_str());
+    CHECK_TRUE(wait_for([&] { return player.video_frames() >= 20 && player.audio_buffers() >= 20; },
+                        45000));
+
+    // The second broadcaster leaves: the same m-lines (same SSRCs, no new
+    // stream at the player) now carry the first broadcaster's tracks.
+    CHECK_STATUS(server->del(r2.header("location")), 200);
+    CHECK_TRUE(wait_for([&] { return all_from(viewing(*server, room.id).shown, v.publishers[0]); },
+                        10000));
+    const int video = player.video_frames();
+    const int audio = player.audio_buffers();
+    CHECK_TEXT(wait_for([&] {
+                   return player.video_frames() >= video + 30 &&
+                          player.audio_buffers() >= audio + 50;
+               }),
+               ("video " + std::to_string(player.video_frames() - video) + " audio " +
+                std::to_string(player.audio_buffers() - audio))
+                   .c_str());
+    CHECK_EQUAL(2, player.streams());
+
+    // The last broadcaster leaves: the m-lines stay, silent; the session lives.
+    CHECK_STATUS(server->del(r1.header("location")), 200);
+    CHECK_TRUE(wait_for([&] {
+        Viewing now = viewing(*server, room.id);
+        return now.shown.size() == 2 && now.shown[0].empty() && now.shown[1].empty();
+    }));
+    CHECK_EQUAL(1u, counts(*server).whip_sessions);
+
+    // A new broadcaster: the silent m-lines show it.
+    Peer third(true);
+    Response r3 = post_sdp(*server, "/whip/" + room.id, third.offer(), room.participant_pin);
+    CHECK_STATUS(r3, 201);
+    CHECK_TRUE(third.apply_answer(r3.body));
+    CHECK_TRUE(wait_for([&] {
+        Viewing now = viewing(*server, room.id);
+        return now.publishers.size() == 1 && now.shown.size() == 2 &&
+               all_from(now.shown, now.publishers[0]);
+    }));
+    const int before = player.video_frames();
+    CHECK_TRUE(wait_for([&] { return player.video_frames() >= before + 30; }, 45000));
+    CHECK_EQUAL(2, player.streams());
+
+    CHECK_STATUS(server->del(r3.header("location")), 200);
+    CHECK_STATUS(server->del(w.header("location")), 200);
     CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
 }
