@@ -685,3 +685,65 @@ TEST(Whip, WhepViewerMovesToTheNextTrackWhenItsTrackGoesAway)
     CHECK_STATUS(server->del(w.header("location")), 200);
     CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
 }
+
+TEST(Whip, ZumziBotPublishesOverWhipAndPlaysOverWhep)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann, kRoomBody);
+    auto options = [&](zumzi::bot::BotMode mode, const std::string& path, const std::string& pin,
+                       const std::string& name) {
+        BotOptions o;
+        o.mode = mode;
+        o.url = server->url() + path;
+        o.token = pin;
+        o.name = name;
+        o.width = 320;
+        o.height = 240;
+        o.fps = 15;
+        o.video_kbps = 300;
+        return o;
+    };
+    Bot publisher(
+        options(zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin, "whip"));
+    publisher.start();
+    CHECK_TRUE(wait_for([&] { return publisher.joined() && room_tracks(*server, room.id) == 2; }));
+    STRCMP_CONTAINS(("/whip/" + room.id + "/").c_str(), publisher.resource_url().c_str());
+
+    Bot viewer1(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "v1"));
+    Bot viewer2(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "v2"));
+    Bot refused(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, "00000000", "bad"));
+    viewer1.start();
+    viewer2.start();
+    refused.start();
+    CHECK_TRUE(wait_for(
+        [&] {
+            return viewer1.video_frames() >= 20 && viewer1.audio_buffers() >= 20 &&
+                   viewer2.video_frames() >= 20 && viewer2.audio_buffers() >= 20 &&
+                   refused.state() == zumzi::bot::BotState::Failed;
+        },
+        45000));
+    // Reported per track, with the publisher resolved from the track id.
+    auto tracks = viewer1.tracks();
+    CHECK_EQUAL(2u, tracks.size());
+    for (const auto& t : tracks) {
+        CHECK_TRUE(t.first_frame_ms >= 0);
+        CHECK_TRUE(t.packets >= t.frames / 2);
+    }
+    CHECK_EQUAL(1u, refused.errors().size());
+    STRCMP_CONTAINS("HTTP 403", refused.errors()[0].c_str());
+    STRCMP_CONTAINS("BADPIN", refused.errors()[0].c_str());
+    CHECK_EQUAL(3u, counts(*server).whip_sessions);
+
+    // leave() is DELETE on the session URL.
+    viewer1.leave();
+    viewer2.leave();
+    CHECK_TRUE(wait_for([&] {
+        return viewer1.state() == zumzi::bot::BotState::Left &&
+               viewer2.state() == zumzi::bot::BotState::Left;
+    }));
+    CHECK_EQUAL(1u, counts(*server).whip_sessions);
+    publisher.leave();
+    CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
+    CHECK_TRUE(publisher.errors().empty());
+    CHECK_TRUE(viewer1.errors().empty());
+}

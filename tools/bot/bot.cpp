@@ -388,6 +388,24 @@ void on_sub_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
     });
 }
 
+// WHIP/WHEP: webrtcbin's connection-state, recorded like the server's
+// connection_state messages.
+void on_connection_state(GstElement* webrtc, GParamSpec*, gpointer data)
+{
+    auto shared = static_cast<HandlerData*>(data)->shared;
+    GstWebRTCPeerConnectionState state = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+    g_object_get(webrtc, "connection-state", &state, nullptr);
+    static const char* const names[] = {"new",          "connecting", "connected",
+                                        "disconnected", "failed",     "closed"};
+    std::string name = state <= GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED ? names[state] : "?";
+    std::string session = webrtc == shared->sub ? "subscribe" : "publish";
+    std::weak_ptr<Bot*> weak = shared->self;
+    post(shared->ctx, [weak, session, name]() {
+        if (auto self = weak.lock())
+            (*self)->set_connection_state(session, name);
+    });
+}
+
 // Decoders start at a keyframe only: a subscriber decodes nothing unless the
 // server's keyframe request reached the publisher.
 void on_deep_element_added(GstBin*, GstBin*, GstElement* element, gpointer)
@@ -514,13 +532,22 @@ Bot::Bot(BotOptions options) : options_(std::move(options))
                           new HandlerData{shared_}, delete_handler_data, GConnectFlags(0));
     g_signal_connect_data(sub_, "pad-added", G_CALLBACK(on_sub_pad_added), new HandlerData{shared_},
                           delete_handler_data, GConnectFlags(0));
+    if (options_.mode != BotMode::Room) {
+        // No server messages: the local webrtcbin says how the session is.
+        for (GstElement* webrtc : {pub_, sub_})
+            g_signal_connect_data(webrtc, "notify::connection-state",
+                                  G_CALLBACK(on_connection_state), new HandlerData{shared_},
+                                  delete_handler_data, GConnectFlags(0));
+    }
 }
 
 Bot::~Bot()
 {
     self_.reset();
-    if (offer_timer_) {
-        if (GSource* s = g_main_context_find_source_by_id(ctx_.get(), offer_timer_))
+    for (guint timer : {offer_timer_, gather_timer_}) {
+        if (!timer)
+            continue;
+        if (GSource* s = g_main_context_find_source_by_id(ctx_.get(), timer))
             g_source_destroy(s);
     }
     if (cancel_)
@@ -593,6 +620,10 @@ void Bot::start()
     if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         error("the bot pipeline does not start");
         state_ = BotState::Failed;
+        return;
+    }
+    if (options_.mode != BotMode::Room) {
+        start_http();
         return;
     }
     std::string base = options_.server_url;
@@ -875,7 +906,8 @@ void Bot::schedule_publish_offer()
 void Bot::try_publish_offer()
 {
     offer_timer_ = 0;
-    if (state_ != BotState::Joined)
+    const bool http = options_.mode == BotMode::Whip;
+    if (state_ != BotState::Joined && !(http && state_ == BotState::Joining))
         return;
     bool ready = true;
     for (const auto& s : sources_) {
@@ -904,6 +936,10 @@ void Bot::try_publish_offer()
     if (!ready)
         log("offering without the caps of every source");
     log("creating the publish offer (waited %d rounds for caps)", offer_wait_rounds_);
+    if (http) {
+        offer_over_http(pub_);
+        return;
+    }
     std::string err;
     GstPromise* promise = gst_promise_new();
     g_signal_emit_by_name(pub_, "create-offer", nullptr, promise);
@@ -1082,6 +1118,43 @@ bool Bot::remove_screen()
 
 void Bot::leave()
 {
+    if (options_.mode != BotMode::Room) {
+        if (state_ == BotState::Joined && !resource_url_.empty()) {
+            state_ = BotState::Leaving;
+            g_main_context_push_thread_default(ctx_.get());
+            SoupMessage* msg = soup_message_new("DELETE", resource_url_.c_str());
+            if (!msg) {
+                g_main_context_pop_thread_default(ctx_.get());
+                on_http_deleted();
+                return;
+            }
+            if (!options_.token.empty()) {
+                std::string bearer = "Bearer " + options_.token;
+                soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                             bearer.c_str());
+            }
+            log("DELETE %s", resource_url_.c_str());
+            soup_session_send_and_read_async(
+                http_.get(), msg, G_PRIORITY_DEFAULT, nullptr,
+                [](GObject* source, GAsyncResult* result, gpointer data) {
+                    auto* w = static_cast<std::weak_ptr<Bot*>*>(data);
+                    g_autoptr(GBytes) body =
+                        soup_session_send_and_read_finish(SOUP_SESSION(source), result, nullptr);
+                    if (auto self = w->lock())
+                        (*self)->on_http_deleted();
+                    delete w;
+                },
+                new std::weak_ptr<Bot*>(self_));
+            g_object_unref(msg);
+            g_main_context_pop_thread_default(ctx_.get());
+        } else if (state_ != BotState::Left && state_ != BotState::Failed) {
+            if (cancel_)
+                g_cancellable_cancel(cancel_.get());
+            state_ = BotState::Left;
+            stop_pipeline();
+        }
+        return;
+    }
     if (state_ == BotState::Joined || state_ == BotState::Joining) {
         leave_id_ = next_id_++;
         state_ = BotState::Leaving;
@@ -1240,6 +1313,32 @@ int Bot::video_tracks_with(uint64_t min) const
     return n;
 }
 
+uint64_t Bot::video_frames() const
+{
+    uint64_t n = 0;
+    for (const auto& t : tracks())
+        if (t.kind == "video")
+            n += t.frames;
+    return n;
+}
+
+uint64_t Bot::audio_buffers() const
+{
+    uint64_t n = 0;
+    for (const auto& t : tracks())
+        if (t.kind == "audio")
+            n += t.frames;
+    return n;
+}
+
+uint64_t Bot::packets() const
+{
+    uint64_t n = 0;
+    for (const auto& t : tracks())
+        n += t.packets;
+    return n;
+}
+
 gint64 Bot::first_frame_ms() const
 {
     gint64 best = -1;
@@ -1247,6 +1346,250 @@ gint64 Bot::first_frame_ms() const
         if (t.kind == "video" && t.first_frame_ms >= 0 && (best < 0 || t.first_frame_ms < best))
             best = t.first_frame_ms;
     return best;
+}
+
+// --- WHIP / WHEP ---------------------------------------------------------------
+
+const char* to_string(BotMode mode)
+{
+    switch (mode) {
+        case BotMode::Room:
+            return "room";
+        case BotMode::Whip:
+            return "whip";
+        case BotMode::Whep:
+            return "whep";
+    }
+    return "?";
+}
+
+void Bot::set_connection_state(const std::string& session, const std::string& state)
+{
+    connection_states_[session] = state;
+    log("%s session %s", session.c_str(), state.c_str());
+}
+
+void Bot::start_http()
+{
+    if (options_.url.empty()) {
+        error(std::string("no ") + to_string(options_.mode) + " URL");
+        state_ = BotState::Failed;
+        return;
+    }
+    g_main_context_push_thread_default(ctx_.get());
+    http_.reset(soup_session_new());
+    soup_session_set_proxy_resolver(http_.get(), nullptr);
+    g_main_context_pop_thread_default(ctx_.get());
+    cancel_.reset(g_cancellable_new());
+    state_ = BotState::Joining;
+    join_us_ = g_get_monotonic_time();
+    if (options_.mode == BotMode::Whip) {
+        if (options_.publish_video) {
+            int kf = options_.keyframe_interval_s > 0 ? options_.keyframe_interval_s * options_.fps
+                                                      : 100000;
+            g_autofree gchar* desc =
+                g_strdup_printf(kVideo, "ball", options_.width, options_.height, options_.fps,
+                                options_.video_kbps * 1000, kf, 96, 96);
+            add_source(desc, "camera");
+        }
+        if (options_.publish_audio)
+            add_source(kAudio, "mic");
+        if (sources_.empty()) {
+            error("WHIP: nothing to publish");
+            state_ = BotState::Failed;
+            return;
+        }
+        schedule_publish_offer();
+        return;
+    }
+    // WHEP: a player receives only; it offers VP8 and H.264 video, Opus audio.
+    struct Wanted {
+        bool on;
+        const char* caps;
+    };
+    const Wanted wanted[] = {
+        {options_.publish_video,
+         "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,"
+         "rtcp-fb-nack-pli=(boolean)true;"
+         "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+         "packetization-mode=(string)1,profile-level-id=(string)42e01f,"
+         "rtcp-fb-nack-pli=(boolean)true"},
+        {options_.publish_audio,
+         "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
+         "encoding-params=(string)2"},
+    };
+    for (const auto& w : wanted) {
+        if (!w.on)
+            continue;
+        g_autoptr(GstCaps) caps = gst_caps_from_string(w.caps);
+        GstWebRTCRTPTransceiver* t = nullptr;
+        g_signal_emit_by_name(sub_, "add-transceiver",
+                              GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
+        if (t)
+            gst_object_unref(t);
+    }
+    offer_over_http(sub_);
+}
+
+// Offer, set it locally, then POST it once ICE gathering is complete.
+void Bot::offer_over_http(GstElement* webrtc)
+{
+    std::string err;
+    GstPromise* promise = gst_promise_new();
+    g_signal_emit_by_name(webrtc, "create-offer", nullptr, promise);
+    GstWebRTCSessionDescription* offer = promise_description(promise, "offer", &err);
+    if (!offer) {
+        error("create-offer failed: " + err);
+        state_ = BotState::Failed;
+        return;
+    }
+    promise = gst_promise_new();
+    g_signal_emit_by_name(webrtc, "set-local-description", offer, promise);
+    err = promise_error(promise);
+    gst_webrtc_session_description_free(offer);
+    if (!err.empty()) {
+        error("set-local-description failed: " + err);
+        state_ = BotState::Failed;
+        return;
+    }
+    post_when_gathered(webrtc, 0);
+}
+
+void Bot::post_when_gathered(GstElement* webrtc, unsigned round)
+{
+    gather_timer_ = 0;
+    GstWebRTCICEGatheringState gathering = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+    g_object_get(webrtc, "ice-gathering-state", &gathering, nullptr);
+    // Polled every 10 ms, at most 5 s: then the offer goes with what it has.
+    if (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && round < 500) {
+        GSource* timer = g_timeout_source_new(10);
+        struct Data {
+            std::weak_ptr<Bot*> self;
+            GstElement* webrtc;
+            unsigned round;
+        };
+        g_source_set_callback(
+            timer,
+            [](gpointer data) -> gboolean {
+                auto* d = static_cast<Data*>(data);
+                if (auto self = d->self.lock())
+                    (*self)->post_when_gathered(d->webrtc, d->round);
+                return G_SOURCE_REMOVE;
+            },
+            new Data{self_, webrtc, round + 1},
+            [](gpointer data) { delete static_cast<Data*>(data); });
+        gather_timer_ = g_source_attach(timer, ctx_.get());
+        g_source_unref(timer);
+        return;
+    }
+    g_autoptr(GstWebRTCSessionDescription) local = nullptr;
+    g_object_get(webrtc, "local-description", &local, nullptr);
+    if (!local) {
+        error("no local description");
+        state_ = BotState::Failed;
+        return;
+    }
+    const std::string sdp = sdp_text(local->sdp);
+    g_main_context_push_thread_default(ctx_.get());
+    SoupMessage* msg = soup_message_new("POST", options_.url.c_str());
+    if (!msg) {
+        g_main_context_pop_thread_default(ctx_.get());
+        error("bad URL: " + options_.url);
+        state_ = BotState::Failed;
+        return;
+    }
+    g_autoptr(GBytes) body = g_bytes_new(sdp.data(), sdp.size());
+    soup_message_set_request_body_from_bytes(msg, "application/sdp", body);
+    if (!options_.token.empty()) {
+        std::string bearer = "Bearer " + options_.token;
+        soup_message_headers_replace(soup_message_get_request_headers(msg), "Authorization",
+                                     bearer.c_str());
+    }
+    log("POST %s (%zu bytes of SDP)", options_.url.c_str(), sdp.size());
+    if (options_.verbose)
+        log("-> %.*s", log_limit(), sdp.c_str());
+    struct Data {
+        std::weak_ptr<Bot*> self;
+        GstElement* webrtc;
+        SoupMessage* msg;
+    };
+    soup_session_send_and_read_async(
+        http_.get(), msg, G_PRIORITY_DEFAULT, cancel_.get(),
+        [](GObject* source, GAsyncResult* result, gpointer data) {
+            auto* d = static_cast<Data*>(data);
+            GError* err = nullptr;
+            GBytes* bytes = soup_session_send_and_read_finish(SOUP_SESSION(source), result, &err);
+            if (auto self = d->self.lock())
+                (*self)->on_http_answer(d->webrtc, d->msg, bytes, err);
+            if (bytes)
+                g_bytes_unref(bytes);
+            if (err)
+                g_error_free(err);
+            g_object_unref(d->msg);
+            delete d;
+        },
+        new Data{self_, webrtc, msg});
+    g_main_context_pop_thread_default(ctx_.get());
+}
+
+void Bot::on_http_answer(GstElement* webrtc, SoupMessage* msg, GBytes* body, const GError* err)
+{
+    const char* what = to_string(options_.mode);
+    if (state_ != BotState::Joining)
+        return;
+    if (!body) {
+        error(std::string(what) + ": POST failed: " + (err ? err->message : "?"));
+        state_ = BotState::Failed;
+        return;
+    }
+    gsize size = 0;
+    const char* data = static_cast<const char*>(g_bytes_get_data(body, &size));
+    const std::string text(data ? data : "", size);
+    const guint status = soup_message_get_status(msg);
+    if (status != SOUP_STATUS_CREATED) {
+        error(std::string(what) + ": HTTP " + std::to_string(status) + ": " + text);
+        state_ = BotState::Failed;
+        return;
+    }
+    const char* location =
+        soup_message_headers_get_one(soup_message_get_response_headers(msg), "Location");
+    if (location) {
+        g_autoptr(GError) uri_err = nullptr;
+        g_autofree gchar* resolved =
+            g_uri_resolve_relative(options_.url.c_str(), location, G_URI_FLAGS_NONE, &uri_err);
+        resource_url_ = resolved ? resolved : "";
+        const char* slash = strrchr(location, '/');
+        participant_id_ = slash ? slash + 1 : location;
+    } else {
+        error(std::string(what) + ": the 201 has no Location: DELETE will not be possible");
+    }
+    if (options_.verbose)
+        log("<- %.*s", log_limit(), text.c_str());
+    GstWebRTCSessionDescription* answer = parse_sdp(text, GST_WEBRTC_SDP_TYPE_ANSWER);
+    if (!answer) {
+        error(std::string(what) + ": the answer does not parse as SDP");
+        state_ = BotState::Failed;
+        return;
+    }
+    GstPromise* promise = gst_promise_new();
+    g_signal_emit_by_name(webrtc, "set-remote-description", answer, promise);
+    std::string perr = promise_error(promise);
+    gst_webrtc_session_description_free(answer);
+    if (!perr.empty()) {
+        error(std::string(what) + ": set-remote-description failed: " + perr);
+        state_ = BotState::Failed;
+        return;
+    }
+    if (webrtc == pub_)
+        publish_answers_++;
+    state_ = BotState::Joined;
+    log("%s session %s", what, resource_url_.c_str());
+}
+
+void Bot::on_http_deleted()
+{
+    state_ = BotState::Left;
+    stop_pipeline();
 }
 
 }  // namespace zumzi::bot

@@ -34,7 +34,19 @@ struct GMainContextUnref {
     void operator()(GMainContext* ctx) const { g_main_context_unref(ctx); }
 };
 
+// How a bot reaches its room: Zumzi's WebSocket protocol, or the standard
+// HTTP ingest/egress of any server: WHIP (RFC 9725, publish only) or WHEP
+// (play only), one POST of an offer with every ICE candidate in it.
+enum class BotMode { Room, Whip, Whep };
+const char* to_string(BotMode mode);
+
 struct BotOptions {
+    BotMode mode = BotMode::Room;
+    // Whip/Whep: the endpoint to POST the offer to (any server), e.g.
+    // http://127.0.0.1:8080/whip/ROOM; `token` is sent as
+    // "Authorization: Bearer <token>" (a PIN or access token for Zumzi).
+    // server_url, room and pin are not used then.
+    std::string url;
     std::string server_url = "http://127.0.0.1:8080";  // http(s):// or ws(s)://
     std::string token;                                 // user access token
     std::string room;                                  // room id
@@ -121,7 +133,9 @@ public:
     Bot& operator=(const Bot&) = delete;
 
     // Connects the WebSocket and joins the room; returns at once. Publishing
-    // starts when `joined` arrives.
+    // starts when `joined` arrives. Whip/Whep: makes the offer, POSTs it
+    // once ICE gathering is complete and applies the answer (state Joined
+    // when the server answered 201).
     void start();
     // A second video track (msid stream id "screen") through a publish
     // renegotiation; remove_screen() unlinks it, marks its m-line inactive
@@ -129,8 +143,11 @@ public:
     bool add_screen();
     bool remove_screen();
     // Sends `leave`; when `left` arrives the connection closes and the
-    // pipeline stops. Counters stay readable.
+    // pipeline stops. Whip/Whep: DELETE on the session URL, then stop.
+    // Counters stay readable.
     void leave();
+    // Whip/Whep: the session URL the server gave in Location (absolute).
+    const std::string& resource_url() const { return resource_url_; }
 
     // Iterates this bot's context until `condition` holds or timeout_ms
     // passes; returns the condition's last value.
@@ -151,6 +168,10 @@ public:
     uint64_t packets_from(const std::string& participant_id) const;
     // Video frames of one track id ("<participant>-<mid>").
     uint64_t frames_of(const std::string& track_id) const;
+    // Sums over every received track, whoever published it.
+    uint64_t video_frames() const;
+    uint64_t audio_buffers() const;
+    uint64_t packets() const;
     // Number of received video tracks with at least `min` decoded frames.
     int video_tracks_with(uint64_t min) const;
     // ms from join to the first decoded video frame of any track, -1: none.
@@ -173,6 +194,8 @@ public:
     struct Shared;  // state shared with GStreamer threads (bot.cpp)
     // Internal: a verbose log line (bot's context).
     void log(const char* format, ...) G_GNUC_PRINTF(2, 3);
+    // Internal: the local connection-state of a session (WHIP/WHEP).
+    void set_connection_state(const std::string& session, const std::string& state);
     // Internal: a local ICE candidate to trickle (bot's context).
     void send_local_candidate(const std::string& session, unsigned mline,
                               const std::string& candidate);
@@ -205,6 +228,13 @@ private:
     void apply_pending_ice(const std::string& session);
     void stop_pipeline();
 
+    // WHIP/WHEP (http.cpp-like part of bot.cpp).
+    void start_http();
+    void offer_over_http(GstElement* webrtc);
+    void post_when_gathered(GstElement* webrtc, unsigned round);
+    void on_http_answer(GstElement* webrtc, SoupMessage* msg, GBytes* body, const GError* err);
+    void on_http_deleted();
+
     BotOptions options_;
     std::unique_ptr<GMainContext, GMainContextUnref> ctx_;
     std::shared_ptr<Shared> shared_;
@@ -233,6 +263,8 @@ private:
     bool have_subscribe_offer_ = false;
     int offer_wait_rounds_ = 0;
     guint offer_timer_ = 0;
+    guint gather_timer_ = 0;
+    std::string resource_url_;
     std::map<std::string, std::vector<std::pair<unsigned, std::string>>> pending_ice_;
 
     std::map<std::string, RemoteParticipant> participants_;

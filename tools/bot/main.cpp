@@ -1,6 +1,7 @@
 // zumzi-bot: headless WebRTC participants for a Zumzi room. N bots join one
 // room over the WebSocket protocol, publish test video/audio, decode what
-// the others publish and print a per-track report. See docs/bot.md.
+// the others publish and print a per-track report. With --whip / --whep
+// they publish to / play from any WHIP or WHEP URL instead. See docs/bot.md.
 #include <glib-unix.h>
 #include <gst/gst.h>
 
@@ -26,6 +27,8 @@ struct Flags {
     gchar* create_room = nullptr;
     gchar* size = nullptr;
     gchar* ice = nullptr;
+    gchar* whip = nullptr;
+    gchar* whep = nullptr;
     int bots = 1;
     int fps = 30;
     int kbps = 500;
@@ -41,7 +44,7 @@ struct Flags {
     gboolean verbose = FALSE;
     ~Flags()
     {
-        for (gchar* s : {server, token, email, name, room, pin, create_room, size, ice})
+        for (gchar* s : {server, token, email, name, room, pin, create_room, size, ice, whip, whep})
             g_free(s);
     }
 };
@@ -66,7 +69,12 @@ int main(int argc, char** argv)
     GOptionEntry entries[] = {
         {"server", 's', 0, G_OPTION_ARG_STRING, &f.server,
          "Server base URL (default http://127.0.0.1:8080)", "URL"},
-        {"token", 't', 0, G_OPTION_ARG_STRING, &f.token, "User access token", "TOKEN"},
+        {"token", 't', 0, G_OPTION_ARG_STRING, &f.token,
+         "User access token (with --whip/--whep: the bearer token or PIN)", "TOKEN"},
+        {"whip", 0, 0, G_OPTION_ARG_STRING, &f.whip,
+         "Publish test video/audio to this WHIP endpoint instead of joining a room", "URL"},
+        {"whep", 0, 0, G_OPTION_ARG_STRING, &f.whep,
+         "Play this WHEP endpoint instead of joining a room", "URL"},
         {"email", 'e', 0, G_OPTION_ARG_STRING, &f.email,
          "Log in as this address with the demo code 123456 (server with --demo only)", "ADDR"},
         {"name", 0, 0, G_OPTION_ARG_STRING, &f.name, "Display name for --email sign-up", "NAME"},
@@ -147,9 +155,28 @@ int main(int argc, char** argv)
         }
     }
 
-    if (f.token)
+    if (f.whip || f.whep) {
+        if (f.whip && f.whep)
+            return fail("give --whip or --whep, not both");
+        if (f.email || f.room || f.create_room || f.screen)
+            return fail(
+                "--whip/--whep take a URL and --token (or --pin) only: no --email, "
+                "--room, --create-room or --screen");
+        if (f.token && f.pin)
+            return fail("give the bearer as --token or --pin, not both");
+        base.mode = f.whip ? BotMode::Whip : BotMode::Whep;
+        base.url = f.whip ? f.whip : f.whep;
+        if (!g_str_has_prefix(base.url.c_str(), "http://") &&
+            !g_str_has_prefix(base.url.c_str(), "https://"))
+            return fail("the WHIP/WHEP URL must start with http:// or https://");
+        base.token = f.token ? f.token : f.pin ? f.pin : "";
+        if (base.mode == BotMode::Whip && f.no_video && f.no_audio)
+            return fail("a WHIP bot with --no-video and --no-audio has nothing to publish");
+    } else if (f.token)
         base.token = f.token;
-    if (f.email) {
+    if (base.mode != BotMode::Room) {
+        // Nothing else to set up: the URL is the room.
+    } else if (f.email) {
         if (f.token)
             return fail("give --token or --email, not both");
         std::string err;
@@ -157,11 +184,13 @@ int main(int argc, char** argv)
         if (base.token.empty())
             return fail(err);
     }
-    if (base.token.empty())
+    if (base.mode == BotMode::Room && base.token.empty())
         return fail("an access token is needed: --token T or --email ADDR");
-    if (f.pin)
+    if (f.pin && base.mode == BotMode::Room)
         base.pin = f.pin;
-    if (f.create_room) {
+    if (base.mode != BotMode::Room) {
+        // No room id: the URL names it.
+    } else if (f.create_room) {
         if (f.room)
             return fail("give --room or --create-room, not both");
         RoomInfo room;
