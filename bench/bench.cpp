@@ -11,6 +11,10 @@
 // publish and subscribe. Each step: a fresh room, joins (staggered), wait
 // until every subscriber decoded a first video frame and audio buffer of
 // every publisher, settle, then a fixed measurement window.
+//
+// With --whip/--whep, scenario A runs against any WHIP/WHEP server (Zumzi
+// or another): the publisher POSTs to the WHIP URL, each subscriber to the
+// WHEP URL; --server-pid names the process whose CPU is measured.
 #include <fcntl.h>
 #include <ftw.h>
 #include <glib-unix.h>
@@ -49,6 +53,10 @@ struct Options {
     std::string server_url;  // external server
     std::string token;
     int server_pid = 0;  // external server's pid, for CPU/memory (optional)
+    // Any WHIP/WHEP server: scenario A only, publisher via WHIP, subscribers
+    // via WHEP, bearer tokens (or PINs) per endpoint.
+    std::string whip_url, whep_url, whip_token, whep_token;
+    bool http() const { return !whip_url.empty(); }
     std::string json_path;
     std::string scenario = "both";
     int max_n = 16;
@@ -528,10 +536,16 @@ struct Bench {
                                   bool subscribe)
     {
         BotOptions o;
-        o.server_url = url;
-        o.token = token;
-        o.room = room.id;
-        o.pin = room.participant_pin;
+        if (opt.http()) {
+            o.mode = publish ? BotMode::Whip : BotMode::Whep;
+            o.url = publish ? opt.whip_url : opt.whep_url;
+            o.token = publish ? opt.whip_token : opt.whep_token;
+        } else {
+            o.server_url = url;
+            o.token = token;
+            o.room = room.id;
+            o.pin = room.participant_pin;
+        }
         o.name = name;
         o.width = opt.width;
         o.height = opt.height;
@@ -577,7 +591,7 @@ struct Bench {
         RoomInfo room;
         std::string err;
         std::string room_name = "bench-" + scenario + "-" + std::to_string(n);
-        if (!create_room(url, token, room_name, "", &room, &err)) {
+        if (!opt.http() && !create_room(url, token, room_name, "", &room, &err)) {
             g_printerr("zumzi-bench: create room: %s\n", err.c_str());
             return r;
         }
@@ -628,7 +642,11 @@ struct Bench {
                 if (s != p)
                     r.streams += 2;
 
+        // WHEP: whatever the server sends, from the one WHIP publisher.
+        const bool any_publisher = opt.http();
         auto has_everything = [&](Bot* s) {
+            if (any_publisher)
+                return s->video_frames() > 0 && s->audio_buffers() > 0;
             for (Bot* p : publishers) {
                 if (p == s)
                     continue;
@@ -640,6 +658,8 @@ struct Bench {
         };
         // Without decoding, count packets instead.
         auto has_packets = [&](Bot* s) {
+            if (any_publisher)
+                return s->packets() > 0;
             for (Bot* p : publishers)
                 if (p != s && (p->participant_id().empty() || s->packets_from(p->participant_id()) == 0))
                     return false;
@@ -661,6 +681,8 @@ struct Bench {
 
         // Window.
         auto count = [&](Bot* s, Bot* p, bool video) -> uint64_t {
+            if (any_publisher)
+                return !opt.decode ? s->packets() : video ? s->video_frames() : s->audio_buffers();
             if (!opt.decode)
                 return s->packets_from(p->participant_id());
             return video ? s->video_frames_from(p->participant_id())
@@ -1025,6 +1047,7 @@ int main(int argc, char** argv)
     gchar* json = nullptr;
     gchar* scenario = nullptr;
     gchar* size = nullptr;
+    gchar *whip = nullptr, *whep = nullptr, *whip_token = nullptr, *whep_token = nullptr;
     int latency = int(opt.latency_ms);
     gboolean no_decode = FALSE, keep_going = FALSE, verbose = FALSE;
     GOptionEntry entries[] = {
@@ -1035,7 +1058,15 @@ int main(int argc, char** argv)
         {"token", 0, 0, G_OPTION_ARG_STRING, &token,
          "Access token for --server (else demo login, which needs --demo)", "TOKEN"},
         {"server-pid", 0, 0, G_OPTION_ARG_INT, &opt.server_pid,
-         "Pid of the --server process, for its CPU/memory/threads", "PID"},
+         "Pid of the --server (or --whip/--whep) server process, for its CPU/memory/threads",
+         "PID"},
+        {"whip", 0, 0, G_OPTION_ARG_STRING, &whip,
+         "Scenario A against any WHIP/WHEP server: the publisher's WHIP URL (127.0.0.1)", "URL"},
+        {"whep", 0, 0, G_OPTION_ARG_STRING, &whep, "... and the subscribers' WHEP URL", "URL"},
+        {"whip-token", 0, 0, G_OPTION_ARG_STRING, &whip_token,
+         "Bearer token (or PIN) for --whip (default: --token)", "TOKEN"},
+        {"whep-token", 0, 0, G_OPTION_ARG_STRING, &whep_token,
+         "Bearer token (or PIN) for --whep (default: --token)", "TOKEN"},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the results as JSON here", "FILE"},
         {"scenario", 0, 0, G_OPTION_ARG_STRING, &scenario, "a, b or both (default both)", "S"},
         {"max-n", 0, 0, G_OPTION_ARG_INT, &opt.max_n,
@@ -1079,6 +1110,10 @@ int main(int argc, char** argv)
     opt.json_path = take(json);
     std::string sc = take(scenario);
     std::string sz = take(size);
+    opt.whip_url = take(whip);
+    opt.whep_url = take(whep);
+    opt.whip_token = take(whip_token);
+    opt.whep_token = take(whep_token);
     if (!parsed) {
         g_printerr("zumzi-bench: %s\n", err->message);
         g_error_free(err);
@@ -1102,6 +1137,34 @@ int main(int argc, char** argv)
     opt.decode = !no_decode;
     opt.keep_going = keep_going;
     opt.verbose = verbose;
+    auto local = [](const std::string& url) {
+        g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+        const char* host = uri ? g_uri_get_host(uri) : nullptr;
+        return host && (g_strcmp0(host, "127.0.0.1") == 0 || g_strcmp0(host, "localhost") == 0);
+    };
+    if (!opt.whip_url.empty() || !opt.whep_url.empty()) {
+        if (opt.whip_url.empty() || opt.whep_url.empty()) {
+            g_printerr("zumzi-bench: give both --whip and --whep\n");
+            return 1;
+        }
+        if (!local(opt.whip_url) || !local(opt.whep_url)) {
+            g_printerr("zumzi-bench: --whip and --whep must be on 127.0.0.1\n");
+            return 1;
+        }
+        if (!opt.server_url.empty() || opt.scenario == "b") {
+            g_printerr("zumzi-bench: --whip/--whep run scenario A against their server: no "
+                       "--server, no --scenario b\n");
+            return 1;
+        }
+        opt.scenario = "a";
+        if (opt.whip_token.empty())
+            opt.whip_token = opt.token;
+        if (opt.whep_token.empty())
+            opt.whep_token = opt.token;
+    } else if (!opt.whip_token.empty() || !opt.whep_token.empty()) {
+        g_printerr("zumzi-bench: --whip-token/--whep-token go with --whip/--whep\n");
+        return 1;
+    }
     if (!opt.server_url.empty()) {
         g_autoptr(GUri) uri = g_uri_parse(opt.server_url.c_str(), G_URI_FLAGS_NONE, nullptr);
         const char* host = uri ? g_uri_get_host(uri) : nullptr;
@@ -1123,7 +1186,10 @@ int main(int argc, char** argv)
     bench.ctx = g_main_context_default();
     ServerProcess server_proc;
     int status = 0;
-    if (opt.server_url.empty()) {
+    if (opt.http()) {
+        bench.url = opt.whep_url;
+        bench.server_pid = opt.server_pid;
+    } else if (opt.server_url.empty()) {
         std::string e;
         if (!server_proc.start(opt.server_bin, &e)) {
             g_printerr("zumzi-bench: cannot start %s: %s\n", opt.server_bin.c_str(), e.c_str());
@@ -1137,7 +1203,7 @@ int main(int argc, char** argv)
         bench.server_pid = opt.server_pid;
     }
     bench.token = opt.token;
-    if (bench.token.empty()) {
+    if (bench.token.empty() && !opt.http()) {
         std::string e;
         bench.token = login_demo(bench.url, "bench@example.com", "Bench", &e);
         if (bench.token.empty()) {
@@ -1263,8 +1329,11 @@ int main(int argc, char** argv)
         json_builder_set_member_name(b, "settings");
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "server");
-        json_builder_add_string_value(b, opt.server_url.empty() ? opt.server_bin.c_str()
-                                                                : opt.server_url.c_str());
+        json_builder_add_string_value(b, opt.http()                ? opt.whep_url.c_str()
+                                         : opt.server_url.empty() ? opt.server_bin.c_str()
+                                                                  : opt.server_url.c_str());
+        json_builder_set_member_name(b, "protocol");
+        json_builder_add_string_value(b, opt.http() ? "whip/whep" : "zumzi websocket");
         json_builder_set_member_name(b, "video");
         json_builder_add_string_value(
             b, fmt("%dx%d@%d VP8 %d kbit/s", opt.width, opt.height, opt.fps, opt.kbps).c_str());

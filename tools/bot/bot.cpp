@@ -1402,26 +1402,19 @@ void Bot::start_http()
         schedule_publish_offer();
         return;
     }
-    // WHEP: a player receives only; it offers VP8 and H.264 video, Opus audio.
-    struct Wanted {
-        bool on;
-        const char* caps;
+    // WHEP: a player receives only; it offers VP8 and H.264 video, Opus
+    // audio (publish_video/publish_audio do not apply).
+    const char* const wanted[] = {
+        "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,"
+        "rtcp-fb-nack-pli=(boolean)true;"
+        "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+        "packetization-mode=(string)1,profile-level-id=(string)42e01f,"
+        "rtcp-fb-nack-pli=(boolean)true",
+        "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
+        "encoding-params=(string)2",
     };
-    const Wanted wanted[] = {
-        {options_.publish_video,
-         "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000,"
-         "rtcp-fb-nack-pli=(boolean)true;"
-         "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
-         "packetization-mode=(string)1,profile-level-id=(string)42e01f,"
-         "rtcp-fb-nack-pli=(boolean)true"},
-        {options_.publish_audio,
-         "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
-         "encoding-params=(string)2"},
-    };
-    for (const auto& w : wanted) {
-        if (!w.on)
-            continue;
-        g_autoptr(GstCaps) caps = gst_caps_from_string(w.caps);
+    for (const char* text : wanted) {
+        g_autoptr(GstCaps) caps = gst_caps_from_string(text);
         GstWebRTCRTPTransceiver* t = nullptr;
         g_signal_emit_by_name(sub_, "add-transceiver",
                               GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
