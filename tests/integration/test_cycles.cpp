@@ -1,15 +1,15 @@
 // Join/leave cycles leak nothing: 50 participants join a room over the
-// WebSocket, receive the publisher's video, and leave; afterwards every
-// element the cycles added to the room's pipeline has been finalized, the
-// room holds exactly its elements from before, and once the publisher leaves
-// too the room's pipeline is gone.
+// WebSocket (and 20 WHEP players POST and DELETE), receive the publisher's
+// video, and leave; afterwards every element the cycles added to the room's
+// pipeline has been finalized, the room holds exactly its elements from
+// before, and once the publisher leaves too the room's pipeline is gone.
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
-#include "bot.h"
 #include "../api/test_server.h"
+#include "bot.h"
 
 using namespace zumzi_test;
 using zumzi::bot::Bot;
@@ -108,8 +108,14 @@ void settle(Bot& any, TestServer& server)
 TEST_GROUP(Cycles)
 {
     std::unique_ptr<TestServer> server;
-    void setup() override { server = std::make_unique<TestServer>(); }
-    void teardown() override { server.reset(); }
+    void setup() override
+    {
+        server = std::make_unique<TestServer>();
+    }
+    void teardown() override
+    {
+        server.reset();
+    }
 };
 
 TEST(Cycles, FiftyJoinLeaveCyclesLeakNothing)
@@ -140,8 +146,8 @@ TEST(Cycles, FiftyJoinLeaveCyclesLeakNothing)
     server->run_on_server([&](zumzi::Store&, zumzi::Server& s) {
         auto r = s.media().find(room);
         CHECK_TRUE(r != nullptr);
-        g_signal_connect(r->pipeline(), "deep-element-added",
-                         G_CALLBACK(ElementTracker::on_added), &tracker);
+        g_signal_connect(r->pipeline(), "deep-element-added", G_CALLBACK(ElementTracker::on_added),
+                         &tracker);
     });
     {
         std::lock_guard<std::mutex> guard(tracker.lock);
@@ -173,5 +179,79 @@ TEST(Cycles, FiftyJoinLeaveCyclesLeakNothing)
     // And once the publisher leaves the room's pipeline is gone.
     publisher->leave();
     publisher->wait_until([&] { return server->media_rooms() == 0; }, 10000);
+    CHECK_EQUAL(0u, server->media_rooms());
+}
+
+// The same for WHEP: 20 players POST an offer, decode the WHIP broadcaster
+// and DELETE their session; every element they added is finalized.
+TEST(Cycles, TwentyWhepPlayCyclesLeakNothing)
+{
+    static ElementTracker tracker;
+    constexpr int kWhepCycles = 20;
+
+    TestUser ann = server->login("ann@example.com");
+    Response r = server->post("/api/v1/rooms", "{\"name\":\"Broadcast\"}", ann.token);
+    CHECK_STATUS(r, 201);
+    const std::string room = r.str("id");
+    auto options = [&](zumzi::bot::BotMode mode, const std::string& pin) {
+        BotOptions o;
+        o.mode = mode;
+        o.url = server->url() + (mode == zumzi::bot::BotMode::Whip ? "/whip/" : "/whep/") + room;
+        o.token = pin;
+        o.name = mode == zumzi::bot::BotMode::Whip ? "whip" : "whep";
+        o.width = 160;
+        o.height = 120;
+        o.fps = 15;
+        o.video_kbps = 100;
+        return o;
+    };
+    Bot publisher(options(zumzi::bot::BotMode::Whip, r.str("participant_pin")));
+    publisher.start();
+    // Playable once the room has both of its tracks.
+    auto tracks = [&] {
+        size_t n = 0;
+        server->run_on_server([&](zumzi::Store&, zumzi::Server& s) {
+            if (auto found = s.media().find(room))
+                n = found->tracks().size();
+        });
+        return n;
+    };
+    CHECK_TRUE(publisher.wait_until([&] { return publisher.joined() && tracks() == 2; }, 20000));
+    auto play = [&](int cycle) {
+        Bot viewer(options(zumzi::bot::BotMode::Whep, r.str("viewer_pin")));
+        viewer.start();
+        const bool got = viewer.wait_until(
+            [&] { return viewer.video_frames() >= 3 && viewer.audio_buffers() >= 3; }, 20000);
+        CHECK_TEXT(got, ("WHEP cycle " + std::to_string(cycle) + ": no frames").c_str());
+        viewer.leave();
+        viewer.wait_until([&] { return viewer.state() == zumzi::bot::BotState::Left; }, 5000);
+    };
+    play(-1);  // warm-up
+    settle(publisher, *server);
+    const size_t baseline = room_elements(*server, room);
+    server->run_on_server([&](zumzi::Store&, zumzi::Server& s) {
+        auto found = s.media().find(room);
+        CHECK_TRUE(found != nullptr);
+        g_signal_connect(found->pipeline(), "deep-element-added",
+                         G_CALLBACK(ElementTracker::on_added), &tracker);
+    });
+    {
+        std::lock_guard<std::mutex> guard(tracker.lock);
+        tracker.on = true;
+    }
+    for (int i = 0; i < kWhepCycles; i++)
+        play(i);
+    settle(publisher, *server);
+    CHECK_EQUAL(baseline, room_elements(*server, room));
+    {
+        std::lock_guard<std::mutex> guard(tracker.lock);
+        tracker.on = false;
+    }
+    CHECK_TRUE(tracker.added >= kWhepCycles);
+    const std::string leaked = tracker.leftovers();
+    CHECK_EQUAL_TEXT(std::string(), leaked, ("still alive after the cycles: " + leaked).c_str());
+
+    publisher.leave();
+    publisher.wait_until([&] { return server->media_rooms() == 0; }, 10000);
     CHECK_EQUAL(0u, server->media_rooms());
 }
