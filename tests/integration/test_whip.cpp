@@ -581,6 +581,9 @@ TEST(Whip, WhepErrorsChangeNothing)
         post_sdp(*server, path, with_direction(offer, "recvonly", "sendrecv"), room.viewer_pin),
         400, "BADREQUEST");
     CHECK_ERROR(post_sdp(*server, path, publisher.offer(), room.viewer_pin), 400, "BADREQUEST");
+    // Only one participant's tracks, and that one publishes nothing.
+    CHECK_ERROR(post_sdp(*server, path + "?participant=p_nosuchone", offer, room.viewer_pin), 404,
+                "NOTFOUND");
     // Unknown sessions, wrong kinds of session.
     CHECK_ERROR(server->del(path + "/nosuchsession"), 404, "NOTFOUND");
     const std::string whip_session = r.header("location").substr(r.header("location").rfind('/'));
