@@ -60,6 +60,8 @@ struct Options {
     std::string json_path;
     std::string scenario = "both";
     int max_n = 16;
+    int min_n = 1;      // skip smaller steps of A (quick A/B runs of one size)
+    int min_party = 2;  // same for B
     int max_party = 6;
     double seconds = 10;
     double settle = 1;
@@ -1071,6 +1073,10 @@ int main(int argc, char** argv)
         {"scenario", 0, 0, G_OPTION_ARG_STRING, &scenario, "a, b or both (default both)", "S"},
         {"max-n", 0, 0, G_OPTION_ARG_INT, &opt.max_n,
          "Scenario A: most subscribers (default 16; steps 1,2,4,8,12,16,20,...)", "N"},
+        {"min-n", 0, 0, G_OPTION_ARG_INT, &opt.min_n,
+         "Scenario A: skip the steps under N (default 1)", "N"},
+        {"min-party", 0, 0, G_OPTION_ARG_INT, &opt.min_party,
+         "Scenario B: skip the steps under N (default 2)", "N"},
         {"max-party", 0, 0, G_OPTION_ARG_INT, &opt.max_party,
          "Scenario B: most parties (default 6; steps 2,3,4,...)", "N"},
         {"seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.seconds,
@@ -1275,6 +1281,8 @@ int main(int argc, char** argv)
         for (int n : ns) {
             if (n > opt.max_n || g_interrupted)
                 break;
+            if (n < opt.min_n)
+                continue;
             steps.push_back(bench.run_step("A", n));
             report(steps.back());
             if (!steps.back().ok && !opt.keep_going)
@@ -1283,7 +1291,7 @@ int main(int argc, char** argv)
     }
     if (opt.scenario != "a") {
         printf("Scenario B: N-party, everyone publishes and subscribes\n");
-        for (int n = 2; n <= opt.max_party && !g_interrupted; n++) {
+        for (int n = std::max(2, opt.min_party); n <= opt.max_party && !g_interrupted; n++) {
             steps.push_back(bench.run_step("B", n));
             report(steps.back());
             if (!steps.back().ok && !opt.keep_going)

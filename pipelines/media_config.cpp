@@ -20,8 +20,24 @@ void disable_upnp(GObject* webrtc_ice)
     g_object_unref(nice);
 }
 
+namespace {
+
+// webrtcbin puts a `clocksync` (sync=true) in front of every send stream,
+// to pace a non-live upstream. Forwarded RTP is live and already on time:
+// the clock wait per packet and subscriber is pure cost, and it would run
+// in the publisher's streaming thread, which does the fan-out.
+void on_deep_element_added(GstBin*, GstBin*, GstElement* element, gpointer)
+{
+    GstElementFactory* factory = gst_element_get_factory(element);
+    if (factory && g_strcmp0(GST_OBJECT_NAME(factory), "clocksync") == 0)
+        g_object_set(element, "sync", FALSE, nullptr);
+}
+
+}  // namespace
+
 void configure_webrtcbin(GstElement* webrtc, const MediaConfig& config)
 {
+    g_signal_connect(webrtc, "deep-element-added", G_CALLBACK(on_deep_element_added), nullptr);
     g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                  config.latency_ms, nullptr);
     if (!config.stun_server.empty())

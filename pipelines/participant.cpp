@@ -433,17 +433,27 @@ Participant::Participant(std::string id, std::weak_ptr<Room> room, GMainContext*
       callbacks_(std::move(callbacks))
 {
     init_debug();
-    GstElement* pub = gst_element_factory_make("webrtcbin", nullptr);
+    // The publish session is created by the first publish offer
+    // (publish_session()): a webrtcbin costs two threads even when idle.
     GstElement* sub = gst_element_factory_make("webrtcbin", nullptr);
-    publish_.reset(GST_ELEMENT(gst_object_ref_sink(pub)));
     subscribe_.reset(GST_ELEMENT(gst_object_ref_sink(sub)));
-    configure_webrtcbin(publish_.get(), config_);
     configure_webrtcbin(subscribe_.get(), config_);
 }
 
 Participant::~Participant()
 {
     shutdown();
+}
+
+void Participant::connect_session_signals(GstElement* webrtc, Session session)
+{
+    auto weak = weak_from_this();
+    g_signal_connect_data(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate),
+                          new SignalContext(ctx_, weak, session), delete_signal_context,
+                          GConnectFlags(0));
+    g_signal_connect_data(
+        webrtc, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
+        new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
 }
 
 void Participant::start()
@@ -454,28 +464,36 @@ void Participant::start()
     publish_state_->keyframe_interval_us =
         static_cast<gint64>(config_.keyframe_min_interval_ms) * 1000;
 
-    auto weak = weak_from_this();
+    connect_session_signals(subscribe_.get(), Session::Subscribe);
+    // The bin takes a reference of its own (our GstPtrs already own the
+    // sunk floating ones): an extra ref here would keep both alive forever.
+    gst_bin_add(bin_.get(), subscribe_.get());
+    gst_element_sync_state_with_parent(subscribe_.get());
+}
+
+GstElement* Participant::publish_session()
+{
+    if (publish_)
+        return publish_.get();
+    if (closed_ || !bin_ || !publish_state_)
+        return nullptr;
+    GstElement* pub = gst_element_factory_make("webrtcbin", nullptr);
+    if (!pub)
+        return nullptr;
+    publish_.reset(GST_ELEMENT(gst_object_ref_sink(pub)));
+    configure_webrtcbin(publish_.get(), config_);
     g_signal_connect_data(publish_.get(), "pad-added", G_CALLBACK(on_publish_pad_added),
                           new std::shared_ptr<PublishState>(publish_state_), delete_publish_state,
                           GConnectFlags(0));
-    for (auto [element, session] : {std::pair{publish_.get(), Session::Publish},
-                                    std::pair{subscribe_.get(), Session::Subscribe}}) {
-        g_signal_connect_data(element, "on-ice-candidate", G_CALLBACK(on_ice_candidate),
-                              new SignalContext(ctx_, weak, session), delete_signal_context,
-                              GConnectFlags(0));
-        g_signal_connect_data(
-            element, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
-            new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
-    }
+    connect_session_signals(publish_.get(), Session::Publish);
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(publish_.get()), "rtpbin")) {
         g_signal_connect(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer), nullptr);
         gst_object_unref(rtpbin);
     }
-    // The bin takes a reference of its own (our GstPtrs already own the
-    // sunk floating ones): an extra ref here would keep both alive forever.
-    gst_bin_add_many(bin_.get(), publish_.get(), subscribe_.get(), nullptr);
+    gst_bin_add(bin_.get(), publish_.get());
     gst_element_sync_state_with_parent(publish_.get());
-    gst_element_sync_state_with_parent(subscribe_.get());
+    GST_DEBUG("%s: publish session created", id_.c_str());
+    return publish_.get();
 }
 
 bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, bool complete_ice)
@@ -485,6 +503,11 @@ bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, boo
     GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
     if (!desc)
         return false;
+    GstElement* webrtc = publish_session();
+    if (!webrtc) {
+        gst_webrtc_session_description_free(desc);
+        return false;
+    }
     if (complete_ice) {
         // Clients that do not trickle (WHIP) need the candidates in the answer.
         std::weak_ptr<Participant> weak = weak_from_this();
@@ -502,11 +525,11 @@ bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, boo
     }
     auto* op = new PromiseOp{ctx_,
                              weak_from_this(),
-                             GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(publish_.get()))),
+                             GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(webrtc))),
                              std::move(done),
                              {}};
     GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
-    g_signal_emit_by_name(publish_.get(), "set-remote-description", desc, promise);
+    g_signal_emit_by_name(webrtc, "set-remote-description", desc, promise);
     gst_promise_unref(promise);
     gst_webrtc_session_description_free(desc);
     return true;
@@ -536,6 +559,10 @@ void Participant::add_ice_candidate(Session session, unsigned mline, const std::
     if (closed_)
         return;
     GstElement* webrtc = session == Session::Publish ? publish_.get() : subscribe_.get();
+    if (!webrtc) {
+        GST_WARNING("%s: publish candidate before any publish offer, ignored", id_.c_str());
+        return;
+    }
     g_signal_emit_by_name(webrtc, "add-ice-candidate", mline, candidate.c_str());
 }
 
@@ -554,6 +581,8 @@ std::vector<TrackInfo> Participant::published_tracks() const
 std::string Participant::remote_msid(const std::string& mid) const
 {
     GstWebRTCSessionDescription* desc = nullptr;
+    if (!publish_)
+        return {};
     g_object_get(publish_.get(), "remote-description", &desc, nullptr);
     if (!desc)
         return {};
@@ -1218,7 +1247,8 @@ void Participant::shutdown()
     slots_.clear();
     views_.clear();
     // Publisher first: once it is NULL nothing enters the tees any more.
-    gst_element_set_state(publish_.get(), GST_STATE_NULL);
+    if (publish_)
+        gst_element_set_state(publish_.get(), GST_STATE_NULL);
     std::vector<GstPtr<GstElement>> tees;
     if (publish_state_) {
         std::lock_guard<std::mutex> guard(publish_state_->lock);
@@ -1229,7 +1259,7 @@ void Participant::shutdown()
         gst_bin_remove(bin_.get(), tee.get());
     }
     gst_element_set_state(subscribe_.get(), GST_STATE_NULL);
-    if (GST_OBJECT_PARENT(publish_.get()))
+    if (publish_ && GST_OBJECT_PARENT(publish_.get()))
         gst_bin_remove(bin_.get(), publish_.get());
     if (GST_OBJECT_PARENT(subscribe_.get()))
         gst_bin_remove(bin_.get(), subscribe_.get());

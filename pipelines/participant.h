@@ -99,6 +99,7 @@ public:
     std::vector<TrackInfo> published_tracks() const;
 
     // Test and diagnostics access.
+    // The publish session is null until the first publish offer.
     GstElement* publish_webrtcbin() const { return publish_.get(); }
     GstElement* subscribe_webrtcbin() const { return subscribe_.get(); }
     size_t subscribe_slots() const { return slots_.size(); }
@@ -111,7 +112,7 @@ public:
         std::mutex lock;
         std::vector<GstPtr<GstElement>> tees;  // one per publisher src pad
     };
-    void start();  // adds the webrtcbins to the pipeline (after make_shared)
+    void start();  // adds the subscribe webrtcbin to the pipeline (after make_shared)
     const ParticipantCallbacks& callbacks() const { return callbacks_; }
     std::string remote_msid(const std::string& mid) const;
     void on_publish_pad_ready(GstElement* tee, GstCaps* caps, const std::string& mid,
@@ -126,6 +127,10 @@ public:
                           unsigned round);
 
 private:
+    // The publish webrtcbin, created and added to the pipeline on first use.
+    GstElement* publish_session();
+    void connect_session_signals(GstElement* webrtc, Session session);
+
     friend class Room;
     struct Slot {
         GstPtr<GstPad> sinkpad;

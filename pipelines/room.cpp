@@ -214,8 +214,7 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
         if (callbacks_.on_track_unpublished)
             callbacks_.on_track_unpublished(track->info());
     }
-    // Its subscriptions to others' tracks: its session is going away, so
-    // flush every pad to free queue threads blocked in an unnegotiated one.
+    // Its subscriptions to others' tracks: its session is going away.
     for (auto& entry : tracks_) {
         if (!entry.second->has_subscription(participant_id))
             continue;

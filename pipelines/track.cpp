@@ -22,24 +22,13 @@ void init_debug()
 // only GStreamer references, so it outlives the Track if it must.
 struct Removal {
     GMainContext* ctx;
-    std::shared_ptr<GstBin> bin;
     std::shared_ptr<GstElement> tee;
-    std::shared_ptr<GstElement> queue;
     std::shared_ptr<GstPad> tee_pad;
-    std::shared_ptr<GstPad> sinkpad;
-    bool flush_peer;
     std::function<void()> done;
 };
 
 void finish_removal(const std::shared_ptr<Removal>& r)
 {
-    // A never-negotiated webrtcbin pad blocks the queue's thread; wake it.
-    if (r->flush_peer)
-        gst_pad_send_event(r->sinkpad.get(), gst_event_new_flush_start());
-    gst_element_set_state(r->queue.get(), GST_STATE_NULL);
-    if (r->flush_peer)
-        gst_pad_send_event(r->sinkpad.get(), gst_event_new_flush_stop(FALSE));
-    gst_bin_remove(r->bin.get(), r->queue.get());
     gst_element_release_request_pad(r->tee.get(), r->tee_pad.get());
     GST_DEBUG("branch removed");
     if (r->done)
@@ -64,15 +53,29 @@ void delete_removal(gpointer data)
     delete static_cast<std::shared_ptr<Removal>*>(data);
 }
 
+// Probe data of a branch's gate: the gate and the subscriber's pad.
+struct GateProbe {
+    std::shared_ptr<Gate> gate;
+    GstPtr<GstPad> sinkpad;
+};
+
+// Runs in the publisher's streaming thread for every packet and every
+// subscriber. Besides the gate, a packet never goes to a pad that
+// webrtcbin still blocks (a requested sink pad is blocked until its
+// m-line is negotiated): it would block the publisher's thread, i.e. the
+// track for every subscriber. GST_PAD_IS_BLOCKED reads a flag without the
+// pad's lock; webrtcbin sets it only before the pad is linked here.
 GstPadProbeReturn gate_buffers(GstPad*, GstPadProbeInfo*, gpointer data)
 {
-    auto* gate = static_cast<std::shared_ptr<Gate>*>(data);
-    return (*gate)->passes() ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+    auto* probe = static_cast<GateProbe*>(data);
+    if (probe->gate->passes() && !GST_PAD_IS_BLOCKED(probe->sinkpad.get()))
+        return GST_PAD_PROBE_OK;
+    return GST_PAD_PROBE_DROP;
 }
 
-void delete_gate(gpointer data)
+void delete_gate_probe(gpointer data)
 {
-    delete static_cast<std::shared_ptr<Gate>*>(data);
+    delete static_cast<GateProbe*>(data);
 }
 
 bool set_payload_type(GstBuffer** buffer, guint8 pt)
@@ -152,46 +155,40 @@ bool Track::add_subscription(const std::string& subscriber_id, GstPad* sinkpad, 
 {
     if (subscriptions_.count(subscriber_id))
         return false;
-    GstElement* queue = gst_element_factory_make("queue", nullptr);
-    // Leaky: a subscriber that is blocked (not negotiated yet) or slow drops
-    // its own packets instead of stalling the tee and everyone else.
-    g_object_set(queue, "leaky", 2, "max-size-buffers", 200u, "max-size-bytes", 0u, "max-size-time",
-                 static_cast<guint64>(0), nullptr);
-    gst_bin_add(bin_.get(), queue);
+    // No queue: the tee pushes straight into the subscriber's webrtcbin, in
+    // the publisher's streaming thread (no thread and no wake-up per packet
+    // and subscriber). The gate probe on the tee pad keeps packets from a
+    // pad that is not negotiated yet, so nothing here can block.
     GstPad* tee_pad = gst_element_request_pad_simple(tee_.get(), "src_%u");
-    GstPad* qsink = gst_element_get_static_pad(queue, "sink");
-    GstPad* qsrc = gst_element_get_static_pad(queue, "src");
+    if (!tee_pad) {
+        GST_WARNING("no tee pad for %s", info_.id.c_str());
+        return false;
+    }
     auto gate = std::make_shared<Gate>();
     gst_pad_add_probe(
-        qsrc,
+        tee_pad,
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-        gate_buffers, new std::shared_ptr<Gate>(gate), delete_gate);
+        gate_buffers, new GateProbe{gate, GstPtr<GstPad>(GST_PAD(gst_object_ref(sinkpad)))},
+        delete_gate_probe);
     if (payload >= 0 && payload <= 127 && payload != info_.payload)
-        gst_pad_add_probe(qsrc,
+        gst_pad_add_probe(tee_pad,
                           static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
                                                        GST_PAD_PROBE_TYPE_BUFFER_LIST |
                                                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                           rewrite_payload, GUINT_TO_POINTER(static_cast<guint>(payload)), nullptr);
-    bool ok = gst_pad_link(qsrc, sinkpad) == GST_PAD_LINK_OK;
-    gst_element_sync_state_with_parent(queue);
-    ok = ok && gst_pad_link(tee_pad, qsink) == GST_PAD_LINK_OK;
-    gst_object_unref(qsink);
-    gst_object_unref(qsrc);
-    if (!ok) {
+    if (gst_pad_link(tee_pad, sinkpad) != GST_PAD_LINK_OK) {
         GST_WARNING("could not link %s to %s", info_.id.c_str(), subscriber_id.c_str());
-        gst_element_set_state(queue, GST_STATE_NULL);
-        gst_bin_remove(bin_.get(), queue);
         gst_element_release_request_pad(tee_.get(), tee_pad);
         gst_object_unref(tee_pad);
         return false;
     }
-    Subscription sub{shared_ref(queue), shared_adopt(tee_pad), shared_ref(sinkpad), gate};
+    Subscription sub{shared_adopt(tee_pad), shared_ref(sinkpad), gate};
     subscriptions_.emplace(subscriber_id, std::move(sub));
     GST_DEBUG("track %s -> %s", info_.id.c_str(), subscriber_id.c_str());
     return true;
 }
 
-void Track::remove_subscription(const std::string& subscriber_id, bool flush_peer,
+void Track::remove_subscription(const std::string& subscriber_id, bool /*flush_peer*/,
                                 std::function<void()> done)
 {
     auto it = subscriptions_.find(subscriber_id);
@@ -200,9 +197,10 @@ void Track::remove_subscription(const std::string& subscriber_id, bool flush_pee
             post_to_main(ctx_, std::move(done));
         return;
     }
+    // Nothing more for this subscriber, even before the unlink happens.
+    it->second.gate->open.store(false);
     auto removal = std::make_shared<Removal>(
-        Removal{ctx_, shared_ref(bin_.get()), shared_ref(tee_.get()), it->second.queue,
-                it->second.tee_pad, it->second.sinkpad, flush_peer, std::move(done)});
+        Removal{ctx_, shared_ref(tee_.get()), it->second.tee_pad, std::move(done)});
     GstPad* tee_pad = it->second.tee_pad.get();
     subscriptions_.erase(it);
     gst_pad_add_probe(tee_pad, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle,

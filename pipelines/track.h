@@ -1,6 +1,7 @@
 // A published track: the publisher webrtcbin's src pad feeds a `tee` with
-// RTP as received (no depayloading). Each subscription is a leaky `queue`
-// branch from that tee into a subscriber webrtcbin's sink pad. Forwarding
+// RTP as received (no depayloading). Each subscription is a tee src pad
+// linked straight to a subscriber webrtcbin's sink pad (no queue, no thread
+// of its own: the publisher's streaming thread does the fan-out). Forwarding
 // keeps the publisher's payload type and SSRC, so the subscriber's offer
 // (built from the forwarded caps) describes exactly the packets it sends.
 #pragma once
@@ -61,16 +62,16 @@ public:
     const TrackInfo& info() const { return info_; }
     GstElement* tee() const { return tee_.get(); }
 
-    // Links a new queue branch from the tee to `sinkpad`. Main context.
+    // Links a new tee src pad to `sinkpad`. Main context.
     // `payload` >= 0: the branch rewrites the RTP payload type (packets and
     // caps) to it, for a subscriber that chose its own (a WHEP offer).
     bool add_subscription(const std::string& subscriber_id, GstPad* sinkpad, int payload = -1);
 
     // Unlinks the branch in an IDLE probe on the tee's src pad (the
-    // publisher and other subscribers never wait), then frees it on the main
-    // context and calls `done` there. `flush_peer`: the subscriber pad was
-    // never negotiated, so webrtcbin blocks it and the queue's thread must
-    // be woken by a flush before the queue can go to NULL.
+    // publisher and other subscribers never wait), then releases the tee
+    // pad on the main context and calls `done` there. `flush_peer` is not
+    // needed any more (no queue thread can be blocked in an unnegotiated
+    // webrtcbin pad: the gate never sends packets there) and is ignored.
     void remove_subscription(const std::string& subscriber_id, bool flush_peer,
                              std::function<void()> done);
 
@@ -95,7 +96,6 @@ public:
 
 private:
     struct Subscription {
-        std::shared_ptr<GstElement> queue;
         std::shared_ptr<GstPad> tee_pad;
         std::shared_ptr<GstPad> sinkpad;
         std::shared_ptr<Gate> gate;

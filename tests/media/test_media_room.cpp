@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -200,6 +201,55 @@ TEST(MediaRoom, TeardownOfNeverNegotiatedBranches)
     CHECK_EQUAL(0, bob->errors() + dave->errors());
     bob->leave();
     dave->leave();
+}
+
+static GstPadProbeReturn count_buffers(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    static_cast<std::atomic<int>*>(data)->fetch_add(1);
+    return GST_PAD_PROBE_OK;
+}
+
+TEST(MediaRoom, NeverAnsweringSubscriberStallsNobody)
+{
+    // Branches push from the publisher's streaming thread straight into the
+    // subscribers' webrtcbins. Carol joins a running room and never answers:
+    // her new pads stay blocked by webrtcbin. No packet may reach them (it
+    // would block Alice's thread, i.e. Bob's copy too), Bob keeps decoding,
+    // and Carol's leaving frees her branches without a deadlock.
+    auto alice = Bot::create(*registry, "rn", "alice");
+    auto bob = Bot::create(*registry, "rn", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    auto carol = Bot::create(*registry, "rn", "carol");
+    carol->set_answer_offers(false);
+    CHECK_TRUE(wait_until([&]() { return carol->subscribe_offers() >= 1; }));
+    std::atomic<int> carol_buffers{0};
+    GstElement* webrtc = carol->participant()->subscribe_webrtcbin();
+    int carol_pads = 0;
+    for (GList* l = GST_ELEMENT(webrtc)->sinkpads; l; l = l->next) {
+        gst_pad_add_probe(GST_PAD(l->data),
+                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                       GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                          count_buffers, &carol_buffers, nullptr);
+        carol_pads++;
+    }
+    CHECK_EQUAL(2, carol_pads);
+    int v = bob->video_frames_from("alice");
+    int a = bob->audio_buffers_from("alice");
+    CHECK_TRUE(wait_until([&]() {
+        return bob->video_frames_from("alice") >= v + 60 &&
+               bob->audio_buffers_from("alice") >= a + 100;
+    }));
+    CHECK_EQUAL(0, carol_buffers.load());
+    bool gone = false;
+    registry->leave("rn", "carol", [&]() { gone = true; });
+    CHECK_TRUE(wait_until([&]() { return gone; }));
+    carol.reset();
+    v = bob->video_frames_from("alice");
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= v + 30; }));
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    alice->leave();
+    bob->leave();
 }
 
 static int child_count(GstPipeline* pipeline)
