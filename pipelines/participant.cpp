@@ -139,6 +139,59 @@ void on_new_jitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint, gp
     GST_DEBUG_OBJECT(jitterbuffer, "rtx-next-seqnum off");
 }
 
+// Every datagram libnice hands to webrtcbin (RTP, RTCP, DTLS; its own STUN
+// keep-alives never get here) marks the client alive.
+GstPadProbeReturn on_received(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    (*static_cast<std::shared_ptr<std::atomic<gint64>>*>(data))->store(g_get_monotonic_time());
+    return GST_PAD_PROBE_OK;
+}
+
+void watch_nicesrc(GstElement* element, gpointer data)
+{
+    if (GST_IS_BIN(element)) {
+        // webrtcbin adds transport bins that already hold their nicesrc.
+        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(element));
+        GValue item = G_VALUE_INIT;
+        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+            GstElement* child = GST_ELEMENT(g_value_get_object(&item));
+            if (!GST_IS_BIN(child))
+                watch_nicesrc(child, data);
+            g_value_reset(&item);
+        }
+        g_value_unset(&item);
+        gst_iterator_free(it);
+        return;
+    }
+    GstElementFactory* factory = gst_element_get_factory(element);
+    if (!factory || !g_str_equal(GST_OBJECT_NAME(factory), "nicesrc"))
+        return;
+    // Seen twice at most (added, and inside a bin added later): once is enough.
+    if (g_object_get_data(G_OBJECT(element), "zumzi-rx-watch"))
+        return;
+    g_object_set_data(G_OBJECT(element), "zumzi-rx-watch", GINT_TO_POINTER(1));
+    GstPad* src = gst_element_get_static_pad(element, "src");
+    if (!src)
+        return;
+    auto* last_rx = static_cast<std::shared_ptr<std::atomic<gint64>>*>(data);
+    gst_pad_add_probe(
+        src,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        on_received, new std::shared_ptr<std::atomic<gint64>>(*last_rx),
+        [](gpointer d) { delete static_cast<std::shared_ptr<std::atomic<gint64>>*>(d); });
+    gst_object_unref(src);
+}
+
+void on_webrtc_element_added(GstBin*, GstBin*, GstElement* element, gpointer data)
+{
+    watch_nicesrc(element, data);
+}
+
+void delete_last_rx(gpointer data, GClosure*)
+{
+    delete static_cast<std::shared_ptr<std::atomic<gint64>>*>(data);
+}
+
 }  // namespace
 
 // Probe data of one publisher src pad's tee.
@@ -277,6 +330,7 @@ struct PromiseOp {
     GstPtr<GstElement> webrtc;
     Participant::AnswerCallback done;
     std::string sdp;
+    bool publish = false;  // the publish session (not a WHEP view)
 };
 
 void delete_op(gpointer data)
@@ -304,6 +358,54 @@ void on_publish_local_set(GstPromise* promise, gpointer data)
         post_answer(op, false, "set-local-description: " + error);
 }
 
+// webrtcbin 1.22 answers no a=extmap at all: accept the header extensions
+// the engine reads (the audio level, for the talking indicator and last-N)
+// with the id the client offered, so that the client sends them. Forwarded
+// packets keep them as they are.
+void accept_header_extensions(GstElement* webrtc, GstSDPMessage* answer)
+{
+    GstWebRTCSessionDescription* offer = nullptr;
+    g_object_get(webrtc, "remote-description", &offer, nullptr);
+    if (!offer)
+        return;
+    const guint n =
+        std::min(gst_sdp_message_medias_len(offer->sdp), gst_sdp_message_medias_len(answer));
+    for (guint i = 0; i < n; i++) {
+        const GstSDPMedia* offered = gst_sdp_message_get_media(offer->sdp, i);
+        GstSDPMedia* answered = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(answer, i));
+        if (g_strcmp0(gst_sdp_media_get_attribute_val(offered, "mid"),
+                      gst_sdp_media_get_attribute_val(answered, "mid")) != 0)
+            continue;
+        for (guint j = 0;; j++) {
+            const gchar* v = gst_sdp_media_get_attribute_val_n(offered, "extmap", j);
+            if (!v)
+                break;
+            gchar** parts = g_strsplit(v, " ", 3);
+            if (parts[0] && parts[1] && g_str_equal(parts[1], kAudioLevelUri)) {
+                bool present = false;
+                for (guint k = 0;; k++) {
+                    const gchar* a = gst_sdp_media_get_attribute_val_n(answered, "extmap", k);
+                    if (!a)
+                        break;
+                    present = present || strstr(a, kAudioLevelUri) != nullptr;
+                }
+                if (!present) {
+                    // "<id>[/direction]": the answer keeps the id only.
+                    gchar* id = g_strdup(parts[0]);
+                    if (gchar* slash = strchr(id, '/'))
+                        *slash = '\0';
+                    gchar* line = g_strdup_printf("%s %s", id, kAudioLevelUri);
+                    gst_sdp_media_add_attribute(answered, "extmap", line);
+                    g_free(line);
+                    g_free(id);
+                }
+            }
+            g_strfreev(parts);
+        }
+    }
+    gst_webrtc_session_description_free(offer);
+}
+
 void on_publish_answer_created(GstPromise* promise, gpointer data)
 {
     auto* op = static_cast<PromiseOp*>(data);
@@ -321,6 +423,8 @@ void on_publish_answer_created(GstPromise* promise, gpointer data)
         post_answer(op, false, "create-answer: " + error);
         return;
     }
+    if (op->publish)
+        accept_header_extensions(op->webrtc.get(), answer->sdp);
     auto* next = new PromiseOp{op->ctx, op->self,
                                GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
                                op->done, sdp_text(answer)};
@@ -338,11 +442,9 @@ void on_publish_remote_set(GstPromise* promise, gpointer data)
         post_answer(op, false, "set-remote-description: " + error);
         return;
     }
-    auto* next = new PromiseOp{op->ctx,
-                               op->self,
-                               GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
-                               op->done,
-                               {}};
+    auto* next = new PromiseOp{
+        op->ctx,  op->self, GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
+        op->done, {},       op->publish};
     GstPromise* p = gst_promise_new_with_change_func(on_publish_answer_created, next, delete_op);
     g_signal_emit_by_name(op->webrtc.get(), "create-answer", nullptr, p);
     gst_promise_unref(p);
@@ -465,6 +567,9 @@ void Participant::start()
         g_signal_connect_data(
             element, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
             new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
+        g_signal_connect_data(element, "deep-element-added", G_CALLBACK(on_webrtc_element_added),
+                              new std::shared_ptr<std::atomic<gint64>>(last_rx_), delete_last_rx,
+                              GConnectFlags(0));
     }
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(publish_.get()), "rtpbin")) {
         g_signal_connect(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer), nullptr);
@@ -503,7 +608,8 @@ bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, boo
                              weak_from_this(),
                              GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(publish_.get()))),
                              std::move(done),
-                             {}};
+                             {},
+                             true};
     GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
     g_signal_emit_by_name(publish_.get(), "set-remote-description", desc, promise);
     gst_promise_unref(promise);
@@ -568,6 +674,35 @@ std::string Participant::remote_msid(const std::string& mid) const
     return msid;
 }
 
+int Participant::remote_extmap_id(const std::string& mid, const std::string& uri) const
+{
+    GstWebRTCSessionDescription* desc = nullptr;
+    g_object_get(publish_.get(), "remote-description", &desc, nullptr);
+    if (!desc)
+        return 0;
+    int id = 0;
+    for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp) && !id; i++) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
+        const gchar* m = gst_sdp_media_get_attribute_val(media, "mid");
+        if (!m || mid != m)
+            continue;
+        for (guint j = 0;; j++) {
+            // "<id>[/<direction>] <uri> [<attributes>]"
+            const gchar* v = gst_sdp_media_get_attribute_val_n(media, "extmap", j);
+            if (!v)
+                break;
+            gchar** parts = g_strsplit(v, " ", 3);
+            if (parts[0] && parts[1] && uri == parts[1])
+                id = atoi(parts[0]);
+            g_strfreev(parts);
+            if (id)
+                break;
+        }
+    }
+    gst_webrtc_session_description_free(desc);
+    return id;
+}
+
 void Participant::on_publish_pad_ready(GstElement* tee, GstCaps* caps, const std::string& mid,
                                        std::shared_ptr<KeyframeGate> gate)
 {
@@ -619,10 +754,10 @@ int offer_payload(const GstSDPMedia* media, const TrackInfo& track, CapsPtr& pre
         gst_structure_get_int(s, "clock-rate", &clock_rate);
         // Only what must match: extra fields (profile-level-id, say) could
         // refuse the forwarded caps and stop the publisher for everyone.
-        GstCaps* p = gst_caps_new_simple(
-            "application/x-rtp", "media", G_TYPE_STRING, to_string(track.kind), "encoding-name",
-            G_TYPE_STRING, track.codec.c_str(), "clock-rate", G_TYPE_INT, clock_rate, "payload",
-            G_TYPE_INT, pt, nullptr);
+        GstCaps* p =
+            gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, to_string(track.kind),
+                                "encoding-name", G_TYPE_STRING, track.codec.c_str(), "clock-rate",
+                                G_TYPE_INT, clock_rate, "payload", G_TYPE_INT, pt, nullptr);
         if (const gchar* params = gst_structure_get_string(s, "encoding-params"))
             gst_caps_set_simple(p, "encoding-params", G_TYPE_STRING, params, nullptr);
         prefs.reset(p);
@@ -685,11 +820,10 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
     for (auto& pick : picks) {
         // Requested with caps: the transceiver knows its kind at once, so
         // the offer's m-line of that kind finds it.
-        GstPadTemplate* templ =
-            gst_element_get_pad_template(subscribe_.get(), "sink_%u");
-        GstPad* pad = templ ? gst_element_request_pad(subscribe_.get(), templ, nullptr,
-                                                      pick.prefs.get())
-                            : nullptr;
+        GstPadTemplate* templ = gst_element_get_pad_template(subscribe_.get(), "sink_%u");
+        GstPad* pad =
+            templ ? gst_element_request_pad(subscribe_.get(), templ, nullptr, pick.prefs.get())
+                  : nullptr;
         if (!pad) {
             GST_WARNING("%s: no sink pad for %s", id_.c_str(), pick.track->info().id.c_str());
             continue;
@@ -731,9 +865,8 @@ void Participant::apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> 
             ready = false;
     if (!ready && round < 150) {
         gather_done_ = done;
-        caps_timer_.start(ctx_, 20, [this, offer, done, round]() {
-            apply_view_offer(offer, done, round + 1);
-        });
+        caps_timer_.start(
+            ctx_, 20, [this, offer, done, round]() { apply_view_offer(offer, done, round + 1); });
         return;
     }
     gather_done_ = nullptr;
@@ -744,9 +877,11 @@ void Participant::apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> 
         if (auto p = weak.lock())
             p->on_view_answer_applied(ok, sdp_or_error, done);
     };
-    auto* op = new PromiseOp{ctx_, weak_from_this(),
+    auto* op = new PromiseOp{ctx_,
+                             weak_from_this(),
                              GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(subscribe_.get()))),
-                             std::move(applied), {}};
+                             std::move(applied),
+                             {}};
     GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
     g_signal_emit_by_name(subscribe_.get(), "set-remote-description", offer.get(), promise);
     gst_promise_unref(promise);

@@ -11,6 +11,7 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -89,6 +90,13 @@ public:
     // A remote ICE candidate from the client for `session`.
     void add_ice_candidate(Session session, unsigned mline, const std::string& candidate);
 
+    // When a packet (RTP, RTCP or DTLS; not ICE keep-alives) last arrived
+    // from the client on either session, in g_get_monotonic_time()
+    // microseconds; 0 if none ever did. A client whose ICE agent still
+    // answers but whose media stopped (a frozen tab, a paused pipeline)
+    // shows here, not in the connection state.
+    gint64 last_received_us() const { return last_rx_ ? last_rx_->load() : 0; }
+
     // The tracks this participant publishes right now.
     std::vector<TrackInfo> published_tracks() const;
 
@@ -108,6 +116,9 @@ public:
     void start();  // adds the webrtcbins to the pipeline (after make_shared)
     const ParticipantCallbacks& callbacks() const { return callbacks_; }
     std::string remote_msid(const std::string& mid) const;
+    // The a=extmap id of `uri` in the client's publish offer for `mid`
+    // (what the answer accepted), or 0.
+    int remote_extmap_id(const std::string& mid, const std::string& uri) const;
     void on_publish_pad_ready(GstElement* tee, GstCaps* caps, const std::string& mid,
                               std::shared_ptr<KeyframeGate> gate);
     void on_publish_pad_ended(const std::string& mid);
@@ -116,8 +127,8 @@ public:
     void on_subscribe_answer_applied(const std::string& error);
     void on_view_answer_applied(bool ok, const std::string& sdp_or_error, AnswerCallback done);
     void finish_when_gathered(GstElement* webrtc, AnswerCallback done, unsigned round);
-    void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer,
-                          AnswerCallback done, unsigned round);
+    void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer, AnswerCallback done,
+                          unsigned round);
 
 private:
     friend class Room;
@@ -149,6 +160,7 @@ private:
     GstPtr<GstElement> publish_;
     GstPtr<GstElement> subscribe_;
     std::shared_ptr<PublishState> publish_state_;
+    std::shared_ptr<std::atomic<gint64>> last_rx_ = std::make_shared<std::atomic<gint64>>(0);
     std::vector<Slot> slots_;
     bool awaiting_answer_ = false;
     bool renegotiate_again_ = false;
