@@ -284,3 +284,21 @@ TEST(MediaSelect, FrozenPeerFallsSilent)
     bob->leave();
     alice->leave();
 }
+
+TEST(MediaSelect, TurnServersInTheConfigKeepMediaFlowing)
+{
+    // Nothing listens there: the relays fail to allocate and the host
+    // candidates carry the media, as before.
+    registry.reset();
+    MediaConfig config = loopback_config();
+    config.turn_servers = {"turn://zumzi:s3cret@127.0.0.1:9?transport=udp",
+                           "turns://zumzi:s3cret@127.0.0.1:9"};
+    registry = std::make_unique<RoomRegistry>(config);
+    auto alice = Bot::create(*registry, "turn", "alice");
+    auto bob = Bot::create(*registry, "turn", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    bob->leave();
+    alice->leave();
+}
