@@ -446,10 +446,11 @@ void Room::update_forwarding()
         for (const auto& pid : recent_) {
             if (forwarded_.size() >= last_n_)
                 break;
+            // A muted camera does not take one of the N places.
             for (const auto& entry : tracks_) {
                 const TrackInfo& info = entry.second->info();
                 if (info.participant_id == pid && info.kind == TrackKind::Video &&
-                    !is_screen(info)) {
+                    !is_screen(info) && !muted_.count(entry.first)) {
                     forwarded_.insert(pid);
                     break;
                 }

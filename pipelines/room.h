@@ -93,8 +93,9 @@ public:
     bool audio_only(const std::string& subscriber_id) const;
 
     // Forwards the camera video of at most `n` publishers (0: all): those
-    // who spoke most recently; publishers who never spoke rank after them
-    // in the order they joined.
+    // who started speaking most recently; publishers who never spoke rank
+    // after them in the order they joined. A publisher whose cameras are
+    // all muted takes no place.
     void set_last_n(unsigned n);
     unsigned last_n() const { return last_n_; }
     // Publishers whose camera video is forwarded now (all when last-N is 0),

@@ -233,14 +233,32 @@ TEST(MediaSelect, LastNForwardsTheVideoOfWhoSpokeLast)
 
     // Carol stops, bob starts: the video follows bob.
     carol->set_talking(false);
+    const int bob_before = dave->video_frames_of(b);
+    const gint64 talk_us = g_get_monotonic_time();
     bob->set_talking(true);
     CHECK_TRUE(wait_until([&]() { return heard("bob", true); }));
+    const gint64 heard_us = g_get_monotonic_time();
+    CHECK_TRUE(wait_until([&]() { return dave->video_frames_of(b) > bob_before; }));
+    // Informational, never asserted: tone on to `speaking`, and to the
+    // first decoded frame of the new speaker at a subscriber.
+    g_printerr("\n[speaking] %lld ms, [last-n switch] %lld ms\n",
+               static_cast<long long>((heard_us - talk_us) / 1000),
+               static_cast<long long>((g_get_monotonic_time() - talk_us) / 1000));
     CHECK_TRUE(wait_until([&]() { return heard("carol", false); }));
     CHECK_TRUE(keeps_getting(*dave, b));
     CHECK_TRUE(gets_nothing_of(*dave, c));
     // Audio of everyone is always forwarded.
     int audio = dave->audio_buffers_from("alice");
     CHECK_TRUE(wait_until([&]() { return dave->audio_buffers_from("alice") >= audio + 10; }));
+
+    // Bob's camera muted: the place goes to the previous speaker, carol.
+    CHECK_TRUE(room->set_track_muted(b, true));
+    CHECK(room->forwarded_video() == std::vector<std::string>{"carol"});
+    CHECK_TRUE(keeps_getting(*dave, c));
+    CHECK_TRUE(room->set_track_muted(b, false));
+    CHECK(room->forwarded_video() == std::vector<std::string>{"bob"});
+    CHECK_TRUE(keeps_getting(*dave, b));
+    CHECK_TRUE(gets_nothing_of(*dave, c));
 
     // Screen shares are outside last-N: alice's screen reaches dave.
     alice->add_screen();
