@@ -139,57 +139,30 @@ void on_new_jitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint, gp
     GST_DEBUG_OBJECT(jitterbuffer, "rtx-next-seqnum off");
 }
 
-// Every datagram libnice hands to webrtcbin (RTP, RTCP, DTLS; its own STUN
-// keep-alives never get here) marks the client alive.
+// The client is alive: an RTP packet of one of its published tracks
+// entered the engine (tee probe), or an RTCP report of its arrived on
+// either session (rtpbin's on-ssrc-active). Both only store a time.
+using LastRx = std::shared_ptr<std::atomic<gint64>>;
+
 GstPadProbeReturn on_received(GstPad*, GstPadProbeInfo*, gpointer data)
 {
-    (*static_cast<std::shared_ptr<std::atomic<gint64>>*>(data))->store(g_get_monotonic_time());
+    (*static_cast<LastRx*>(data))->store(g_get_monotonic_time());
     return GST_PAD_PROBE_OK;
 }
 
-void watch_nicesrc(GstElement* element, gpointer data)
+void on_ssrc_active(GstElement*, guint, guint, gpointer data)
 {
-    if (GST_IS_BIN(element)) {
-        // webrtcbin adds transport bins that already hold their nicesrc.
-        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(element));
-        GValue item = G_VALUE_INIT;
-        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-            GstElement* child = GST_ELEMENT(g_value_get_object(&item));
-            if (!GST_IS_BIN(child))
-                watch_nicesrc(child, data);
-            g_value_reset(&item);
-        }
-        g_value_unset(&item);
-        gst_iterator_free(it);
-        return;
-    }
-    GstElementFactory* factory = gst_element_get_factory(element);
-    if (!factory || !g_str_equal(GST_OBJECT_NAME(factory), "nicesrc"))
-        return;
-    // Seen twice at most (added, and inside a bin added later): once is enough.
-    if (g_object_get_data(G_OBJECT(element), "zumzi-rx-watch"))
-        return;
-    g_object_set_data(G_OBJECT(element), "zumzi-rx-watch", GINT_TO_POINTER(1));
-    GstPad* src = gst_element_get_static_pad(element, "src");
-    if (!src)
-        return;
-    auto* last_rx = static_cast<std::shared_ptr<std::atomic<gint64>>*>(data);
-    gst_pad_add_probe(
-        src,
-        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-        on_received, new std::shared_ptr<std::atomic<gint64>>(*last_rx),
-        [](gpointer d) { delete static_cast<std::shared_ptr<std::atomic<gint64>>*>(d); });
-    gst_object_unref(src);
+    (*static_cast<LastRx*>(data))->store(g_get_monotonic_time());
 }
 
-void on_webrtc_element_added(GstBin*, GstBin*, GstElement* element, gpointer data)
+void delete_last_rx(gpointer data)
 {
-    watch_nicesrc(element, data);
+    delete static_cast<LastRx*>(data);
 }
 
-void delete_last_rx(gpointer data, GClosure*)
+void delete_last_rx_closure(gpointer data, GClosure*)
 {
-    delete static_cast<std::shared_ptr<std::atomic<gint64>>*>(data);
+    delete static_cast<LastRx*>(data);
 }
 
 }  // namespace
@@ -308,6 +281,10 @@ void on_publish_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
                       new PublishPadProbe{state, gate, mid}, delete_pad_probe);
     gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_tee_upstream_event,
                       new PublishPadProbe{state, gate, mid}, delete_pad_probe);
+    gst_pad_add_probe(
+        sink,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        on_received, new LastRx(state->last_rx), delete_last_rx);
     gst_element_sync_state_with_parent(tee);
     if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
         GST_WARNING("could not link publisher pad %s", GST_PAD_NAME(pad));
@@ -554,6 +531,7 @@ void Participant::start()
     publish_state_->self = weak_from_this();
     publish_state_->keyframe_interval_us =
         static_cast<gint64>(config_.keyframe_min_interval_ms) * 1000;
+    publish_state_->last_rx = last_rx_;
 
     auto weak = weak_from_this();
     g_signal_connect_data(publish_.get(), "pad-added", G_CALLBACK(on_publish_pad_added),
@@ -567,9 +545,11 @@ void Participant::start()
         g_signal_connect_data(
             element, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
             new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
-        g_signal_connect_data(element, "deep-element-added", G_CALLBACK(on_webrtc_element_added),
-                              new std::shared_ptr<std::atomic<gint64>>(last_rx_), delete_last_rx,
-                              GConnectFlags(0));
+        if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(element), "rtpbin")) {
+            g_signal_connect_data(rtpbin, "on-ssrc-active", G_CALLBACK(on_ssrc_active),
+                                  new LastRx(last_rx_), delete_last_rx_closure, GConnectFlags(0));
+            gst_object_unref(rtpbin);
+        }
     }
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(publish_.get()), "rtpbin")) {
         g_signal_connect(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer), nullptr);

@@ -90,11 +90,12 @@ public:
     // A remote ICE candidate from the client for `session`.
     void add_ice_candidate(Session session, unsigned mline, const std::string& candidate);
 
-    // When a packet (RTP, RTCP or DTLS; not ICE keep-alives) last arrived
-    // from the client on either session, in g_get_monotonic_time()
-    // microseconds; 0 if none ever did. A client whose ICE agent still
-    // answers but whose media stopped (a frozen tab, a paused pipeline)
-    // shows here, not in the connection state.
+    // When the client last sent media: an RTP packet of a track it
+    // publishes, or an RTCP report on either session (g_get_monotonic_time()
+    // microseconds; 0 if never). A client whose ICE agent still answers but
+    // whose media stopped (a frozen tab, a paused pipeline) shows here, not
+    // in the connection state. RTCP comes every few seconds (rtpbin's
+    // interval, up to 7.5 s): a pure subscriber looks silent between.
     gint64 last_received_us() const { return last_rx_ ? last_rx_->load() : 0; }
 
     // The tracks this participant publishes right now.
@@ -110,6 +111,7 @@ public:
         GMainContext* ctx;
         std::weak_ptr<Participant> self;
         gint64 keyframe_interval_us;
+        std::shared_ptr<std::atomic<gint64>> last_rx;  // see last_received_us()
         std::mutex lock;
         std::vector<GstPtr<GstElement>> tees;  // one per publisher src pad
     };

@@ -285,7 +285,7 @@ void WsSession::on_media_state(const std::string& room_id, media::Session sessio
 
 // Media silence: a client whose ICE agent still answers keep-alives but
 // that sends nothing else (a frozen tab, a paused pipeline) never changes
-// its connection state. Once media has flowed, no RTP/RTCP/DTLS packet on
+// its connection state. Once media has flowed, no RTP/RTCP packet on
 // either session for peer_timeout ends the participant too.
 void WsSession::watch_silence(const std::string& room_id)
 {

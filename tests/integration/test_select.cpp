@@ -51,6 +51,9 @@ std::string describe(const Bot& bot)
                "]";
     for (const auto& e : bot.errors())
         out += " error: " + e;
+    out += " offers=" + std::to_string(bot.subscribe_offers());
+    for (const auto& s : bot.connection_states())
+        out += " " + s.first + "=" + s.second;
     return out;
 }
 
@@ -196,7 +199,9 @@ TEST(Select, LastNFollowsTheTalkingBot)
     const std::string cb = track_of(*d, *b, "camera");
     const std::string cc = track_of(*d, *c, "camera");
     // Before anyone spoke: the first to join.
-    CHECK_TEXT(keeps_getting(*d, ca), describe(*d).c_str());
+    CHECK_TEXT(
+        keeps_getting(*d, ca),
+        (describe(*d) + "\n" + describe(*a) + "\n" + describe(*b) + "\n" + describe(*c)).c_str());
     CHECK_EQUAL(0u, d->frames_of(cb) + d->frames_of(cc));
 
     // Cat talks: everyone hears `speaking`, and her camera is the one.
