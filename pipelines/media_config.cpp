@@ -42,6 +42,12 @@ void configure_webrtcbin(GstElement* webrtc, const MediaConfig& config)
                  config.latency_ms, nullptr);
     if (!config.stun_server.empty())
         g_object_set(webrtc, "stun-server", config.stun_server.c_str(), nullptr);
+    for (const auto& turn : config.turn_servers) {
+        gboolean ok = FALSE;
+        g_signal_emit_by_name(webrtc, "add-turn-server", turn.c_str(), &ok);
+        if (!ok)
+            g_warning("webrtcbin refused a TURN server (expected turn(s)://user:pass@host:port)");
+    }
 
     GObject* agent = nullptr;
     g_object_get(webrtc, "ice-agent", &agent, nullptr);

@@ -17,11 +17,28 @@ struct MediaConfig {
     unsigned max_port = 0;
     bool ice_tcp = false;
     std::string stun_server;  // "stun://host:port" or empty
+    // "turn://user:pass@host:port" or "turns://..." (webrtcbin's format).
+    std::vector<std::string> turn_servers;
     // Receiving jitterbuffer of publish sessions: low, we only forward.
     unsigned latency_ms = 40;
     // At most one keyframe request per track in this interval.
     unsigned keyframe_min_interval_ms = 300;
+    // Talking indicator from the RTP audio-level extension (RFC 6464): a
+    // packet at or above this loudness (-dBov, 0 = loudest, 127 = silence)
+    // is voice; a participant starts speaking after `speaking_min_voiced`
+    // voiced packets within one tick and stops after `speaking_hold_ms`
+    // without any.
+    unsigned speaking_level = 50;
+    unsigned speaking_min_voiced = 3;
+    unsigned speaking_hold_ms = 1000;
+    unsigned speaking_tick_ms = 200;
+    // Video of at most this many publishers is forwarded (0: all), unless a
+    // room sets its own with Room::set_last_n().
+    unsigned last_n = 0;
 };
+
+// The RTP header extension carrying audio levels.
+constexpr const char* kAudioLevelUri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 // Turns off libnice's UPnP on webrtcbin's "ice-agent" (a GstWebRTCICE).
 void disable_upnp(GObject* webrtc_ice);

@@ -140,6 +140,32 @@ void on_new_jitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint, gp
     GST_DEBUG_OBJECT(jitterbuffer, "rtx-next-seqnum off");
 }
 
+// The client is alive: an RTP packet of one of its published tracks
+// entered the engine (tee probe), or an RTCP report of its arrived on
+// either session (rtpbin's on-ssrc-active). Both only store a time.
+using LastRx = std::shared_ptr<std::atomic<gint64>>;
+
+GstPadProbeReturn on_received(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    (*static_cast<LastRx*>(data))->store(g_get_monotonic_time());
+    return GST_PAD_PROBE_OK;
+}
+
+void on_ssrc_active(GstElement*, guint, guint, gpointer data)
+{
+    (*static_cast<LastRx*>(data))->store(g_get_monotonic_time());
+}
+
+void delete_last_rx(gpointer data)
+{
+    delete static_cast<LastRx*>(data);
+}
+
+void delete_last_rx_closure(gpointer data, GClosure*)
+{
+    delete static_cast<LastRx*>(data);
+}
+
 }  // namespace
 
 // Probe data of one publisher src pad's tee.
@@ -256,6 +282,10 @@ void on_publish_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
                       new PublishPadProbe{state, gate, mid}, delete_pad_probe);
     gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_tee_upstream_event,
                       new PublishPadProbe{state, gate, mid}, delete_pad_probe);
+    gst_pad_add_probe(
+        sink,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        on_received, new LastRx(state->last_rx), delete_last_rx);
     gst_element_sync_state_with_parent(tee);
     if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
         GST_WARNING("could not link publisher pad %s", GST_PAD_NAME(pad));
@@ -278,6 +308,7 @@ struct PromiseOp {
     GstPtr<GstElement> webrtc;
     Participant::AnswerCallback done;
     std::string sdp;
+    bool publish = false;  // the publish session (not a WHEP view)
 };
 
 void delete_op(gpointer data)
@@ -305,6 +336,54 @@ void on_publish_local_set(GstPromise* promise, gpointer data)
         post_answer(op, false, "set-local-description: " + error);
 }
 
+// webrtcbin 1.22 answers no a=extmap at all: accept the header extensions
+// the engine reads (the audio level, for the talking indicator and last-N)
+// with the id the client offered, so that the client sends them. Forwarded
+// packets keep them as they are.
+void accept_header_extensions(GstElement* webrtc, GstSDPMessage* answer)
+{
+    GstWebRTCSessionDescription* offer = nullptr;
+    g_object_get(webrtc, "remote-description", &offer, nullptr);
+    if (!offer)
+        return;
+    const guint n =
+        std::min(gst_sdp_message_medias_len(offer->sdp), gst_sdp_message_medias_len(answer));
+    for (guint i = 0; i < n; i++) {
+        const GstSDPMedia* offered = gst_sdp_message_get_media(offer->sdp, i);
+        GstSDPMedia* answered = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(answer, i));
+        if (g_strcmp0(gst_sdp_media_get_attribute_val(offered, "mid"),
+                      gst_sdp_media_get_attribute_val(answered, "mid")) != 0)
+            continue;
+        for (guint j = 0;; j++) {
+            const gchar* v = gst_sdp_media_get_attribute_val_n(offered, "extmap", j);
+            if (!v)
+                break;
+            gchar** parts = g_strsplit(v, " ", 3);
+            if (parts[0] && parts[1] && g_str_equal(parts[1], kAudioLevelUri)) {
+                bool present = false;
+                for (guint k = 0;; k++) {
+                    const gchar* a = gst_sdp_media_get_attribute_val_n(answered, "extmap", k);
+                    if (!a)
+                        break;
+                    present = present || strstr(a, kAudioLevelUri) != nullptr;
+                }
+                if (!present) {
+                    // "<id>[/direction]": the answer keeps the id only.
+                    gchar* id = g_strdup(parts[0]);
+                    if (gchar* slash = strchr(id, '/'))
+                        *slash = '\0';
+                    gchar* line = g_strdup_printf("%s %s", id, kAudioLevelUri);
+                    gst_sdp_media_add_attribute(answered, "extmap", line);
+                    g_free(line);
+                    g_free(id);
+                }
+            }
+            g_strfreev(parts);
+        }
+    }
+    gst_webrtc_session_description_free(offer);
+}
+
 void on_publish_answer_created(GstPromise* promise, gpointer data)
 {
     auto* op = static_cast<PromiseOp*>(data);
@@ -322,6 +401,8 @@ void on_publish_answer_created(GstPromise* promise, gpointer data)
         post_answer(op, false, "create-answer: " + error);
         return;
     }
+    if (op->publish)
+        accept_header_extensions(op->webrtc.get(), answer->sdp);
     auto* next = new PromiseOp{op->ctx, op->self,
                                GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
                                op->done, sdp_text(answer)};
@@ -339,11 +420,9 @@ void on_publish_remote_set(GstPromise* promise, gpointer data)
         post_answer(op, false, "set-remote-description: " + error);
         return;
     }
-    auto* next = new PromiseOp{op->ctx,
-                               op->self,
-                               GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
-                               op->done,
-                               {}};
+    auto* next = new PromiseOp{
+        op->ctx,  op->self, GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
+        op->done, {},       op->publish};
     GstPromise* p = gst_promise_new_with_change_func(on_publish_answer_created, next, delete_op);
     g_signal_emit_by_name(op->webrtc.get(), "create-answer", nullptr, p);
     gst_promise_unref(p);
@@ -454,6 +533,12 @@ void Participant::connect_session_signals(GstElement* webrtc, Session session)
     g_signal_connect_data(
         webrtc, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
         new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
+    // RTCP from the client marks the participant alive (media silence timeout).
+    if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin")) {
+        g_signal_connect_data(rtpbin, "on-ssrc-active", G_CALLBACK(on_ssrc_active),
+                              new LastRx(last_rx_), delete_last_rx_closure, GConnectFlags(0));
+        gst_object_unref(rtpbin);
+    }
 }
 
 void Participant::start()
@@ -463,6 +548,7 @@ void Participant::start()
     publish_state_->self = weak_from_this();
     publish_state_->keyframe_interval_us =
         static_cast<gint64>(config_.keyframe_min_interval_ms) * 1000;
+    publish_state_->last_rx = last_rx_;
 
     connect_session_signals(subscribe_.get(), Session::Subscribe);
     // The bin takes a reference of its own (our GstPtrs already own the
@@ -527,7 +613,8 @@ bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, boo
                              weak_from_this(),
                              GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(webrtc))),
                              std::move(done),
-                             {}};
+                             {},
+                             true};
     GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
     g_signal_emit_by_name(webrtc, "set-remote-description", desc, promise);
     gst_promise_unref(promise);
@@ -596,6 +683,35 @@ std::string Participant::remote_msid(const std::string& mid) const
     }
     gst_webrtc_session_description_free(desc);
     return msid;
+}
+
+int Participant::remote_extmap_id(const std::string& mid, const std::string& uri) const
+{
+    GstWebRTCSessionDescription* desc = nullptr;
+    g_object_get(publish_.get(), "remote-description", &desc, nullptr);
+    if (!desc)
+        return 0;
+    int id = 0;
+    for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp) && !id; i++) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
+        const gchar* m = gst_sdp_media_get_attribute_val(media, "mid");
+        if (!m || mid != m)
+            continue;
+        for (guint j = 0;; j++) {
+            // "<id>[/<direction>] <uri> [<attributes>]"
+            const gchar* v = gst_sdp_media_get_attribute_val_n(media, "extmap", j);
+            if (!v)
+                break;
+            gchar** parts = g_strsplit(v, " ", 3);
+            if (parts[0] && parts[1] && uri == parts[1])
+                id = atoi(parts[0]);
+            g_strfreev(parts);
+            if (id)
+                break;
+        }
+    }
+    gst_webrtc_session_description_free(desc);
+    return id;
 }
 
 void Participant::on_publish_pad_ready(GstElement* tee, GstCaps* caps, const std::string& mid,

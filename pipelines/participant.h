@@ -11,6 +11,7 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,14 @@ public:
     // A remote ICE candidate from the client for `session`.
     void add_ice_candidate(Session session, unsigned mline, const std::string& candidate);
 
+    // When the client last sent media: an RTP packet of a track it
+    // publishes, or an RTCP report on either session (g_get_monotonic_time()
+    // microseconds; 0 if never). A client whose ICE agent still answers but
+    // whose media stopped (a frozen tab, a paused pipeline) shows here, not
+    // in the connection state. RTCP comes every few seconds (rtpbin's
+    // interval, up to 7.5 s): a pure subscriber looks silent between.
+    gint64 last_received_us() const { return last_rx_ ? last_rx_->load() : 0; }
+
     // The tracks this participant publishes right now.
     std::vector<TrackInfo> published_tracks() const;
 
@@ -109,12 +118,16 @@ public:
         GMainContext* ctx;
         std::weak_ptr<Participant> self;
         gint64 keyframe_interval_us;
+        std::shared_ptr<std::atomic<gint64>> last_rx;  // see last_received_us()
         std::mutex lock;
         std::vector<GstPtr<GstElement>> tees;  // one per publisher src pad
     };
     void start();  // adds the subscribe webrtcbin to the pipeline (after make_shared)
     const ParticipantCallbacks& callbacks() const { return callbacks_; }
     std::string remote_msid(const std::string& mid) const;
+    // The a=extmap id of `uri` in the client's publish offer for `mid`
+    // (what the answer accepted), or 0.
+    int remote_extmap_id(const std::string& mid, const std::string& uri) const;
     void on_publish_pad_ready(GstElement* tee, GstCaps* caps, const std::string& mid,
                               std::shared_ptr<KeyframeGate> gate);
     void on_publish_pad_ended(const std::string& mid);
@@ -160,6 +173,7 @@ private:
     GstPtr<GstElement> publish_;
     GstPtr<GstElement> subscribe_;
     std::shared_ptr<PublishState> publish_state_;
+    std::shared_ptr<std::atomic<gint64>> last_rx_ = std::make_shared<std::atomic<gint64>>(0);
     std::vector<Slot> slots_;
     bool awaiting_answer_ = false;
     bool renegotiate_again_ = false;

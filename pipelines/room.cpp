@@ -1,5 +1,7 @@
 #include "room.h"
 
+#include <gst/rtp/rtp.h>
+
 #include <algorithm>
 
 GST_DEBUG_CATEGORY_STATIC(zumzi_room_debug);
@@ -34,10 +36,62 @@ void delete_weak_room(gpointer data)
     delete static_cast<std::weak_ptr<Room>*>(data);
 }
 
+// Reads the RFC 6464 level of one packet (no decoding): one byte, V flag
+// in the top bit, the level in -dBov below it.
+void read_level(Room::Levels& levels, GstBuffer* buffer)
+{
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
+        return;
+    gpointer data = nullptr;
+    guint size = 0;
+    guint8 appbits = 0;
+    const guint8 id = static_cast<guint8>(levels.ext_id);
+    bool found = (levels.ext_id <= 14 &&
+                  gst_rtp_buffer_get_extension_onebyte_header(&rtp, id, 0, &data, &size)) ||
+                 gst_rtp_buffer_get_extension_twobytes_header(&rtp, &appbits, id, 0, &data, &size);
+    if (found && size >= 1) {
+        const unsigned level = static_cast<const guint8*>(data)[0] & 0x7f;
+        levels.packets++;
+        if (level <= levels.threshold) {
+            levels.voiced++;
+            levels.last_voiced_us = g_get_monotonic_time();
+        }
+    }
+    gst_rtp_buffer_unmap(&rtp);
+}
+
+GstPadProbeReturn on_audio_packets(GstPad*, GstPadProbeInfo* info, gpointer data)
+{
+    auto& levels = **static_cast<std::shared_ptr<Room::Levels>*>(data);
+    if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+        read_level(levels, GST_PAD_PROBE_INFO_BUFFER(info));
+    } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        for (guint i = 0; i < gst_buffer_list_length(list); i++)
+            read_level(levels, gst_buffer_list_get(list, i));
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+void delete_levels(gpointer data)
+{
+    delete static_cast<std::shared_ptr<Room::Levels>*>(data);
+}
+
+bool is_screen(const TrackInfo& info)
+{
+    return info.label == "screen";
+}
+
 }  // namespace
 
 Room::Room(std::string id, GMainContext* ctx, const MediaConfig& config, RoomCallbacks callbacks)
-    : id_(std::move(id)), ctx_(ctx), config_(config), callbacks_(std::move(callbacks))
+    : id_(std::move(id)),
+      ctx_(ctx),
+      config_(config),
+      callbacks_(std::move(callbacks)),
+      last_n_(config.last_n)
 {
     init_debug();
     GstElement* pipeline = gst_pipeline_new(nullptr);
@@ -88,6 +142,7 @@ std::shared_ptr<Participant> Room::join(const std::string& participant_id,
     participant->subscribes_ = subscribes;
     participant->start();
     participants_.emplace(participant_id, participant);
+    recent_.push_back(participant_id);
     for (auto& entry : tracks_)
         subscribe(*participant, *entry.second);
     participant->renegotiate();
@@ -109,7 +164,11 @@ void Room::subscribe(Participant& subscriber, Track& track)
         subscriber.release_slot(track.info().id);
         GST_WARNING("room %s: cannot forward %s to %s", id_.c_str(), track.info().id.c_str(),
                     subscriber.id().c_str());
+        return;
     }
+    // Paused from the start if it must be (muted, outside last-N, ...).
+    if (should_pause(track, subscriber.id()))
+        track.set_paused(subscriber.id(), true);
 }
 
 void Room::on_track_ready(Participant& publisher, GstElement* tee, GstCaps* caps,
@@ -140,12 +199,16 @@ void Room::on_track_ready(Participant& publisher, GstElement* tee, GstCaps* caps
     GST_INFO("room %s: track %s published (%s %s, label '%s', ssrc %u, pt %d)", id_.c_str(),
              info.id.c_str(), to_string(info.kind), info.codec.c_str(), info.label.c_str(),
              info.ssrc, info.payload);
+    if (info.kind == TrackKind::Audio)
+        watch_levels(publisher, tee, info);
     for (auto& entry : participants_) {
         if (entry.first == publisher.id())
             continue;
         subscribe(*entry.second, *track);
         entry.second->renegotiate();
     }
+    // A first camera may put its publisher into the last-N set.
+    update_forwarding();
     if (callbacks_.on_track_published)
         callbacks_.on_track_published(info);
 }
@@ -157,7 +220,7 @@ bool Room::unpublish_track(const std::string& track_id)
         return false;
     auto track = it->second;
     tracks_.erase(it);
-    order_.erase(std::remove(order_.begin(), order_.end(), track_id), order_.end());
+    forget_track(track_id);
     // The tee stays linked to the publisher's pad until the publisher leaves:
     // an unlinked webrtcbin src pad would fail its whole session.
     for (const auto& subscriber_id : track->subscribers()) {
@@ -170,6 +233,7 @@ bool Room::unpublish_track(const std::string& track_id)
         });
     }
     GST_INFO("room %s: track %s unpublished", id_.c_str(), track_id.c_str());
+    update_forwarding();
     if (callbacks_.on_track_unpublished)
         callbacks_.on_track_unpublished(track->info());
     return true;
@@ -182,6 +246,9 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
         return false;
     auto leaving = it->second;
     participants_.erase(it);
+    recent_.erase(std::remove(recent_.begin(), recent_.end(), participant_id), recent_.end());
+    choices_.erase(participant_id);
+    speakers_.erase(participant_id);
 
     auto barrier = std::make_shared<Barrier>();
     auto self = shared_from_this();  // the room lives until the teardown is over
@@ -199,7 +266,7 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
     for (const auto& tid : own) {
         auto track = tracks_[tid];
         tracks_.erase(tid);
-        order_.erase(std::remove(order_.begin(), order_.end(), tid), order_.end());
+        forget_track(tid);
         for (const auto& subscriber_id : track->subscribers()) {
             auto subscriber = participant(subscriber_id);
             bool flush = !subscriber || !subscriber->slot_negotiated(tid);
@@ -222,6 +289,8 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
         entry.second->remove_subscription(participant_id, true,
                                           [barrier]() { Barrier::arrive(barrier); });
     }
+    // Someone else may enter the last-N set.
+    update_forwarding();
     Barrier::arrive(barrier);
     return true;
 }
@@ -241,10 +310,257 @@ std::shared_ptr<Track> Room::track(const std::string& track_id) const
 std::vector<TrackInfo> Room::tracks() const
 {
     std::vector<TrackInfo> infos;
-    for (const auto& id : order_)
-        if (auto it = tracks_.find(id); it != tracks_.end())
-            infos.push_back(it->second->info());
+    for (const auto& id : order_) {
+        auto it = tracks_.find(id);
+        if (it == tracks_.end())
+            continue;
+        infos.push_back(it->second->info());
+        infos.back().muted = muted_.count(id) != 0;
+    }
     return infos;
+}
+
+void Room::forget_track(const std::string& track_id)
+{
+    order_.erase(std::remove(order_.begin(), order_.end(), track_id), order_.end());
+    muted_.erase(track_id);
+    levels_.erase(track_id);
+    for (auto& entry : choices_)
+        entry.second.unsubscribed.erase(track_id);
+}
+
+bool Room::set_track_muted(const std::string& track_id, bool muted)
+{
+    auto it = tracks_.find(track_id);
+    if (it == tracks_.end())
+        return false;
+    if ((muted_.count(track_id) != 0) == muted)
+        return true;  // already so: nothing changes, nobody is told
+    if (muted)
+        muted_.insert(track_id);
+    else
+        muted_.erase(track_id);
+    GST_INFO("room %s: track %s %s", id_.c_str(), track_id.c_str(), muted ? "muted" : "unmuted");
+    update_forwarding();
+    if (callbacks_.on_track_muted) {
+        TrackInfo info = it->second->info();
+        info.muted = muted;
+        callbacks_.on_track_muted(info);
+    }
+    return true;
+}
+
+Room::Choice Room::set_subscribed(const std::string& subscriber_id, const std::string& track_id,
+                                  bool subscribed)
+{
+    if (!participants_.count(subscriber_id))
+        return Choice::UnknownParticipant;
+    auto it = tracks_.find(track_id);
+    if (it == tracks_.end())
+        return Choice::UnknownTrack;
+    if (it->second->info().participant_id == subscriber_id)
+        return Choice::OwnTrack;
+    Choices& choices = choices_[subscriber_id];
+    if (subscribed)
+        choices.unsubscribed.erase(track_id);
+    else
+        choices.unsubscribed.insert(track_id);
+    update_forwarding();
+    return Choice::Ok;
+}
+
+Room::Choice Room::set_audio_only(const std::string& subscriber_id, bool audio_only)
+{
+    if (!participants_.count(subscriber_id))
+        return Choice::UnknownParticipant;
+    choices_[subscriber_id].audio_only = audio_only;
+    update_forwarding();
+    return Choice::Ok;
+}
+
+bool Room::subscribed(const std::string& subscriber_id, const std::string& track_id) const
+{
+    auto it = choices_.find(subscriber_id);
+    return it == choices_.end() || !it->second.unsubscribed.count(track_id);
+}
+
+bool Room::audio_only(const std::string& subscriber_id) const
+{
+    auto it = choices_.find(subscriber_id);
+    return it != choices_.end() && it->second.audio_only;
+}
+
+void Room::set_last_n(unsigned n)
+{
+    if (n == last_n_)
+        return;
+    last_n_ = n;
+    update_forwarding();
+}
+
+std::vector<std::string> Room::forwarded_video() const
+{
+    std::vector<std::string> ids;
+    for (const auto& pid : recent_) {
+        if (last_n_ > 0 && !forwarded_.count(pid))
+            continue;
+        for (const auto& entry : tracks_) {
+            const TrackInfo& info = entry.second->info();
+            if (info.participant_id == pid && info.kind == TrackKind::Video && !is_screen(info)) {
+                ids.push_back(pid);
+                break;
+            }
+        }
+    }
+    return ids;
+}
+
+bool Room::speaking(const std::string& participant_id) const
+{
+    auto it = speakers_.find(participant_id);
+    return it != speakers_.end() && it->second.speaking;
+}
+
+bool Room::forwarding(const std::string& track_id, const std::string& subscriber_id) const
+{
+    auto track = this->track(track_id);
+    return track && track->has_subscription(subscriber_id) && !track->paused(subscriber_id);
+}
+
+bool Room::should_pause(const Track& track, const std::string& subscriber_id) const
+{
+    const TrackInfo& info = track.info();
+    if (muted_.count(info.id))
+        return true;
+    auto c = choices_.find(subscriber_id);
+    if (c != choices_.end()) {
+        if (c->second.unsubscribed.count(info.id))
+            return true;
+        if (c->second.audio_only && info.kind == TrackKind::Video)
+            return true;
+    }
+    if (info.kind == TrackKind::Video && last_n_ > 0 && !is_screen(info) &&
+        !forwarded_.count(info.participant_id)) {
+        // WHEP viewers (joined without subscribing) chose their tracks.
+        auto subscriber = participant(subscriber_id);
+        return subscriber && subscriber->subscribes_;
+    }
+    return false;
+}
+
+void Room::update_forwarding()
+{
+    forwarded_.clear();
+    if (last_n_ > 0) {
+        for (const auto& pid : recent_) {
+            if (forwarded_.size() >= last_n_)
+                break;
+            // A muted camera does not take one of the N places.
+            for (const auto& entry : tracks_) {
+                const TrackInfo& info = entry.second->info();
+                if (info.participant_id == pid && info.kind == TrackKind::Video &&
+                    !is_screen(info) && !muted_.count(entry.first)) {
+                    forwarded_.insert(pid);
+                    break;
+                }
+            }
+        }
+    }
+    for (auto& entry : tracks_) {
+        Track& track = *entry.second;
+        bool keyframe = false;
+        for (const auto& subscriber_id : track.subscribers()) {
+            const bool pause = should_pause(track, subscriber_id);
+            if (track.paused(subscriber_id) == pause)
+                continue;
+            track.set_paused(subscriber_id, pause);
+            GST_DEBUG("room %s: %s -> %s %s", id_.c_str(), entry.first.c_str(),
+                      subscriber_id.c_str(), pause ? "paused" : "resumed");
+            if (!pause && track.info().kind == TrackKind::Video)
+                keyframe = true;
+        }
+        // A resumed decoder waits for a keyframe.
+        if (keyframe)
+            track.request_keyframe();
+    }
+}
+
+void Room::watch_levels(Participant& publisher, GstElement* tee, const TrackInfo& info)
+{
+    const int ext_id = publisher.remote_extmap_id(info.mid, kAudioLevelUri);
+    if (ext_id < 1 || ext_id > 255) {
+        GST_INFO("room %s: %s sends no audio levels", id_.c_str(), info.id.c_str());
+        return;
+    }
+    auto levels = std::make_shared<Levels>();
+    levels->ext_id = ext_id;
+    levels->threshold = config_.speaking_level;
+    levels_[info.id] = levels;
+    GstPad* sink = gst_element_get_static_pad(tee, "sink");
+    gst_pad_add_probe(
+        sink,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        on_audio_packets, new std::shared_ptr<Levels>(levels), delete_levels);
+    gst_object_unref(sink);
+    GST_INFO("room %s: audio levels of %s from extension %d", id_.c_str(), info.id.c_str(), ext_id);
+    if (!levels_timer_.active())
+        levels_timer_.start(ctx_, config_.speaking_tick_ms, [this]() { on_levels_tick(); });
+}
+
+void Room::on_levels_tick()
+{
+    const gint64 now = g_get_monotonic_time();
+    struct Heard {
+        unsigned voiced = 0;
+        gint64 last_us = 0;
+    };
+    std::map<std::string, Heard> heard;  // by participant id
+    for (auto& entry : levels_) {
+        Levels& levels = *entry.second;
+        const unsigned voiced = levels.voiced.load();
+        const unsigned delta = voiced - levels.ticked;
+        levels.ticked = voiced;
+        auto track = tracks_.find(entry.first);
+        // A muted microphone is not a speaker.
+        if (track == tracks_.end() || muted_.count(entry.first))
+            continue;
+        Heard& h = heard[track->second->info().participant_id];
+        h.voiced += delta;
+        h.last_us = std::max(h.last_us, levels.last_voiced_us.load());
+    }
+    bool reorder = false;
+    std::vector<std::pair<std::string, bool>> changes;
+    for (const auto& entry : participants_) {
+        Speaker& speaker = speakers_[entry.first];
+        auto h = heard.find(entry.first);
+        if (!speaker.speaking && h != heard.end() &&
+            h->second.voiced >= config_.speaking_min_voiced) {
+            speaker.speaking = true;
+            changes.emplace_back(entry.first, true);
+            // The latest speaker goes first in the last-N order.
+            recent_.erase(std::remove(recent_.begin(), recent_.end(), entry.first), recent_.end());
+            recent_.insert(recent_.begin(), entry.first);
+            reorder = true;
+        } else if (speaker.speaking &&
+                   (h == heard.end() || now - h->second.last_us >
+                                            static_cast<gint64>(config_.speaking_hold_ms) * 1000)) {
+            speaker.speaking = false;
+            changes.emplace_back(entry.first, false);
+        }
+    }
+    if (reorder)
+        update_forwarding();
+    for (const auto& change : changes) {
+        GST_INFO("room %s: %s %s speaking", id_.c_str(), change.first.c_str(),
+                 change.second ? "started" : "stopped");
+        if (callbacks_.on_speaking)
+            callbacks_.on_speaking(change.first, change.second);
+    }
+    bool anyone_speaking = false;
+    for (const auto& entry : speakers_)
+        anyone_speaking = anyone_speaking || entry.second.speaking;
+    if (!levels_.empty() || anyone_speaking)
+        levels_timer_.start(ctx_, config_.speaking_tick_ms, [this]() { on_levels_tick(); });
 }
 
 gboolean Room::on_bus_message(GstBus*, GstMessage* message, gpointer data)

@@ -7,13 +7,16 @@
 
 #include <gst/gst.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "gst_ref.h"
+#include "main_context.h"
 #include "media_config.h"
 #include "participant.h"
 #include "track.h"
@@ -23,6 +26,10 @@ namespace zumzi::media {
 struct RoomCallbacks {
     std::function<void(const TrackInfo&)> on_track_published;
     std::function<void(const TrackInfo&)> on_track_unpublished;
+    // A track was muted or unmuted (its info carries the new state).
+    std::function<void(const TrackInfo&)> on_track_muted;
+    // A participant started or stopped speaking (audio-level extension).
+    std::function<void(const std::string& participant_id, bool speaking)> on_speaking;
     // An error message from the pipeline's bus (the room keeps running).
     std::function<void(const std::string& message)> on_error;
 };
@@ -59,15 +66,77 @@ public:
 
     GstPipeline* pipeline() const { return pipeline_.get(); }
 
+    // --- What each subscriber receives -----------------------------------
+    // A subscription is forwarded unless one of these pauses it (no
+    // renegotiation: the branch just stops sending packets; a video branch
+    // that resumes gets a keyframe):
+    //  - the track is muted (set_track_muted), for every subscriber;
+    //  - the subscriber unsubscribed from it (set_subscribed), or chose
+    //    audio only (set_audio_only) and it is video;
+    //  - it is camera video of a publisher outside the last-N set (see
+    //    set_last_n). Screen shares (label "screen") are never subject to
+    //    last-N, nor are WHEP viewers (they picked their tracks).
+
+    // Mutes or unmutes a track for everyone: its publisher's choice, or a
+    // moderator's. on_track_muted runs when the state changed. False if the
+    // track is unknown.
+    bool set_track_muted(const std::string& track_id, bool muted);
+
+    enum class Choice { Ok, UnknownParticipant, UnknownTrack, OwnTrack };
+    // `subscriber_id` receives `track_id` or not. Remembered for as long as
+    // the track exists.
+    Choice set_subscribed(const std::string& subscriber_id, const std::string& track_id,
+                          bool subscribed);
+    // The subscriber receives no video at all (or video again).
+    Choice set_audio_only(const std::string& subscriber_id, bool audio_only);
+    bool subscribed(const std::string& subscriber_id, const std::string& track_id) const;
+    bool audio_only(const std::string& subscriber_id) const;
+
+    // Forwards the camera video of at most `n` publishers (0: all): those
+    // who started speaking most recently; publishers who never spoke rank
+    // after them in the order they joined. A publisher whose cameras are
+    // all muted takes no place.
+    void set_last_n(unsigned n);
+    unsigned last_n() const { return last_n_; }
+    // Publishers whose camera video is forwarded now (all when last-N is 0),
+    // most recent speaker first.
+    std::vector<std::string> forwarded_video() const;
+    bool speaking(const std::string& participant_id) const;
+    // Whether a subscription currently sends packets (test/diagnostics).
+    bool forwarding(const std::string& track_id, const std::string& subscriber_id) const;
+
     static std::string track_id(const std::string& participant_id, const std::string& mid);
 
     // Engine internal: a publisher pad delivered its caps (main context).
     void on_track_ready(Participant& publisher, GstElement* tee, GstCaps* caps,
                         const std::string& mid, std::shared_ptr<KeyframeGate> gate);
 
+    // Audio level state of one audio track, written by its pad probe.
+    struct Levels {
+        int ext_id = 0;          // the extmap id of ssrc-audio-level
+        unsigned threshold = 0;  // -dBov at or below which a packet is voice
+        std::atomic<unsigned> voiced{0};
+        std::atomic<unsigned> packets{0};
+        std::atomic<gint64> last_voiced_us{0};
+        unsigned ticked = 0;  // `voiced` at the last tick (main context)
+    };
+
 private:
+    struct Choices {
+        std::set<std::string> unsubscribed;  // track ids
+        bool audio_only = false;
+    };
+    struct Speaker {
+        bool speaking = false;
+    };
     static gboolean on_bus_message(GstBus* bus, GstMessage* message, gpointer data);
     void subscribe(Participant& subscriber, Track& track);
+    bool should_pause(const Track& track, const std::string& subscriber_id) const;
+    // Recomputes the last-N set and pauses/resumes every subscription.
+    void update_forwarding();
+    void forget_track(const std::string& track_id);
+    void watch_levels(Participant& publisher, GstElement* tee, const TrackInfo& info);
+    void on_levels_tick();
 
     std::string id_;
     GMainContext* ctx_;
@@ -77,7 +146,15 @@ private:
     GSource* bus_watch_ = nullptr;
     std::map<std::string, std::shared_ptr<Participant>> participants_;
     std::map<std::string, std::shared_ptr<Track>> tracks_;
-    std::vector<std::string> order_;  // track ids, oldest first
+    std::vector<std::string> order_;          // track ids, oldest first
+    std::set<std::string> muted_;             // track ids
+    std::map<std::string, Choices> choices_;  // by subscriber id
+    unsigned last_n_ = 0;
+    std::vector<std::string> recent_;  // participant ids, latest speaker first
+    std::set<std::string> forwarded_;  // last-N set (when last_n_ > 0)
+    std::map<std::string, std::shared_ptr<Levels>> levels_;  // by audio track id
+    std::map<std::string, Speaker> speakers_;                // by participant id
+    Timer levels_timer_;
 };
 
 }  // namespace zumzi::media

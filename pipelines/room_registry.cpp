@@ -38,11 +38,23 @@ std::shared_ptr<Participant> RoomRegistry::join(const std::string& room_id,
             if (cbs.on_track_unpublished)
                 cbs.on_track_unpublished(room_id, t);
         };
+        rc.on_track_muted = [cbs, room_id](const TrackInfo& t) {
+            if (cbs.on_track_muted)
+                cbs.on_track_muted(room_id, t);
+        };
+        rc.on_speaking = [cbs, room_id](const std::string& participant_id, bool speaking) {
+            if (cbs.on_speaking)
+                cbs.on_speaking(room_id, participant_id, speaking);
+        };
         rc.on_error = [cbs, room_id](const std::string& m) {
             if (cbs.on_error)
                 cbs.on_error(room_id, m);
         };
-        it = rooms_.emplace(room_id, std::make_shared<Room>(room_id, ctx_, config_, rc)).first;
+        MediaConfig config = config_;
+        auto n = last_n_.find(room_id);
+        if (n != last_n_.end())
+            config.last_n = n->second;
+        it = rooms_.emplace(room_id, std::make_shared<Room>(room_id, ctx_, config, rc)).first;
         GST_INFO("room %s opened", room_id.c_str());
     }
     return it->second->join(participant_id, std::move(callbacks), subscribe);
@@ -65,6 +77,13 @@ bool RoomRegistry::leave(const std::string& room_id, const std::string& particip
             callbacks_.on_room_closed(room_id);
     }
     return true;
+}
+
+void RoomRegistry::set_last_n(const std::string& room_id, unsigned n)
+{
+    last_n_[room_id] = n;
+    if (auto room = find(room_id))
+        room->set_last_n(n);
 }
 
 std::shared_ptr<Room> RoomRegistry::find(const std::string& room_id) const

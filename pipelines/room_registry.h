@@ -24,6 +24,10 @@ namespace zumzi::media {
 struct RegistryCallbacks {
     std::function<void(const std::string& room_id, const TrackInfo&)> on_track_published;
     std::function<void(const std::string& room_id, const TrackInfo&)> on_track_unpublished;
+    std::function<void(const std::string& room_id, const TrackInfo&)> on_track_muted;
+    std::function<void(const std::string& room_id, const std::string& participant_id,
+                       bool speaking)>
+        on_speaking;
     std::function<void(const std::string& room_id, const std::string& message)> on_error;
     // The room left the registry (last participant gone).
     std::function<void(const std::string& room_id)> on_room_closed;
@@ -43,6 +47,11 @@ public:
     std::shared_ptr<Participant> join(const std::string& room_id, const std::string& participant_id,
                                       ParticipantCallbacks callbacks, bool subscribe = true);
 
+    // The last-N setting of a room (0: forward every video), applied now if
+    // the room is live and to the room when it opens. Rooms without one use
+    // MediaConfig::last_n.
+    void set_last_n(const std::string& room_id, unsigned n);
+
     // Removes the participant; the room goes when it was the last one.
     // `done` runs once its elements are gone. False if unknown.
     bool leave(const std::string& room_id, const std::string& participant_id,
@@ -58,6 +67,7 @@ private:
     MediaConfig config_;
     RegistryCallbacks callbacks_;
     std::map<std::string, std::shared_ptr<Room>> rooms_;
+    std::map<std::string, unsigned> last_n_;  // by room id
 };
 
 }  // namespace zumzi::media

@@ -34,6 +34,7 @@ struct TrackInfo {
     std::string label;  // msid stream id, e.g. "camera" or "screen"
     unsigned ssrc = 0;
     int payload = -1;
+    bool muted = false;  // the publisher (or a moderator) muted it: nobody gets it
 };
 
 // Rate limiting shared by the main context and the keyframe pad probe.

@@ -53,6 +53,7 @@ const Key keys[] = {
     int_key("media", "max_port", &Config::max_port, 0, 65535),
     str_key("media", "stun_server", &Config::stun_server),
     int_key("media", "peer_timeout", &Config::peer_timeout, 1, 3600),
+    str_key("media", "turn_servers", &Config::turn_servers),
 };
 
 const Key* find_key(const char* group, const char* name)
@@ -173,6 +174,11 @@ bool config_validate(const Config& config, GError** error)
         return false;
     }
     {
+        std::vector<TurnServer> turn;
+        if (!parse_turn_servers(config.turn_servers, turn, error))
+            return false;
+    }
+    {
         g_auto(GStrv) addresses = g_strsplit(config.host_addresses.c_str(), ",", -1);
         for (char** a = addresses; *a; a++) {
             g_strstrip(*a);
@@ -187,6 +193,61 @@ bool config_validate(const Config& config, GError** error)
         g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                     "data_dir must not be empty");
         return false;
+    }
+    return true;
+}
+
+bool parse_turn_servers(const std::string& value, std::vector<TurnServer>& out, GError** error)
+{
+    out.clear();
+    g_auto(GStrv) items = g_strsplit(value.c_str(), ",", -1);
+    int index = 0;
+    for (char** item = items; *item; item++) {
+        g_strstrip(*item);
+        if (!**item)
+            continue;
+        index++;
+        auto bad = [&](const char* why) {
+            g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "turn_servers: entry %d: %s (expected "
+                        "turn://user:password@host:port or turns://..., optionally "
+                        "?transport=udp|tcp)",
+                        index, why);
+            return false;
+        };
+        g_autoptr(GUri) uri = g_uri_parse(*item, G_URI_FLAGS_HAS_PASSWORD, nullptr);
+        if (!uri)
+            return bad("not a URL");
+        TurnServer server;
+        server.url = *item;
+        server.scheme = g_uri_get_scheme(uri);
+        if (server.scheme != "turn" && server.scheme != "turns")
+            return bad("the scheme must be turn or turns");
+        const char* host = g_uri_get_host(uri);
+        if (!host || !*host)
+            return bad("no host");
+        server.host = host;
+        server.port = g_uri_get_port(uri);
+        if (server.port <= 0 || server.port > 65535)
+            return bad("no port");
+        const char* user = g_uri_get_user(uri);
+        const char* password = g_uri_get_password(uri);
+        if (!user || !*user || !password || !*password)
+            return bad("a username and a password are required");
+        server.username = user;
+        server.credential = password;
+        const char* path = g_uri_get_path(uri);
+        if (path && *path)
+            return bad("unexpected path");
+        if (const char* query = g_uri_get_query(uri)) {
+            if (g_str_equal(query, "transport=udp"))
+                server.transport = "udp";
+            else if (g_str_equal(query, "transport=tcp"))
+                server.transport = "tcp";
+            else
+                return bad("the only query allowed is transport=udp or transport=tcp");
+        }
+        out.push_back(std::move(server));
     }
     return true;
 }

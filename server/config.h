@@ -5,8 +5,20 @@
 #include <glib.h>
 
 #include <string>
+#include <vector>
 
 namespace zumzi {
+
+// One TURN server of [media] turn_servers.
+struct TurnServer {
+    std::string url;     // as configured: turn(s)://user:pass@host:port[?transport=udp|tcp]
+    std::string scheme;  // "turn" or "turns"
+    std::string host;
+    int port = 0;
+    std::string transport;   // "udp", "tcp" or empty
+    std::string username;    // percent-decoded
+    std::string credential;  // percent-decoded
+};
 
 struct Config {
     // [server]
@@ -37,11 +49,18 @@ struct Config {
     int min_port = 0;            // ICE UDP port range; 0 and 0: any port
     int max_port = 0;
     std::string stun_server;  // "stun://host:port", passed to webrtcbin
-    int peer_timeout = 15;    // seconds a failed/disconnected session may last
+    int peer_timeout = 15;    // seconds a failed/disconnected/silent session may last
+    // Comma-separated TURN servers, turn://user:pass@host:port (turns:// for
+    // TLS, ?transport=tcp for TCP); for webrtcbin and for clients (joined).
+    std::string turn_servers;
 
     bool tls_enabled() const { return !tls_certificate.empty() && !tls_key.empty(); }
     std::string database_path() const;
 };
+
+// Parses a turn_servers value (comma-separated URLs). False and `error`
+// on the first bad one (the message never shows a credential).
+bool parse_turn_servers(const std::string& value, std::vector<TurnServer>& out, GError** error);
 
 // Reads `path` into `config` (keys absent from the file keep their value).
 bool config_load_file(Config& config, const char* path, GError** error);

@@ -48,6 +48,10 @@ media::MediaConfig media_config(const Config& config)
     media.min_port = static_cast<unsigned>(config.min_port);
     media.max_port = static_cast<unsigned>(config.max_port);
     media.stun_server = config.stun_server;
+    std::vector<TurnServer> turn;
+    if (parse_turn_servers(config.turn_servers, turn, nullptr))
+        for (const TurnServer& t : turn)
+            media.turn_servers.push_back(t.url);
     return media;
 }
 
@@ -75,21 +79,11 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
       otp_(config, store, delivery, clock),
       pin_failures_(config.pin_failures_per_user, config.rate_window * 1000LL),
       context_{config, store, auth_, otp_, pin_failures_, clock, nullptr},
-      media_(media_config(config),
-             media::RegistryCallbacks{[this](const std::string& room, const media::TrackInfo& t) {
-                                          publish_track_event("track_published", room, t);
-                                      },
-                                      [this](const std::string& room, const media::TrackInfo& t) {
-                                          publish_track_event("track_unpublished", room, t);
-                                      },
-                                      [](const std::string& room, const std::string& message) {
-                                          g_warning("media room %s: %s", room.c_str(),
-                                                    message.c_str());
-                                      },
-                                      nullptr})
+      media_(media_config(config), registry_callbacks())
 {
     whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);
     context_.whip = whip_.get();
+    context_.media = &media_;
     add_all_routes(router_);
     soup_ = soup_server_new("server-header", "zumzi/" ZUMZI_VERSION " ", nullptr);
     soup_server_add_early_handler(soup_, nullptr, on_early, this, nullptr);
@@ -243,6 +237,40 @@ void Server::on_websocket(SoupServer*, SoupServerMessage* msg, const char*,
         id, std::make_unique<WsSession>(id, self->context_, self->hub_, self->live_, self->media_,
                                         connection, *principal,
                                         [self](uint64_t closed) { self->session_closed(closed); }));
+}
+
+media::RegistryCallbacks Server::registry_callbacks()
+{
+    media::RegistryCallbacks callbacks;
+    callbacks.on_track_published = [this](const std::string& room, const media::TrackInfo& t) {
+        publish_track_event("track_published", room, t);
+    };
+    callbacks.on_track_unpublished = [this](const std::string& room, const media::TrackInfo& t) {
+        publish_track_event("track_unpublished", room, t);
+    };
+    callbacks.on_track_muted = [this](const std::string& room, const media::TrackInfo& t) {
+        JsonOut event;
+        event.set("type", "track_muted")
+            .set("room", room)
+            .set("track_id", t.id)
+            .set("participant_id", t.participant_id)
+            .set("muted", t.muted)
+            .set("track", track_json(t));
+        hub_.publish(room_topic(room), to_json_text(std::move(event)));
+    };
+    callbacks.on_speaking = [this](const std::string& room, const std::string& participant_id,
+                                   bool speaking) {
+        JsonOut event;
+        event.set("type", "speaking")
+            .set("room", room)
+            .set("participant_id", participant_id)
+            .set("speaking", speaking);
+        hub_.publish(room_topic(room), to_json_text(std::move(event)));
+    };
+    callbacks.on_error = [](const std::string& room, const std::string& message) {
+        g_warning("media room %s: %s", room.c_str(), message.c_str());
+    };
+    return callbacks;
 }
 
 // Track events go to everyone in the room through the hub.

@@ -61,6 +61,7 @@ private:
     static void on_websocket(SoupServer*, SoupServerMessage* msg, const char* path,
                              SoupWebsocketConnection* connection, gpointer self);
     void session_closed(uint64_t id);
+    media::RegistryCallbacks registry_callbacks();
     void publish_track_event(const char* type, const std::string& room_id,
                              const media::TrackInfo& track);
 

@@ -301,12 +301,12 @@ static AccessToken token_from(S& st)
 
 #define ROOM_COLUMNS                                                                            \
     "rooms.id, rooms.app_id, rooms.owner_id, rooms.name, rooms.preset, rooms.participant_pin, " \
-    "rooms.viewer_pin, rooms.locked, rooms.created_at"
+    "rooms.viewer_pin, rooms.locked, rooms.created_at, rooms.last_n"
 template <class S>
 static Room room_from(S& st)
 {
     return Room{st.text(0), st.text(1), st.text(2),     st.text(3), st.text(4),
-                st.text(5), st.text(6), st.i64(7) != 0, st.i64(8)};
+                st.text(5), st.text(6), st.i64(7) != 0, st.i64(8),  static_cast<int>(st.i64(9))};
 }
 
 #define MEMBER_COLUMNS "m.room_id, m.user_id, u.name, m.role, m.permissions, m.joined_at"
@@ -569,7 +569,7 @@ void Store::create_room(const Room& room, const Member& owner)
     Transaction tx(db_);
     prepare(
         "INSERT INTO rooms (id, app_id, owner_id, name, preset, participant_pin, viewer_pin, "
-        "locked, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        "locked, created_at, last_n) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(room.id)
         .bind(room.app_id)
         .bind(room.owner_id)
@@ -579,6 +579,7 @@ void Store::create_room(const Room& room, const Member& owner)
         .bind(room.viewer_pin)
         .bind(room.locked)
         .bind(room.created_at)
+        .bind(static_cast<int64_t>(room.last_n))
         .run();
     put_member(owner);
     tx.commit();
@@ -604,10 +605,13 @@ std::optional<Room> Store::find_room_by_id(const std::string& id)
 
 bool Store::update_room(const Room& room)
 {
-    return prepare("UPDATE rooms SET name = ?, preset = ?, locked = ? WHERE app_id = ? AND id = ?")
+    return prepare(
+               "UPDATE rooms SET name = ?, preset = ?, locked = ?, last_n = ? "
+               "WHERE app_id = ? AND id = ?")
                .bind(room.name)
                .bind(room.preset)
                .bind(room.locked)
+               .bind(static_cast<int64_t>(room.last_n))
                .bind(room.app_id)
                .bind(room.id)
                .run() == 1;

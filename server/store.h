@@ -70,6 +70,7 @@ struct Room {
     std::string viewer_pin;
     bool locked = false;
     int64_t created_at = 0;
+    int last_n = 0;  // camera videos forwarded, latest speakers first; 0: all
 };
 
 struct Member {

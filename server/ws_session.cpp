@@ -1,5 +1,7 @@
 #include "ws_session.h"
 
+#include <algorithm>
+
 #include "api/views.h"
 #include "membership.h"
 #include "permissions.h"
@@ -110,6 +112,12 @@ void WsSession::handle(std::string_view text)
             handle_subscribe_answer(id, fields);
         else if (*type == "ice")
             handle_ice(fields);
+        else if (*type == "mute_track" || *type == "unmute_track")
+            handle_mute(id, fields, *type == "mute_track");
+        else if (*type == "subscribe_track" || *type == "unsubscribe_track")
+            handle_track_subscription(id, fields, *type == "subscribe_track");
+        else if (*type == "audio_only")
+            handle_audio_only(id, fields);
         else
             fail(400, "BADREQUEST", "unknown message type '%s'", type->c_str());
     } catch (const ApiError& e) {
@@ -181,15 +189,19 @@ void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
     out.set("room", room_json(room, &member, member.role == "owner"))
         .set("participant_id", joined.participant_id)
         .set("participants", std::move(list))
-        .set("tracks", std::move(tracks));
+        .set("tracks", std::move(tracks))
+        .set("ice_servers", ice_servers_json(ctx_.config));
     send(to_json_text(std::move(out)));
 
     // Into the media room last: its offers and candidates follow the reply.
+    media_.set_last_n(room.id, static_cast<unsigned>(room.last_n));
     auto participant = media_.join(room.id, joined.participant_id, media_callbacks(room.id),
                                    has_permission(member.permissions, kSubscribe));
     auto it = rooms_.find(room.id);
-    if (it != rooms_.end())
+    if (it != rooms_.end()) {
         it->second.media = participant;
+        watch_silence(room.id);
+    }
 }
 
 media::ParticipantCallbacks WsSession::media_callbacks(const std::string& room_id)
@@ -259,27 +271,59 @@ void WsSession::on_media_state(const std::string& room_id, media::Session sessio
             joined.dead_timer = std::make_shared<media::Timer>();
         if (!joined.dead_timer->active()) {
             std::weak_ptr<WsSession*> weak = self_;
-            joined.dead_timer->start(
-                g_main_context_get_thread_default(),
-                static_cast<unsigned>(ctx_.config.peer_timeout) * 1000u, [weak, room_id] {
-                    auto self = weak.lock();
-                    if (!self)
-                        return;
-                    auto it = (*self)->rooms_.find(room_id);
-                    if (it == (*self)->rooms_.end())
-                        return;
-                    // leave() drops the timer that is running us: keep it alive.
-                    std::shared_ptr<media::Timer> running = it->second.dead_timer;
-                    g_message("ws session: media of room %s timed out", room_id.c_str());
-                    (*self)->leave(room_id);
-                    JsonOut out;
-                    out.set("type", "left").set("room", room_id).set("reason", "media timeout");
-                    (*self)->send(to_json_text(std::move(out)));
-                });
+            joined.dead_timer->start(g_main_context_get_thread_default(),
+                                     static_cast<unsigned>(ctx_.config.peer_timeout) * 1000u,
+                                     [weak, room_id] {
+                                         if (auto self = weak.lock())
+                                             (*self)->media_timed_out(room_id, "connection state");
+                                     });
         }
     } else if (state == "connected" && joined.dead_timer) {
         joined.dead_timer->cancel();
     }
+}
+
+// Media silence: a client whose ICE agent still answers keep-alives but
+// that sends nothing else (a frozen tab, a paused pipeline) never changes
+// its connection state. Once media has flowed, no RTP/RTCP packet on
+// either session for peer_timeout ends the participant too.
+void WsSession::watch_silence(const std::string& room_id)
+{
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end() || !it->second.media)
+        return;
+    Joined& joined = it->second;
+    if (!joined.silence_timer)
+        joined.silence_timer = std::make_shared<media::Timer>();
+    const gint64 timeout_us = static_cast<gint64>(ctx_.config.peer_timeout) * 1000000;
+    const gint64 last = joined.media->last_received_us();
+    if (last > 0 && g_get_monotonic_time() - last > timeout_us) {
+        media_timed_out(room_id, "media silence");
+        return;
+    }
+    // Checked four times per timeout: the participant goes within 1.25x.
+    const unsigned period_ms =
+        std::max(250u, static_cast<unsigned>(ctx_.config.peer_timeout) * 250u);
+    std::weak_ptr<WsSession*> weak = self_;
+    joined.silence_timer->start(g_main_context_get_thread_default(), period_ms, [weak, room_id] {
+        if (auto self = weak.lock())
+            (*self)->watch_silence(room_id);
+    });
+}
+
+void WsSession::media_timed_out(const std::string& room_id, const char* why)
+{
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end())
+        return;
+    // leave() drops the timers, one of which is running us: keep them alive.
+    std::shared_ptr<media::Timer> dead = it->second.dead_timer;
+    std::shared_ptr<media::Timer> silence = it->second.silence_timer;
+    g_message("ws session: media of room %s timed out (%s)", room_id.c_str(), why);
+    leave(room_id);
+    JsonOut out;
+    out.set("type", "left").set("room", room_id).set("reason", "media timeout");
+    send(to_json_text(std::move(out)));
 }
 
 WsSession::Joined& WsSession::joined_room(const JsonFields& fields)
@@ -352,6 +396,75 @@ void WsSession::handle_ice(const JsonFields& fields)
     joined.media->add_ice_candidate(which, static_cast<unsigned>(*mline), candidate);
 }
 
+std::shared_ptr<media::Room> WsSession::media_room(const std::string& room_id)
+{
+    auto room = media_.find(room_id);
+    if (!room)
+        fail(404, "NOTJOINED", "this connection is not in that room");
+    return room;
+}
+
+// A publisher mutes or unmutes one of its own tracks: nobody receives it
+// while muted; everyone in the room gets track_muted.
+void WsSession::handle_mute(JsonNode* id, const JsonFields& fields, bool muted)
+{
+    Joined& joined = joined_room(fields);
+    const std::string room_id = fields.required_string("room");
+    const std::string track_id = fields.required_string("track");
+    auto room = media_room(room_id);
+    auto track = room->track(track_id);
+    if (!track)
+        fail(404, "NOTFOUND", "no track '%s' in this room", track_id.c_str());
+    if (track->info().participant_id != joined.participant_id)
+        fail(403, "PERMISSION", "you may only mute your own tracks");
+    room->set_track_muted(track_id, muted);
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("track", track_id).set("muted", muted);
+    send(to_json_text(std::move(out)));
+}
+
+// A subscriber chooses to receive one track of someone else or not.
+void WsSession::handle_track_subscription(JsonNode* id, const JsonFields& fields, bool subscribe)
+{
+    Joined& joined = joined_room(fields);
+    if (!has_permission(joined.permissions, kSubscribe))
+        fail(403, "PERMISSION", "you may not subscribe in this room");
+    const std::string room_id = fields.required_string("room");
+    const std::string track_id = fields.required_string("track");
+    auto room = media_room(room_id);
+    switch (room->set_subscribed(joined.participant_id, track_id, subscribe)) {
+        case media::Room::Choice::Ok:
+            break;
+        case media::Room::Choice::UnknownTrack:
+            fail(404, "NOTFOUND", "no track '%s' in this room", track_id.c_str());
+        case media::Room::Choice::OwnTrack:
+            fail(400, "BADREQUEST", "'%s' is your own track", track_id.c_str());
+        case media::Room::Choice::UnknownParticipant:
+            fail(404, "NOTJOINED", "this connection is not in that room");
+    }
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("track", track_id).set("subscribed", subscribe);
+    send(to_json_text(std::move(out)));
+}
+
+// No video at all for this subscriber (or video again).
+void WsSession::handle_audio_only(JsonNode* id, const JsonFields& fields)
+{
+    Joined& joined = joined_room(fields);
+    if (!has_permission(joined.permissions, kSubscribe))
+        fail(403, "PERMISSION", "you may not subscribe in this room");
+    const std::string room_id = fields.required_string("room");
+    auto enabled = fields.bool_field("enabled");
+    if (!enabled)
+        fail(400, "BADREQUEST", "'enabled' is required (true or false)");
+    auto room = media_room(room_id);
+    if (room->set_audio_only(joined.participant_id, *enabled) != media::Room::Choice::Ok)
+        fail(404, "NOTJOINED", "this connection is not in that room");
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("audio_only", *enabled);
+    send(to_json_text(std::move(out)));
+}
+
 void WsSession::handle_leave(JsonNode* id, const JsonFields& fields)
 {
     const std::string room_id = fields.required_string("room");
@@ -376,6 +489,8 @@ void WsSession::leave(std::string room_id)
     live_.remove(room_id, joined.participant_id);
     if (joined.dead_timer)
         joined.dead_timer->cancel();
+    if (joined.silence_timer)
+        joined.silence_timer->cancel();
     if (joined.media)
         media_.leave(room_id, joined.participant_id);
     JsonOut event;

@@ -44,6 +44,8 @@ private:
         // Runs while a media session is failed or disconnected; when it fires
         // the participant is taken out of the room.
         std::shared_ptr<media::Timer> dead_timer;
+        // Checks media silence periodically (watch_silence).
+        std::shared_ptr<media::Timer> silence_timer;
     };
 
     static void on_message(SoupWebsocketConnection*, gint type, GBytes* message, gpointer self);
@@ -57,10 +59,16 @@ private:
     void handle_publish(JsonNode* id, const JsonFields& fields);
     void handle_subscribe_answer(JsonNode* id, const JsonFields& fields);
     void handle_ice(const JsonFields& fields);
-    Joined& joined_room(const JsonFields& fields);  // or NOTJOINED
+    void handle_mute(JsonNode* id, const JsonFields& fields, bool muted);
+    void handle_track_subscription(JsonNode* id, const JsonFields& fields, bool subscribe);
+    void handle_audio_only(JsonNode* id, const JsonFields& fields);
+    std::shared_ptr<media::Room> media_room(const std::string& room_id);  // or NOTJOINED
+    Joined& joined_room(const JsonFields& fields);                        // or NOTJOINED
     media::ParticipantCallbacks media_callbacks(const std::string& room_id);
     void on_media_state(const std::string& room_id, media::Session session,
                         const std::string& state);
+    void watch_silence(const std::string& room_id);
+    void media_timed_out(const std::string& room_id, const char* why);
     void leave(std::string room_id);  // by value: callers pass map keys it erases
 
     uint64_t id_;

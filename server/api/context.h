@@ -13,6 +13,9 @@
 namespace zumzi {
 
 class WhipService;
+namespace media {
+class RoomRegistry;
+}
 
 struct Context {
     const Config& config;
@@ -21,7 +24,8 @@ struct Context {
     OtpService& otp;
     RateLimiter& pin_failures;  // wrong room PINs per user
     Clock clock;
-    WhipService* whip = nullptr;  // WHIP/WHEP sessions (api/whip.cpp)
+    WhipService* whip = nullptr;           // WHIP/WHEP sessions (api/whip.cpp)
+    media::RoomRegistry* media = nullptr;  // live rooms (settings that apply at once)
 };
 
 // The user behind `Authorization: Bearer <access token>`, or 401 AUTHFAIL.

@@ -7,6 +7,7 @@
 #include "../permissions.h"
 #include "context.h"
 #include "preset.h"
+#include "room_registry.h"
 #include "routes.h"
 #include "validate.h"
 #include "views.h"
@@ -33,6 +34,20 @@ std::string check_preset(const std::string& value)
     return std::string(preset->name);
 }
 
+// Camera videos a room forwards at most (latest speakers first); 0: all.
+constexpr int64_t kMaxLastN = 100;
+
+int check_last_n(Request& req)
+{
+    auto value = req.int_field("last_n");
+    if (!value)
+        return 0;
+    if (*value < 0 || *value > kMaxLastN)
+        fail(400, "BADREQUEST", "'last_n' must be an integer from 0 (all) to %d",
+             static_cast<int>(kMaxLastN));
+    return static_cast<int>(*value);
+}
+
 Reply room_reply(const Room& room, const Member& member, int status = 200)
 {
     Reply reply;
@@ -47,6 +62,7 @@ Reply create_room(Context& ctx, Request& req)
     Room room;
     room.name = check_text(req.required_string("name"), "name", 1, 128);
     room.preset = check_preset(req.string_field("preset").value_or("default"));
+    room.last_n = check_last_n(req);
     room.id = random_id("", 10);
     room.app_id = me.app.id;
     room.owner_id = me.user.id;
@@ -90,19 +106,27 @@ Reply edit_room(Context& ctx, Request& req)
     auto name = req.string_field("name");
     auto preset = req.string_field("preset");
     auto locked = req.bool_field("locked");
-    if (!name && !preset && !locked)
-        fail(400, "BADREQUEST", "give at least one of 'name', 'preset', 'locked'");
+    const bool last_n = req.has_field("last_n");
+    if (!name && !preset && !locked && !last_n)
+        fail(400, "BADREQUEST", "give at least one of 'name', 'preset', 'locked', 'last_n'");
     if ((name || preset) && room.owner_id != me.user.id)
         fail(403, "PERMISSION", "only the owner may rename the room or change its preset");
     if (locked)
         require_permission(member, kModerate, "lock or unlock this room");
+    if (last_n)
+        require_permission(member, kModerate, "change the room's last-N");
+    const int new_last_n = last_n ? check_last_n(req) : room.last_n;
     if (name)
         room.name = check_text(*name, "name", 1, 128);
     if (preset)
         room.preset = check_preset(*preset);
     if (locked)
         room.locked = *locked;
+    room.last_n = new_last_n;
     ctx.store.update_room(room);
+    // A live room follows at once.
+    if (last_n && ctx.media)
+        ctx.media->set_last_n(room.id, static_cast<unsigned>(room.last_n));
     return room_reply(room, member);
 }
 

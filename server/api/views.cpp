@@ -46,6 +46,7 @@ JsonOut room_json(const Room& room, const Member* membership, bool show_pins)
     }
     out.set("owner_id", room.owner_id)
         .set("locked", room.locked)
+        .set("last_n", static_cast<int64_t>(room.last_n))
         .set("created_at", room.created_at);
     if (show_pins) {
         out.set("participant_pin", room.participant_pin).set("viewer_pin", room.viewer_pin);
@@ -71,8 +72,11 @@ JsonOut member_json(const Member& member)
 JsonOut participant_json(const LiveParticipant& p)
 {
     JsonOut out;
-    out.set("participant_id", p.id).set("user_id", p.user_id).set("name", p.name)
-        .set("role", p.role).set("joined_at", p.joined_at);
+    out.set("participant_id", p.id)
+        .set("user_id", p.user_id)
+        .set("name", p.name)
+        .set("role", p.role)
+        .set("joined_at", p.joined_at);
     return out;
 }
 
@@ -84,8 +88,34 @@ JsonOut track_json(const media::TrackInfo& track)
         .set("kind", media::to_string(track.kind))
         .set("codec", track.codec)
         .set("label", track.label)
-        .set("msid", track.msid);
+        .set("msid", track.msid)
+        .set("muted", track.muted);
     return out;
+}
+
+std::vector<JsonOut> ice_servers_json(const Config& config)
+{
+    std::vector<JsonOut> servers;
+    if (g_str_has_prefix(config.stun_server.c_str(), "stun://")) {
+        JsonOut stun;
+        stun.set("urls", std::vector<std::string>{"stun:" + config.stun_server.substr(7)});
+        servers.push_back(std::move(stun));
+    }
+    std::vector<TurnServer> turn;
+    if (parse_turn_servers(config.turn_servers, turn, nullptr))
+        for (const TurnServer& t : turn) {
+            // RFC 7065 URIs, as RTCPeerConnection takes them.
+            std::string host = t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host;
+            std::string url = t.scheme + ":" + host + ":" + std::to_string(t.port);
+            if (!t.transport.empty())
+                url += "?transport=" + t.transport;
+            JsonOut out;
+            out.set("urls", std::vector<std::string>{url})
+                .set("username", t.username)
+                .set("credential", t.credential);
+            servers.push_back(std::move(out));
+        }
+    return servers;
 }
 
 }  // namespace zumzi

@@ -1,6 +1,7 @@
 // The JSON shapes of stored records, as the API documents them.
 #pragma once
 
+#include "../config.h"
 #include "../http.h"
 #include "../live_rooms.h"
 #include "../store.h"
@@ -16,7 +17,11 @@ JsonOut room_json(const Room& room, const Member* membership, bool show_pins);
 JsonOut member_json(const Member& member);
 // Someone in a room right now, as roster events carry them.
 JsonOut participant_json(const LiveParticipant& participant);
+// The STUN and TURN servers of the config in RTCPeerConnection's
+// iceServers format ({"urls": [...], "username", "credential"}).
+std::vector<JsonOut> ice_servers_json(const Config& config);
 // A published track of the media engine, as track events carry it.
+
 JsonOut track_json(const media::TrackInfo& track);
 
 }  // namespace zumzi

@@ -49,8 +49,14 @@ TEST_GROUP(Rooms)
     std::unique_ptr<TestServer> srv;
     TestUser alice, bob, carol, dave;
 
-    void setup() override { start(); }
-    void teardown() override { srv.reset(); }
+    void setup() override
+    {
+        start();
+    }
+    void teardown() override
+    {
+        srv.reset();
+    }
 
     void start(const TestServer::Configure& configure = {})
     {
@@ -210,8 +216,7 @@ TEST(Rooms, ListMyRoomsNewestFirstWithPinsOnlyForOwnedRooms)
         CHECK_TRUE(is_digits(mine.str(room + ".viewer_pin"), 8));
         STRCMP_EQUAL("owner", mine.str(room + ".role").c_str());
     }
-    STRCMP_EQUAL(first.str("participant_pin").c_str(),
-                 mine.str("rooms.2.participant_pin").c_str());
+    STRCMP_EQUAL(first.str("participant_pin").c_str(), mine.str("rooms.2.participant_pin").c_str());
 
     Response bob_list = srv->get(kRooms, bob.token);
     CHECK_STATUS(bob_list, 200);
@@ -353,9 +358,9 @@ TEST(Rooms, NonMembersSeeNothing)
     CHECK_ERROR(srv->patch(room_path(id), "{\"locked\":true}", dave.token), 403, "NOTMEMBER");
     CHECK_ERROR(srv->del(room_path(id), dave.token), 403, "NOTMEMBER");
     CHECK_ERROR(srv->del(room_path(id, "/members/" + alice.id), dave.token), 403, "NOTMEMBER");
-    CHECK_ERROR(srv->patch(room_path(id, "/members/" + alice.id), "{\"permissions\":[]}",
-                           dave.token),
-                403, "NOTMEMBER");
+    CHECK_ERROR(
+        srv->patch(room_path(id, "/members/" + alice.id), "{\"permissions\":[]}", dave.token), 403,
+        "NOTMEMBER");
 
     Response got = srv->get(room_path(id), alice.token);
     CHECK_STATUS(got, 200);
@@ -368,8 +373,8 @@ TEST(Rooms, OwnerEditsNameAndPreset)
     Response room = create_named(alice, "Old name");
     const std::string id = room.str("id");
 
-    Response edited = srv->patch(room_path(id), "{\"name\":\"New name\",\"preset\":\"HD\"}",
-                                 alice.token);
+    Response edited =
+        srv->patch(room_path(id), "{\"name\":\"New name\",\"preset\":\"HD\"}", alice.token);
     CHECK_STATUS(edited, 200);
     STRCMP_EQUAL("New name", edited.str("name").c_str());
     STRCMP_EQUAL("hd", edited.str("preset").c_str());
@@ -398,6 +403,46 @@ TEST(Rooms, OwnerEditsNameAndPreset)
     STRCMP_EQUAL("New name", got.str("name").c_str());
     STRCMP_EQUAL("qvga", got.str("preset").c_str());
     CHECK_TRUE(got.boolean_is("locked", false));
+}
+
+TEST(Rooms, LastNIsARoomSetting)
+{
+    // Default: every camera is forwarded.
+    Response room = create_named(alice, "Big meeting");
+    const std::string id = room.str("id");
+    LONGS_EQUAL(0, room.num("last_n"));
+    Response five = srv->post("/api/v1/rooms", "{\"name\":\"Five\",\"last_n\":5}", alice.token);
+    CHECK_STATUS(five, 201);
+    LONGS_EQUAL(5, five.num("last_n"));
+    LONGS_EQUAL(5, srv->get(room_path(five.str("id")), alice.token).num("last_n"));
+
+    Response edited = srv->patch(room_path(id), "{\"last_n\":3}", alice.token);
+    CHECK_STATUS(edited, 200);
+    LONGS_EQUAL(3, edited.num("last_n"));
+    LONGS_EQUAL(3, srv->get(room_path(id), alice.token).num("last_n"));
+
+    // Bad values are refused and change nothing.
+    for (const char* bad : {"-1", "101", "1.5", "\"3\"", "true", "null"}) {
+        const std::string body = std::string("{\"last_n\":") + bad + "}";
+        CHECK_ERROR(srv->patch(room_path(id), body, alice.token), 400, "BADREQUEST");
+        CHECK_ERROR(srv->post("/api/v1/rooms",
+                              "{\"name\":\"X\",\"last_n\":" + std::string(bad) + "}", alice.token),
+                    400, "BADREQUEST");
+    }
+    CHECK_ERROR(srv->patch(room_path(id), "{\"name\":\"Renamed\",\"last_n\":-5}", alice.token), 400,
+                "BADREQUEST");
+    Response got = srv->get(room_path(id), alice.token);
+    LONGS_EQUAL(3, got.num("last_n"));
+    STRCMP_EQUAL("Big meeting", got.str("name").c_str());
+
+    // Moderators set it; a plain publisher may not.
+    CHECK_STATUS(join(bob, id, room.str("participant_pin")), 200);
+    CHECK_ERROR(srv->patch(room_path(id), "{\"last_n\":1}", bob.token), 403, "PERMISSION");
+    CHECK_STATUS(srv->patch(room_path(id, "/members/" + bob.id),
+                            "{\"permissions\":[\"moderate\",\"list\"]}", alice.token),
+                 200);
+    CHECK_STATUS(srv->patch(room_path(id), "{\"last_n\":0}", bob.token), 200);
+    LONGS_EQUAL(0, srv->get(room_path(id), alice.token).num("last_n"));
 }
 
 TEST(Rooms, OnlyTheOwnerRenamesOrChangesThePreset)
@@ -494,23 +539,23 @@ TEST(Rooms, ModeratorEditsMemberPermissions)
     CHECK_STATUS(join(carol, id, room.str("viewer_pin")), 200);
     const std::string bob_path = room_path(id, "/members/" + bob.id);
 
-    Response edited = srv->patch(bob_path, "{\"permissions\":[\"subscribe\",\"chat_receive\"]}",
-                                 alice.token);
+    Response edited =
+        srv->patch(bob_path, "{\"permissions\":[\"subscribe\",\"chat_receive\"]}", alice.token);
     CHECK_STATUS(edited, 200);
     STRCMP_EQUAL(bob.id.c_str(), edited.str("user_id").c_str());
     STRCMP_EQUAL("subscribe,chat_receive", permissions_of(edited, "permissions").c_str());
     Response as_bob = srv->get(room_path(id), bob.token);
     STRCMP_EQUAL("subscribe,chat_receive", permissions_of(as_bob, "permissions").c_str());
     Response members = srv->get(room_path(id, "/members"), alice.token);
-    STRCMP_EQUAL("subscribe,chat_receive",
-                 permissions_of(members, members.find("members", "user_id", bob.id) +
-                                             ".permissions")
-                     .c_str());
+    STRCMP_EQUAL(
+        "subscribe,chat_receive",
+        permissions_of(members, members.find("members", "user_id", bob.id) + ".permissions")
+            .c_str());
 
     // Unknown names and wrong shapes change nothing.
-    for (const char* body : {"{\"permissions\":[\"subscribe\",\"fly\"]}",
-                             "{\"permissions\":[\"PUBLISH\"]}", "{\"permissions\":\"list\"}",
-                             "{}"}) {
+    for (const char* body :
+         {"{\"permissions\":[\"subscribe\",\"fly\"]}", "{\"permissions\":[\"PUBLISH\"]}",
+          "{\"permissions\":\"list\"}", "{}"}) {
         CHECK_ERROR(srv->patch(bob_path, body, alice.token), 400, "BADREQUEST");
     }
     STRCMP_EQUAL("subscribe,chat_receive",
@@ -525,23 +570,21 @@ TEST(Rooms, ModeratorEditsMemberPermissions)
                            "{\"permissions\":[\"publish\",\"moderate\"]}", carol.token),
                 403, "PERMISSION");
     // The owner's permissions are fixed; unknown members are not found.
-    CHECK_ERROR(srv->patch(room_path(id, "/members/" + alice.id), "{\"permissions\":[]}",
-                           alice.token),
-                403, "PERMISSION");
-    CHECK_ERROR(srv->patch(room_path(id, "/members/" + dave.id), "{\"permissions\":[]}",
-                           alice.token),
-                404, "NOTFOUND");
-    CHECK_ERROR(srv->patch(room_path(id, "/members/u_nobody"), "{\"permissions\":[]}",
-                           alice.token),
+    CHECK_ERROR(
+        srv->patch(room_path(id, "/members/" + alice.id), "{\"permissions\":[]}", alice.token), 403,
+        "PERMISSION");
+    CHECK_ERROR(
+        srv->patch(room_path(id, "/members/" + dave.id), "{\"permissions\":[]}", alice.token), 404,
+        "NOTFOUND");
+    CHECK_ERROR(srv->patch(room_path(id, "/members/u_nobody"), "{\"permissions\":[]}", alice.token),
                 404, "NOTFOUND");
 
     // A member made moderator moderates.
     CHECK_STATUS(srv->patch(room_path(id, "/members/" + carol.id),
-                            "{\"permissions\":[\"subscribe\",\"list\",\"moderate\"]}",
-                            alice.token),
+                            "{\"permissions\":[\"subscribe\",\"list\",\"moderate\"]}", alice.token),
                  200);
-    Response by_carol = srv->patch(bob_path, "{\"permissions\":[\"publish\",\"subscribe\"]}",
-                                   carol.token);
+    Response by_carol =
+        srv->patch(bob_path, "{\"permissions\":[\"publish\",\"subscribe\"]}", carol.token);
     CHECK_STATUS(by_carol, 200);
     STRCMP_EQUAL("publish,subscribe", permissions_of(by_carol, "permissions").c_str());
     STRCMP_EQUAL(joined(kEverything).c_str(),
@@ -615,8 +658,8 @@ TEST(Rooms, UnknownRoomIsNotFound)
     CHECK_ERROR(srv->post(room_path(id, "/join"), pin_body("12345678"), alice.token), 404,
                 "NOTFOUND");
     CHECK_ERROR(srv->get(room_path(id, "/members"), alice.token), 404, "NOTFOUND");
-    CHECK_ERROR(srv->patch(room_path(id, "/members/" + bob.id), "{\"permissions\":[]}",
-                           alice.token),
-                404, "NOTFOUND");
+    CHECK_ERROR(
+        srv->patch(room_path(id, "/members/" + bob.id), "{\"permissions\":[]}", alice.token), 404,
+        "NOTFOUND");
     CHECK_ERROR(srv->del(room_path(id, "/members/" + alice.id), alice.token), 404, "NOTFOUND");
 }

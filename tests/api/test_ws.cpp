@@ -113,8 +113,8 @@ private:
     static void on_connected(GObject* source, GAsyncResult* result, gpointer self)
     {
         auto* client = static_cast<WsClient*>(self);
-        client->connection_ = soup_session_websocket_connect_finish(SOUP_SESSION(source), result,
-                                                                    nullptr);
+        client->connection_ =
+            soup_session_websocket_connect_finish(SOUP_SESSION(source), result, nullptr);
         if (client->connection_) {
             g_signal_connect(client->connection_, "message", G_CALLBACK(on_message), client);
             g_signal_connect(client->connection_, "closed", G_CALLBACK(on_closed), client);
@@ -174,8 +174,8 @@ private:
 
 std::string join_msg(const std::string& room, const std::string& pin, int id)
 {
-    std::string m = "{\"type\":\"join\",\"id\":" + std::to_string(id) +
-                    ",\"room\":" + json_string(room);
+    std::string m =
+        "{\"type\":\"join\",\"id\":" + std::to_string(id) + ",\"room\":" + json_string(room);
     if (!pin.empty())
         m += ",\"pin\":" + json_string(pin);
     return m + "}";
@@ -193,8 +193,14 @@ void check_ws_error(const Response& r, const char* code)
 TEST_GROUP(WebSocket)
 {
     std::unique_ptr<TestServer> server;
-    void setup() override { server = std::make_unique<TestServer>(); }
-    void teardown() override { server.reset(); }
+    void setup() override
+    {
+        server = std::make_unique<TestServer>();
+    }
+    void teardown() override
+    {
+        server.reset();
+    }
 };
 
 TEST(WebSocket, UpgradeNeedsAValidToken)
@@ -314,7 +320,8 @@ TEST(WebSocket, BadJoinsChangeNothing)
     check_ws_error(b.next("error"), "NOTFOUND");
     b.send(join_msg(room.id, "", 9));
     check_ws_error(b.next("error"), "BADREQUEST");  // not a member: a PIN is needed
-    b.send("{\"type\":\"join\",\"id\":10,\"room\":" + json_string(room.id) + ",\"pin\":12345678.5}");
+    b.send("{\"type\":\"join\",\"id\":10,\"room\":" + json_string(room.id) +
+           ",\"pin\":12345678.5}");
     check_ws_error(b.next("error"), "BADREQUEST");
     b.send("{\"type\":\"leave\",\"id\":11,\"room\":" + json_string(room.id) + "}");
     check_ws_error(b.next("error"), "NOTJOINED");
@@ -388,7 +395,7 @@ TEST(WebSocket, WithoutListPermissionTheRosterIsHidden)
     b.send(join_msg(room.id, "", 1));
     Response b_joined = b.next("joined");
     CHECK_EQUAL(0, b_joined.count("participants"));  // Ann is there but hidden
-    a.next("participant_joined");                     // Ann may list: she sees Bob
+    a.next("participant_joined");                    // Ann may list: she sees Bob
 
     WsClient c(*server, cat.token);
     c.send(join_msg(room.id, room.participant_pin, 1));
@@ -419,15 +426,13 @@ TEST(WebSocket, MediaMessagesCheckPermissionsAndInput)
 
     // Not in the room yet: nothing to publish into.
     WsClient b(*server, bob.token);
-    b.send("{\"type\":\"publish\",\"id\":2,\"room\":" + json_string(room.id) +
-           ",\"sdp\":\"v=0\"}");
+    b.send("{\"type\":\"publish\",\"id\":2,\"room\":" + json_string(room.id) + ",\"sdp\":\"v=0\"}");
     check_ws_error(b.next("error"), "NOTJOINED");
 
     // A viewer may not publish.
     b.send(join_msg(room.id, room.viewer_pin, 3));
     b.next("joined");
-    b.send("{\"type\":\"publish\",\"id\":4,\"room\":" + json_string(room.id) +
-           ",\"sdp\":\"v=0\"}");
+    b.send("{\"type\":\"publish\",\"id\":4,\"room\":" + json_string(room.id) + ",\"sdp\":\"v=0\"}");
     Response refused = b.next("error");
     check_ws_error(refused, "PERMISSION");
     CHECK_EQUAL(4, refused.num("id"));
@@ -468,15 +473,106 @@ TEST(WebSocket, TheLastOneOutTearsTheMediaRoomDown)
         WsClient a(*server, ann.token);
         a.send(join_msg(room.id, "", 1));
         a.next("joined");
-        server->run_on_server(
-            [&](zumzi::Store&, zumzi::Server& s) { rooms = s.media().size(); });
+        server->run_on_server([&](zumzi::Store&, zumzi::Server& s) { rooms = s.media().size(); });
         CHECK_EQUAL(1u, rooms);
     }  // the connection closes
     for (int i = 0; i < 200 && rooms != 0; i++) {
-        server->run_on_server(
-            [&](zumzi::Store&, zumzi::Server& s) { rooms = s.media().size(); });
+        server->run_on_server([&](zumzi::Store&, zumzi::Server& s) { rooms = s.media().size(); });
         if (rooms != 0)
             g_usleep(10000);
     }
     CHECK_EQUAL(0u, rooms);
+}
+
+TEST(WebSocket, SelectionMessagesRefuseBadInputAndChangeNothing)
+{
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    RoomInfo room = server->create_room(ann);
+    const std::string r = json_string(room.id);
+    WsClient a(*server, ann.token);
+    WsClient b(*server, bob.token);
+
+    // Not joined: every new message says so.
+    for (const char* type :
+         {"mute_track", "unmute_track", "subscribe_track", "unsubscribe_track"}) {
+        b.send(std::string("{\"type\":\"") + type + "\",\"id\":1,\"room\":" + r +
+               ",\"track\":\"x-video0\"}");
+        check_ws_error(b.next("error"), "NOTJOINED");
+    }
+    b.send("{\"type\":\"audio_only\",\"id\":2,\"room\":" + r + ",\"enabled\":true}");
+    check_ws_error(b.next("error"), "NOTJOINED");
+
+    a.send(join_msg(room.id, "", 3));
+    const std::string me = a.next("joined").str("participant_id");
+    // Unknown tracks, missing or mistyped fields.
+    a.send("{\"type\":\"mute_track\",\"id\":4,\"room\":" + r + ",\"track\":\"nobody-video0\"}");
+    Response unknown = a.next("error");
+    check_ws_error(unknown, "NOTFOUND");
+    CHECK_EQUAL(4, unknown.num("id"));
+    a.send("{\"type\":\"unmute_track\",\"id\":5,\"room\":" + r + "}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"unsubscribe_track\",\"id\":6,\"room\":" + r + ",\"track\":\"nobody-0\"}");
+    check_ws_error(a.next("error"), "NOTFOUND");
+    a.send("{\"type\":\"subscribe_track\",\"id\":7,\"room\":" + r + ",\"track\":7}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"audio_only\",\"id\":8,\"room\":" + r + ",\"enabled\":\"yes\"}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    a.send("{\"type\":\"audio_only\",\"id\":9,\"room\":" + r + "}");
+    check_ws_error(a.next("error"), "BADREQUEST");
+    bool audio_only = true;
+    auto read_audio_only = [&]() {
+        server->run_on_server([&](zumzi::Store&, zumzi::Server& s) {
+            auto live = s.media().find(room.id);
+            audio_only = live && live->audio_only(me);
+        });
+        return audio_only;
+    };
+    CHECK_FALSE(read_audio_only());
+
+    // A good one is acknowledged with its id and state.
+    a.send("{\"type\":\"audio_only\",\"id\":10,\"room\":" + r + ",\"enabled\":true}");
+    Response ack = a.next("ack");
+    CHECK_EQUAL(10, ack.num("id"));
+    CHECK_TRUE(ack.boolean_is("audio_only", true));
+    CHECK_TRUE(read_audio_only());
+    a.sync();
+    CHECK_FALSE(a.has_queued("track_muted"));
+}
+
+TEST(WebSocket, JoinedCarriesTheIceServersOfTheConfig)
+{
+    server.reset();
+    server = std::make_unique<TestServer>([](zumzi::Config& c) {
+        c.stun_server = "stun://127.0.0.1:3478";
+        c.turn_servers =
+            "turn://alice:s%3Acret@127.0.0.1:3478?transport=tcp, turns://bob:pw@127.0.0.1:5349";
+    });
+    CHECK_TRUE(server->started());
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann);
+    WsClient a(*server, ann.token);
+    a.send(join_msg(room.id, "", 1));
+    Response joined = a.next("joined");
+    LONGS_EQUAL(3, joined.count("ice_servers"));
+    STRCMP_EQUAL("stun:127.0.0.1:3478", joined.str("ice_servers.0.urls.0").c_str());
+    CHECK_FALSE(joined.has("ice_servers.0.username"));
+    STRCMP_EQUAL("turn:127.0.0.1:3478?transport=tcp", joined.str("ice_servers.1.urls.0").c_str());
+    STRCMP_EQUAL("alice", joined.str("ice_servers.1.username").c_str());
+    STRCMP_EQUAL("s:cret", joined.str("ice_servers.1.credential").c_str());
+    STRCMP_EQUAL("turns:127.0.0.1:5349", joined.str("ice_servers.2.urls.0").c_str());
+    STRCMP_EQUAL("bob", joined.str("ice_servers.2.username").c_str());
+    // The room settings travel too.
+    LONGS_EQUAL(0, joined.num("room.last_n"));
+}
+
+TEST(WebSocket, WithoutStunOrTurnTheIceServersAreEmpty)
+{
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann);
+    WsClient a(*server, ann.token);
+    a.send(join_msg(room.id, "", 1));
+    Response joined = a.next("joined");
+    CHECK_TRUE(joined.has("ice_servers"));
+    LONGS_EQUAL(0, joined.count("ice_servers"));
 }

@@ -302,12 +302,35 @@ void Bot::publish(bool video, bool audio)
         g_free(desc);
     }
     if (audio)
+        // The payloader writes the RFC 6464 audio level (from the level
+        // element's meta) because the caps after it name the extension.
         add_source(
-            "audiotestsrc is-live=true wave=sine volume=0.1 ! audio/x-raw,rate=48000,channels=1 ! "
+            "audiotestsrc name=micsrc is-live=true wave=sine volume=0.1 ! "
+            "audio/x-raw,rate=48000,channels=1 ! level audio-level-meta=true post-messages=false ! "
             "opusenc ! rtpopuspay pt=111 ! "
-            "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! queue",
+            "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
+            "extmap-1=(GstValueArray)<(string)\"\",(string)urn:ietf:params:rtp-hdrext:ssrc-audio-"
+            "level,"
+            "(string)\"vad=on\">"
+            " ! queue",
             "mic");
     send_offer();
+}
+
+void Bot::set_talking(bool talking)
+{
+    GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline_), "micsrc");
+    if (!src)
+        return;
+    g_object_set(src, "volume", talking ? 0.1 : 0.0, nullptr);
+    gst_object_unref(src);
+}
+
+void Bot::freeze()
+{
+    // Like a tab that froze: nothing more leaves either session, while
+    // libnice's own thread keeps answering ICE checks.
+    gst_element_set_state(pipeline_, GST_STATE_PAUSED);
 }
 
 void Bot::publish_h264()
@@ -376,6 +399,7 @@ void Bot::send_offer()
             bot->errors_++;
             return;
         }
+        bot->last_publish_answer_ = answer;
         GstWebRTCSessionDescription* desc = parse(answer, GST_WEBRTC_SDP_TYPE_ANSWER);
         GstPromise* p = gst_promise_new();
         g_signal_emit_by_name(bot->pub_, "set-remote-description", desc, p);
@@ -391,6 +415,7 @@ void Bot::send_offer()
 void Bot::on_subscribe_offer(const std::string& sdp)
 {
     subscribe_offers_++;
+    last_offer_ = sdp;
     if (!answer_offers_)
         return;
     if (g_getenv("ZUMZI_BOT_DEBUG"))

@@ -37,6 +37,11 @@ public:
     // Adds camera (VP8, msid "camera") and microphone (Opus, msid "mic")
     // and sends the publish offer.
     void publish(bool video = true, bool audio = true);
+    // The microphone sends a sine (true, the default) or silence; its RTP
+    // packets carry the RFC 6464 audio level either way.
+    void set_talking(bool talking);
+    // Pauses the bot's pipeline: its sessions stop sending anything.
+    void freeze();
     // Camera in H.264 constrained baseline (x264) plus microphone.
     void publish_h264();
     // Adds a second video track (msid "screen") and renegotiates.
@@ -60,6 +65,8 @@ public:
     int subscribe_offers() const { return subscribe_offers_; }
     int subscribe_answers_sent() const { return subscribe_answers_sent_; }
     int errors() const { return errors_; }
+    const std::string& last_publish_answer() const { return last_publish_answer_; }
+    const std::string& last_subscribe_offer() const { return last_offer_; }
     // A client that never answers the subscribe offers (stuck or gone).
     void set_answer_offers(bool answer) { answer_offers_ = answer; }
 
@@ -95,6 +102,8 @@ private:
     int subscribe_offers_ = 0;
     int subscribe_answers_sent_ = 0;
     int errors_ = 0;
+    std::string last_publish_answer_;
+    std::string last_offer_;
     mutable std::mutex lock_;
     std::vector<std::unique_ptr<Counter>> counters_;
 };

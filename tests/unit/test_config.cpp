@@ -302,3 +302,57 @@ TEST(Config, ValidateDataDirNotEmpty)
     CHECK(error != nullptr);
     CHECK_TEXT(contains(error->message, "data_dir"), error->message);
 }
+
+TEST(Config, TurnServersAreParsedAndDecoded)
+{
+    write(
+        "[media]\n"
+        "stun_server = stun://127.0.0.1:3478\n"
+        "turn_servers = turn://alice:s%3Acret@127.0.0.1:3478?transport=tcp , "
+        "turns://bob:pw@turn.example.org:5349\n");
+    Config config;
+    CHECK_TRUE(config_load_file(config, path.c_str(), &error));
+    CHECK_TRUE(config_validate(config, &error));
+    std::vector<TurnServer> turn;
+    CHECK_TRUE(parse_turn_servers(config.turn_servers, turn, &error));
+    LONGS_EQUAL(2, turn.size());
+    STRCMP_EQUAL("turn", turn[0].scheme.c_str());
+    STRCMP_EQUAL("127.0.0.1", turn[0].host.c_str());
+    LONGS_EQUAL(3478, turn[0].port);
+    STRCMP_EQUAL("tcp", turn[0].transport.c_str());
+    STRCMP_EQUAL("alice", turn[0].username.c_str());
+    STRCMP_EQUAL("s:cret", turn[0].credential.c_str());
+    // webrtcbin gets the URL as written.
+    STRCMP_EQUAL("turn://alice:s%3Acret@127.0.0.1:3478?transport=tcp", turn[0].url.c_str());
+    STRCMP_EQUAL("turns", turn[1].scheme.c_str());
+    STRCMP_EQUAL("turn.example.org", turn[1].host.c_str());
+    LONGS_EQUAL(5349, turn[1].port);
+    STRCMP_EQUAL("", turn[1].transport.c_str());
+    // Empty: none.
+    CHECK_TRUE(parse_turn_servers("", turn, &error));
+    LONGS_EQUAL(0, turn.size());
+}
+
+TEST(Config, BadTurnServersAreRefusedWithoutShowingTheCredential)
+{
+    const char* bad[] = {
+        "stun://u:secretpw@127.0.0.1:3478",  // not TURN
+        "turn://127.0.0.1:3478",             // no credentials
+        "turn://u@127.0.0.1:3478",           // no password
+        "turn://u:secretpw@127.0.0.1",       // no port
+        "turn://u:secretpw@:3478",           // no host
+        "turn://u:secretpw@127.0.0.1:3478?transport=sctp",
+        "turn://u:secretpw@127.0.0.1:3478/path",
+        "not a url secretpw",
+        "turn://u:secretpw@127.0.0.1:3478, turn://",  // the second one
+    };
+    for (const char* value : bad) {
+        Config config;
+        config.turn_servers = value;
+        g_clear_error(&error);
+        CHECK_FALSE_TEXT(config_validate(config, &error), value);
+        CHECK(error != nullptr);
+        CHECK_TEXT(contains(error->message, "turn_servers"), error->message);
+        CHECK_FALSE_TEXT(contains(error->message, "secretpw"), error->message);
+    }
+}

@@ -64,10 +64,18 @@ const char* kVideo =
     "rtpvp8pay pt=%d ! application/x-rtp,media=video,encoding-name=VP8,payload=%d,"
     "clock-rate=90000,rtcp-fb-nack-pli=(boolean)true ! queue";
 
+// The level element puts each buffer's loudness in a meta; the payloader
+// writes it as the RFC 6464 header extension because the caps after it
+// name that extension (id 1, with the voice-activity flag).
 const char* kAudio =
-    "audiotestsrc is-live=true wave=sine volume=0.1 ! audio/x-raw,rate=48000,channels=1 ! "
+    "audiotestsrc name=mic_tone is-live=true wave=sine volume=%s ! "
+    "audio/x-raw,rate=48000,channels=1 ! level audio-level-meta=true post-messages=false ! "
     "opusenc ! rtpopuspay pt=111 ! "
-    "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! queue";
+    "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
+    "extmap-1=(GstValueArray)<(string)\"\",(string)urn:ietf:params:rtp-hdrext:ssrc-audio-level,"
+    "(string)\"vad=on\"> ! queue";
+const char* kTalkingVolume = "0.1";
+const char* kSilentVolume = "0.0";
 
 // Runs `fn` on `ctx` later (never inline, even from the owner thread).
 void post(GMainContext* ctx, std::function<void()> fn)
@@ -587,9 +595,10 @@ void Bot::error(const std::string& message)
 }
 
 void Bot::record(const std::string& type, const std::string& participant_id,
-                 const std::string& track_id, const std::string& label)
+                 const std::string& track_id, const std::string& label, bool flag)
 {
     BotEvent e;
+    e.flag = flag;
     e.ms = (g_get_monotonic_time() - start_us_) / 1000;
     e.type = type;
     e.participant_id = participant_id;
@@ -796,6 +805,20 @@ void Bot::on_message(const std::string& text)
             label = it->second.label;
         }
         record(type, json::get_str(t, "participant_id"), id, label);
+    } else if (type == "track_muted") {
+        const std::string id = json::get_str(msg, "track_id");
+        const bool muted = json::get_bool(msg, "muted", false);
+        auto it = remote_tracks_.find(id);
+        if (it != remote_tracks_.end())
+            it->second.muted = muted;
+        record(type, json::get_str(msg, "participant_id"), id, {}, muted);
+    } else if (type == "speaking") {
+        const std::string who = json::get_str(msg, "participant_id");
+        const bool speaking = json::get_bool(msg, "speaking", false);
+        speaking_[who] = speaking;
+        record(type, who, {}, {}, speaking);
+    } else if (type == "ack") {
+        acks_.insert(static_cast<int>(json::get_int(msg, "id", -1)));
     } else if (type == "connection_state") {
         connection_states_[json::get_str(msg, "session")] = json::get_str(msg, "state");
     } else if (type == "left") {
@@ -820,6 +843,7 @@ void Bot::add_track(JsonObject* t, gint64 when_us)
     track.codec = json::get_str(t, "codec");
     track.label = json::get_str(t, "label");
     track.msid = json::get_str(t, "msid");
+    track.muted = json::get_bool(t, "muted", false);
     track.published_us = when_us;
     remote_tracks_[track.id] = track;
     record("track_published", track.participant_id, track.id, track.label);
@@ -850,6 +874,13 @@ void Bot::handle_joined(JsonObject* msg)
             if (JsonObject* t = json_array_get_object_element(list, i))
                 add_track(t, join_us_);
     }
+    add_camera_and_mic();
+    if (!sources_.empty())
+        schedule_publish_offer();
+}
+
+void Bot::add_camera_and_mic()
+{
     if (options_.publish_video) {
         int kf =
             options_.keyframe_interval_s > 0 ? options_.keyframe_interval_s * options_.fps : 100000;
@@ -858,10 +889,11 @@ void Bot::handle_joined(JsonObject* msg)
                             options_.video_kbps * 1000, kf, 96, 96);
         add_source(desc, "camera");
     }
-    if (options_.publish_audio)
-        add_source(kAudio, "mic");
-    if (!sources_.empty())
-        schedule_publish_offer();
+    if (options_.publish_audio) {
+        g_autofree gchar* desc =
+            g_strdup_printf(kAudio, options_.talking ? kTalkingVolume : kSilentVolume);
+        add_source(desc, "mic");
+    }
 }
 
 void Bot::add_source(const std::string& description, const std::string& label)
@@ -1168,6 +1200,61 @@ void Bot::leave()
     }
 }
 
+int Bot::send_request(const char* type, std::vector<std::pair<std::string, JsonNode*>> fields)
+{
+    if (state_ != BotState::Joined) {
+        for (auto& f : fields)
+            json_node_unref(f.second);
+        return 0;
+    }
+    const int id = next_id_++;
+    fields.insert(fields.begin(), {"room", json::str(options_.room)});
+    fields.insert(fields.begin(), {"id", json::integer(id)});
+    fields.insert(fields.begin(), {"type", json::str(type)});
+    send(json::object(fields));
+    return id;
+}
+
+int Bot::mute_track(const std::string& track_id, bool muted)
+{
+    return send_request(muted ? "mute_track" : "unmute_track", {{"track", json::str(track_id)}});
+}
+
+int Bot::subscribe_track(const std::string& track_id, bool subscribe)
+{
+    return send_request(subscribe ? "subscribe_track" : "unsubscribe_track",
+                        {{"track", json::str(track_id)}});
+}
+
+int Bot::set_audio_only(bool audio_only)
+{
+    return send_request("audio_only", {{"enabled", json::boolean(audio_only)}});
+}
+
+void Bot::set_talking(bool talking)
+{
+    options_.talking = talking;
+    if (!pipeline_)
+        return;
+    g_autoptr(GstElement) tone = gst_bin_get_by_name(GST_BIN(pipeline_.get()), "mic_tone");
+    if (tone)
+        g_object_set(tone, "volume", talking ? 0.1 : 0.0, nullptr);
+}
+
+void Bot::freeze()
+{
+    if (pipeline_)
+        gst_element_set_state(pipeline_.get(), GST_STATE_PAUSED);
+}
+
+std::string Bot::own_track(const std::string& label) const
+{
+    for (const auto& entry : remote_tracks_)
+        if (entry.second.participant_id == participant_id_ && entry.second.label == label)
+            return entry.first;
+    return {};
+}
+
 bool Bot::wait_until(const std::function<bool()>& condition, int timeout_ms) const
 {
     return zumzi::bot::wait_until(ctx_.get(), condition, timeout_ms);
@@ -1384,16 +1471,7 @@ void Bot::start_http()
     state_ = BotState::Joining;
     join_us_ = g_get_monotonic_time();
     if (options_.mode == BotMode::Whip) {
-        if (options_.publish_video) {
-            int kf = options_.keyframe_interval_s > 0 ? options_.keyframe_interval_s * options_.fps
-                                                      : 100000;
-            g_autofree gchar* desc =
-                g_strdup_printf(kVideo, "ball", options_.width, options_.height, options_.fps,
-                                options_.video_kbps * 1000, kf, 96, 96);
-            add_source(desc, "camera");
-        }
-        if (options_.publish_audio)
-            add_source(kAudio, "mic");
+        add_camera_and_mic();
         if (sources_.empty()) {
             error("WHIP: nothing to publish");
             state_ = BotState::Failed;

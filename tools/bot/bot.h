@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ struct BotOptions {
     std::string name;                                  // for logs and reports only
     bool publish_video = true;
     bool publish_audio = true;
+    // The microphone sends a tone (talking) or silence. Either way its RTP
+    // packets carry the RFC 6464 audio level, which the server turns into
+    // speaking events and the last-N order.
+    bool talking = true;
     int width = 640;
     int height = 360;
     int fps = 30;
@@ -87,6 +92,7 @@ struct RemoteTrack {
     std::string label;  // "camera", "mic", "screen", ...
     std::string msid;   // the publisher's "stream track" msid
     bool published = true;
+    bool muted = false;       // from joined, track events and track_muted
     gint64 published_us = 0;  // monotonic time the bot learned of it
 };
 
@@ -120,6 +126,7 @@ struct BotEvent {
     std::string participant_id;
     std::string track_id;  // track events only
     std::string label;     // track events only
+    bool flag = false;     // track_muted: muted; speaking: speaking
 };
 
 enum class BotState { Idle, Connecting, Joining, Joined, Leaving, Left, Failed };
@@ -142,6 +149,28 @@ public:
     // and renegotiates again. False if not joined / nothing to remove.
     bool add_screen();
     bool remove_screen();
+    // Room choices (docs/protocol.md); the reply is an `ack` or an error
+    // (in errors()). Return the request id, 0 if not joined.
+    int mute_track(const std::string& track_id, bool muted);
+    int subscribe_track(const std::string& track_id, bool subscribe);
+    int set_audio_only(bool audio_only);
+    // Switches the microphone between tone and silence (see BotOptions).
+    void set_talking(bool talking);
+    // Pauses the pipeline: nothing leaves either session any more while the
+    // ICE agent keeps answering checks, like a frozen browser tab. The
+    // server's media-silence timeout is what notices.
+    void freeze();
+    // Acks received, by request id.
+    bool acked(int request_id) const { return acks_.count(request_id) != 0; }
+    // Who the speaking events say is speaking now.
+    bool speaking(const std::string& participant_id) const
+    {
+        auto it = speaking_.find(participant_id);
+        return it != speaking_.end() && it->second;
+    }
+    // The track ids of this bot's own published tracks (from track events).
+    std::string own_track(const std::string& label) const;
+
     // Sends `leave`; when `left` arrives the connection closes and the
     // pipeline stops. Whip/Whep: DELETE on the session URL, then stop.
     // Counters stay readable.
@@ -214,7 +243,8 @@ private:
     void send(const std::string& text);
     void error(const std::string& message);
     void record(const std::string& type, const std::string& participant_id,
-                const std::string& track_id = {}, const std::string& label = {});
+                const std::string& track_id = {}, const std::string& label = {}, bool flag = false);
+    int send_request(const char* type, std::vector<std::pair<std::string, JsonNode*>> fields);
 
     void handle_joined(JsonObject* msg);
     void handle_subscribe_offer(const std::string& sdp);
@@ -222,6 +252,8 @@ private:
     void handle_ice(const std::string& session, unsigned mline, const std::string& candidate);
     void add_track(JsonObject* track, gint64 when_us);
 
+    // The camera and microphone test sources the options ask for.
+    void add_camera_and_mic();
     void add_source(const std::string& description, const std::string& label);
     void schedule_publish_offer();
     void try_publish_offer();
@@ -274,6 +306,8 @@ private:
     std::map<std::string, std::string> connection_states_;
     int publish_answers_ = 0;
     int subscribe_offers_ = 0;
+    std::set<int> acks_;
+    std::map<std::string, bool> speaking_;
 
     // Closures posted to ctx_ hold a weak reference: they may run after us.
     std::shared_ptr<Bot*> self_;

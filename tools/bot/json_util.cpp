@@ -111,6 +111,14 @@ int64_t get_int(JsonObject* o, const char* key, int64_t fallback)
     return fallback;
 }
 
+bool get_bool(JsonObject* o, const char* key, bool fallback)
+{
+    JsonNode* n = o ? json_object_get_member(o, key) : nullptr;
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+        return fallback;
+    return json_node_get_boolean(n) != FALSE;
+}
+
 JsonObject* get_obj(JsonObject* o, const char* key)
 {
     JsonNode* n = o ? json_object_get_member(o, key) : nullptr;

@@ -40,6 +40,7 @@ bool has(JsonObject* o, const char* key);
 // "" / fallback / nullptr when absent or of another type.
 std::string get_str(JsonObject* o, const char* key);
 int64_t get_int(JsonObject* o, const char* key, int64_t fallback);
+bool get_bool(JsonObject* o, const char* key, bool fallback);
 JsonObject* get_obj(JsonObject* o, const char* key);
 JsonArray* get_arr(JsonObject* o, const char* key);
 

@@ -38,6 +38,7 @@ struct Flags {
     double stagger = 0;
     gboolean no_video = FALSE;
     gboolean no_audio = FALSE;
+    gboolean silent = FALSE;
     gboolean no_subscribe = FALSE;
     gboolean screen = FALSE;
     gboolean json = FALSE;
@@ -90,6 +91,8 @@ int main(int argc, char** argv)
          "Seconds between encoder keyframes (default 0: on request only)", "S"},
         {"no-video", 0, 0, G_OPTION_ARG_NONE, &f.no_video, "Publish no video", nullptr},
         {"no-audio", 0, 0, G_OPTION_ARG_NONE, &f.no_audio, "Publish no audio", nullptr},
+        {"silent", 0, 0, G_OPTION_ARG_NONE, &f.silent,
+         "The microphone sends silence, not a tone (the bots never speak)", nullptr},
         {"no-subscribe", 0, 0, G_OPTION_ARG_NONE, &f.no_subscribe,
          "Do not decode received tracks (packets are still counted)", nullptr},
         {"screen", 0, 0, G_OPTION_ARG_NONE, &f.screen,
@@ -141,6 +144,7 @@ int main(int argc, char** argv)
     base.keyframe_interval_s = f.keyframe;
     base.publish_video = !f.no_video;
     base.publish_audio = !f.no_audio;
+    base.talking = !f.silent;
     base.subscribe = !f.no_subscribe;
     base.latency_ms = static_cast<unsigned>(f.latency < 0 ? 0 : f.latency);
     base.verbose = f.verbose;
