@@ -39,6 +39,10 @@ struct Config {
     std::string stun_server;  // "stun://host:port", passed to webrtcbin
     int peer_timeout = 15;    // seconds a failed/disconnected session may last
 
+    // [chat]
+    int max_message_chars = 4096;             // longer message texts get 413 TOOLARGE
+    int max_upload_bytes = 10 * 1024 * 1024;  // file uploads
+
     bool tls_enabled() const { return !tls_certificate.empty() && !tls_key.empty(); }
     std::string database_path() const;
 };

@@ -90,6 +90,8 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
 {
     whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);
     context_.whip = whip_.get();
+    chat_ = std::make_unique<Chat>(context_, hub_);
+    context_.chat = chat_.get();
     add_all_routes(router_);
     soup_ = soup_server_new("server-header", "zumzi/" ZUMZI_VERSION " ", nullptr);
     soup_server_add_early_handler(soup_, nullptr, on_early, this, nullptr);

@@ -12,6 +12,7 @@
 
 namespace zumzi {
 
+class Chat;
 class WhipService;
 
 struct Context {
@@ -22,6 +23,7 @@ struct Context {
     RateLimiter& pin_failures;  // wrong room PINs per user
     Clock clock;
     WhipService* whip = nullptr;  // WHIP/WHEP sessions (api/whip.cpp)
+    Chat* chat = nullptr;         // messaging (chat.cpp)
 };
 
 // The user behind `Authorization: Bearer <access token>`, or 401 AUTHFAIL.

@@ -1,0 +1,49 @@
+-- Zumzi schema, version 2: messaging. Groups and their members, messages of
+-- every conversation, and per-user cursors (delivered / read up to a message
+-- id) of each conversation. Conversation ids name their kind:
+--   "dm:<user id>:<user id>"  1-1, the two ids in ascending order
+--   "group:<group id>"        a group
+--   "room:<room id>"          a room's chat (members with chat permissions)
+
+ALTER TABLE users ADD COLUMN last_seen_at INTEGER;  -- last WebSocket disconnect
+
+CREATE TABLE groups (
+    id          TEXT PRIMARY KEY,
+    app_id      TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    owner_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    photo_url   TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE group_members (
+    group_id   TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    joined_at  INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_by_user ON group_members (user_id);
+
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id          TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    conversation    TEXT NOT NULL,
+    sender_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    client_id       TEXT NOT NULL,             -- the sender's id: resends are idempotent
+    text            TEXT NOT NULL DEFAULT '',
+    forwarded_from  INTEGER,                   -- id of the message this one forwards
+    created_at      INTEGER NOT NULL,
+    deleted_at      INTEGER,                   -- deleted for everyone: text cleared
+    UNIQUE (sender_id, client_id)
+);
+CREATE INDEX messages_by_conversation ON messages (conversation, id);
+
+CREATE TABLE conversation_state (
+    conversation  TEXT NOT NULL,
+    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    delivered_id  INTEGER NOT NULL DEFAULT 0,  -- the user's devices have everything up to here
+    read_id       INTEGER NOT NULL DEFAULT 0,  -- the user has read everything up to here
+    PRIMARY KEY (conversation, user_id)
+);
+CREATE INDEX conversation_state_by_user ON conversation_state (user_id);
