@@ -95,8 +95,7 @@ void Chat::attach(WsSession& session)
     clients_.emplace(session.id(), client);
     try {
         if (presence_.add(user_id)) {
-            JsonOut event = presence_json(user_id);
-            event.set("type", "presence");
+            JsonOut event = presence_json(user_id, "presence");
             publish(ctx_.store.peers_of(user_id), to_json_text(std::move(event)));
         }
         send_backlog(session);
@@ -122,8 +121,7 @@ void Chat::detach(WsSession& session)
     if (presence_.remove(user_id)) {
         try {
             ctx_.store.set_last_seen(user_id, ctx_.clock());
-            JsonOut event = presence_json(user_id);
-            event.set("type", "presence");
+            JsonOut event = presence_json(user_id, "presence");
             publish(ctx_.store.peers_of(user_id), to_json_text(std::move(event)));
         } catch (const StoreError& e) {
             g_warning("chat: could not store the last-seen time of %s: %s", user_id.c_str(),
@@ -272,9 +270,11 @@ Conversation Chat::target_of(const Principal& me, const JsonFields& fields)
     return open(me, value);
 }
 
-JsonOut Chat::presence_json(const std::string& user_id)
+JsonOut Chat::presence_json(const std::string& user_id, const char* type)
 {
     JsonOut out;
+    if (type)
+        out.set("type", type);
     const bool online = presence_.online(user_id);
     out.set("user", user_id).set("online", online);
     const int64_t seen = online ? 0 : ctx_.store.last_seen(user_id);
@@ -285,7 +285,7 @@ JsonOut Chat::presence_json(const std::string& user_id)
     return out;
 }
 
-Message Chat::delete_message(const Principal& me, int64_t message_id)
+Message Chat::delete_message(const Principal& me, int64_t message_id, uint64_t skip)
 {
     auto message = ctx_.store.find_message(me.app.id, message_id);
     if (!message)
@@ -298,7 +298,7 @@ Message Chat::delete_message(const Principal& me, int64_t message_id)
         event.set("type", "message_deleted")
             .set("conversation", message->conversation)
             .set("message_id", message->id);
-        publish(recipients(c), to_json_text(std::move(event)));
+        publish(recipients(c), to_json_text(std::move(event)), skip);
     }
     return *ctx_.store.find_message(me.app.id, message_id);
 }
@@ -326,6 +326,13 @@ void Chat::handle(WsSession& session, const std::string& type, JsonNode* id,
         handle_presence(session, id, fields);
 }
 
+// A user who blocked the caller gets no 1-1 messages (nor typing) from them.
+void Chat::check_not_blocked(const Principal& me, const Conversation& c)
+{
+    if (c.kind == "dm" && ctx_.store.is_blocked(me.user.id, c.target))
+        fail(403, "BLOCKED", "this user does not accept your messages");
+}
+
 void Chat::handle_send(WsSession& session, JsonNode* id, const JsonFields& fields)
 {
     const Principal& me = session.principal();
@@ -336,6 +343,7 @@ void Chat::handle_send(WsSession& session, JsonNode* id, const JsonFields& field
     const Conversation c = target_of(me, fields);
     if (!c.can_send)
         fail(403, "PERMISSION", "you may not post in this conversation");
+    check_not_blocked(me, c);
 
     Message message;
     message.app_id = me.app.id;
@@ -372,7 +380,7 @@ void Chat::handle_send(WsSession& session, JsonNode* id, const JsonFields& field
                                                  : std::vector<std::string>{};
     auto [stored, created] = ctx_.store.insert_message(message, cursors);
     if (!created && stored.conversation != c.id)
-        fail(409, "CONFLICT", "this 'client_id' was used for a message to another conversation");
+        fail(409, "EXISTS", "this 'client_id' was used for a message to another conversation");
 
     // Committed: now the sender may hear of it, and so may everyone else.
     JsonOut out = reply("sent", id);
@@ -424,6 +432,7 @@ void Chat::handle_typing(WsSession& session, JsonNode* id, const JsonFields& fie
     const Conversation c = target_of(me, fields);
     if (!c.can_send)
         fail(403, "PERMISSION", "you may not post in this conversation");
+    check_not_blocked(me, c);
     auto typing = fields.bool_field("typing");
     if (!typing)
         fail(400, "BADREQUEST", "'typing' must be true or false");
@@ -441,8 +450,8 @@ void Chat::handle_typing(WsSession& session, JsonNode* id, const JsonFields& fie
 
 void Chat::handle_delete(WsSession& session, JsonNode* id, const JsonFields& fields)
 {
-    const Message message =
-        delete_message(session.principal(), required_message_id(fields, "message"));
+    const Message message = delete_message(
+        session.principal(), required_message_id(fields, "message"), handle_of(session));
     JsonOut out = reply("deleted", id);
     out.set("message", message_json(message));
     session.send(to_json_text(std::move(out)));

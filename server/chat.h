@@ -68,10 +68,11 @@ public:
     Conversation open(const Principal& me, const std::string& id);
     // The users who receive a conversation's messages.
     std::vector<std::string> recipients(const Conversation& conversation);
-    // Deletes `message_id` for everyone; only its sender may.
-    Message delete_message(const Principal& me, int64_t message_id);
-    // {"user", "online", "last_seen"} of a user.
-    JsonOut presence_json(const std::string& user_id);
+    // Deletes `message_id` for everyone; only its sender may. Everyone in the
+    // conversation hears of it except the session with hub handle `skip`.
+    Message delete_message(const Principal& me, int64_t message_id, uint64_t skip = 0);
+    // {"user", "online", "last_seen"} of a user, after {"type": type} if given.
+    JsonOut presence_json(const std::string& user_id, const char* type = nullptr);
 
     // Sends `text` to every session of `users` except the one with hub
     // handle `skip`.
@@ -84,6 +85,7 @@ private:
     };
 
     Conversation target_of(const Principal& me, const JsonFields& fields);
+    void check_not_blocked(const Principal& me, const Conversation& c);
     void handle_send(WsSession& session, JsonNode* id, const JsonFields& fields);
     void handle_receipt(WsSession& session, JsonNode* id, const JsonFields& fields);
     void handle_typing(WsSession& session, JsonNode* id, const JsonFields& fields);

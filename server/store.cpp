@@ -1000,13 +1000,88 @@ std::vector<std::string> Store::peers_of(const std::string& user_id)
         "SELECT s.user_id FROM conversation_state s WHERE s.conversation IN ("
         "  SELECT conversation FROM conversation_state"
         "   WHERE user_id = ?1 AND conversation LIKE 'dm:%') AND s.user_id != ?1"
+        " AND s.user_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?1)"
         " UNION SELECT o.user_id FROM group_members o WHERE o.group_id IN ("
-        "  SELECT group_id FROM group_members WHERE user_id = ?1) AND o.user_id != ?1");
+        "  SELECT group_id FROM group_members WHERE user_id = ?1) AND o.user_id != ?1"
+        " AND o.user_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?1)"
+        " UNION SELECT c.owner_id FROM contacts c WHERE c.contact_id = ?1"
+        " AND c.owner_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?1)");
     st.bind(user_id);
     std::vector<std::string> out;
     while (st.step())
         out.push_back(st.text(0));
     return out;
+}
+
+// ---- contacts and blocks ---------------------------------------------------
+
+bool Store::add_contact(const std::string& owner_id, const std::string& contact_id, int64_t at)
+{
+    return prepare(
+               "INSERT OR IGNORE INTO contacts (owner_id, contact_id, created_at) "
+               "VALUES (?, ?, ?)")
+               .bind(owner_id)
+               .bind(contact_id)
+               .bind(at)
+               .run() == 1;
+}
+
+bool Store::remove_contact(const std::string& owner_id, const std::string& contact_id)
+{
+    return prepare("DELETE FROM contacts WHERE owner_id = ? AND contact_id = ?")
+               .bind(owner_id)
+               .bind(contact_id)
+               .run() == 1;
+}
+
+std::vector<User> Store::list_contacts(const std::string& owner_id)
+{
+    auto st = prepare("SELECT " USER_COLUMNS
+                      " FROM users WHERE id IN (SELECT contact_id FROM contacts WHERE owner_id = ?)"
+                      " ORDER BY name, id");
+    st.bind(owner_id);
+    std::vector<User> out;
+    while (st.step())
+        out.push_back(user_from(st));
+    return out;
+}
+
+bool Store::block_user(const std::string& user_id, const std::string& blocked_id, int64_t at)
+{
+    return prepare(
+               "INSERT OR IGNORE INTO blocks (user_id, blocked_id, created_at) "
+               "VALUES (?, ?, ?)")
+               .bind(user_id)
+               .bind(blocked_id)
+               .bind(at)
+               .run() == 1;
+}
+
+bool Store::unblock_user(const std::string& user_id, const std::string& blocked_id)
+{
+    return prepare("DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?")
+               .bind(user_id)
+               .bind(blocked_id)
+               .run() == 1;
+}
+
+std::vector<User> Store::list_blocked(const std::string& user_id)
+{
+    auto st = prepare("SELECT " USER_COLUMNS
+                      " FROM users WHERE id IN (SELECT blocked_id FROM blocks WHERE user_id = ?)"
+                      " ORDER BY name, id");
+    st.bind(user_id);
+    std::vector<User> out;
+    while (st.step())
+        out.push_back(user_from(st));
+    return out;
+}
+
+bool Store::is_blocked(const std::string& user_id, const std::string& by_id)
+{
+    auto st = prepare("SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?");
+    st.bind(by_id).bind(user_id);
+    return st.step();
 }
 
 }  // namespace zumzi

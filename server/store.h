@@ -234,8 +234,19 @@ public:
     // Presence: when the user's last WebSocket closed (0: never seen).
     void set_last_seen(const std::string& user_id, int64_t at);
     int64_t last_seen(const std::string& user_id);
-    // Users who share a 1-1 conversation or a group with the user.
+    // Who hears of the user's presence: users who share a 1-1 conversation
+    // or a group with them, or have them as a contact; not those they blocked.
     std::vector<std::string> peers_of(const std::string& user_id);
+
+    // Contacts and blocks. add/remove/block/unblock return false when
+    // nothing changed.
+    bool add_contact(const std::string& owner_id, const std::string& contact_id, int64_t at);
+    bool remove_contact(const std::string& owner_id, const std::string& contact_id);
+    std::vector<User> list_contacts(const std::string& owner_id);
+    bool block_user(const std::string& user_id, const std::string& blocked_id, int64_t at);
+    bool unblock_user(const std::string& user_id, const std::string& blocked_id);
+    std::vector<User> list_blocked(const std::string& user_id);
+    bool is_blocked(const std::string& user_id, const std::string& by_id);
 
 private:
     class Statement;

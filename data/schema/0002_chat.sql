@@ -47,3 +47,20 @@ CREATE TABLE conversation_state (
     PRIMARY KEY (conversation, user_id)
 );
 CREATE INDEX conversation_state_by_user ON conversation_state (user_id);
+
+-- A user's contacts (one-way: adding someone does not add you to theirs) and
+-- the users they blocked: a blocked user cannot send them 1-1 messages.
+CREATE TABLE contacts (
+    owner_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    contact_id  TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (owner_id, contact_id)
+);
+CREATE INDEX contacts_by_contact ON contacts (contact_id);
+
+CREATE TABLE blocks (
+    user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    blocked_id  TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (user_id, blocked_id)
+);

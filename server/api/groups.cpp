@@ -193,7 +193,7 @@ Reply add_member(Context& ctx, Request& req)
     if (!user)
         fail(404, "NOTFOUND", "no such user");
     if (ctx.store.find_group_member(group.id, user->id))
-        fail(409, "CONFLICT", "already a member of this group");
+        fail(409, "EXISTS", "already a member of this group");
     if (ctx.store.list_group_members(group.id).size() >= kMaxMembers)
         fail(400, "BADREQUEST", "a group has at most %zu members", kMaxMembers);
     ctx.store.put_group_member({group.id, user->id, user->name, role, ctx.clock()});

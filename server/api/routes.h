@@ -14,6 +14,7 @@ void add_whip_routes(Router& router);           // whip.cpp: WHIP ingest, WHEP p
 void add_conversations_routes(Router& router);  // conversations.cpp: recent, history
 void add_messages_routes(Router& router);       // messages.cpp: delete for everyone
 void add_groups_routes(Router& router);         // groups.cpp: groups and their members
+void add_contacts_routes(Router& router);       // contacts.cpp: contacts, sync, blocks
 
 inline void add_all_routes(Router& router)
 {
@@ -26,6 +27,7 @@ inline void add_all_routes(Router& router)
     add_conversations_routes(router);
     add_messages_routes(router);
     add_groups_routes(router);
+    add_contacts_routes(router);
 }
 
 }  // namespace zumzi

@@ -161,7 +161,7 @@ TEST(Chat, ResendWithTheSameClientIdStoresOneMessage)
 
     // The same client id towards another conversation is a conflict.
     a.send(send_frame("x", "user", cat.id, "same", "other"));
-    check_ws_error(a.next("error"), "CONFLICT");
+    check_ws_error(a.next("error"), "EXISTS");
     CHECK_EQUAL(0, server->get("/api/v1/conversations", cat.token).count("conversations"));
 }
 

@@ -1,7 +1,8 @@
 // A WebSocket client for the tests, on the test thread's default main
 // context: connects with an access token, queues every text frame it gets
 // and hands them out by type. Waits (by iterating the main context) up to
-// 20 s for what a test asks for; nothing here asserts on time.
+// 20 s for what a test asks for; nothing here asserts on time. With
+// ZUMZI_TEST_TRACE set, every frame in and out is printed to stderr.
 #pragma once
 
 #include <deque>
@@ -45,6 +46,8 @@ public:
     void send(const std::string& text)
     {
         CHECK_TRUE(connection_ != nullptr);
+        if (g_getenv("ZUMZI_TEST_TRACE"))
+            g_printerr("ws %p >> %s\n", static_cast<void*>(this), text.c_str());
         soup_websocket_connection_send_text(connection_, text.c_str());
     }
 
@@ -163,6 +166,8 @@ private:
     {
         gsize size = 0;
         const char* data = static_cast<const char*>(g_bytes_get_data(message, &size));
+        if (g_getenv("ZUMZI_TEST_TRACE"))
+            g_printerr("ws %p << %.*s\n", self, static_cast<int>(size), data);
         static_cast<WsClient*>(self)->queue_.emplace_back(data, size);
     }
 
