@@ -76,6 +76,22 @@ JsonOut message_json(const Message& message)
         .set("deleted", message.deleted_at != 0);
     if (message.forwarded_from)
         out.set("forwarded_from", message.forwarded_from);
+    if (message.file) {
+        const File& f = *message.file;
+        JsonOut file;
+        file.set("id", f.id)
+            .set("name", f.name)
+            .set("content_type", f.content_type)
+            .set("size", f.size)
+            .set("url", "/api/v1/files/" + f.id);
+        if (!f.thumbnail.empty())
+            file.set("thumbnail_url", "/api/v1/files/" + f.id + "/thumbnail")
+                .set("width", f.width)
+                .set("height", f.height);
+        else
+            file.set_null("thumbnail_url");
+        out.set("file", std::move(file));
+    }
     return out;
 }
 
@@ -368,11 +384,20 @@ void Chat::handle_send(WsSession& session, JsonNode* id, const JsonFields& field
             source->deleted_at)
             fail(404, "NOTFOUND", "no such message to forward");
         message.text = source->text;
+        message.file = source->file;
         message.forwarded_from = source->forwarded_from ? source->forwarded_from : source->id;
     } else {
-        if (!text)
-            fail(400, "BADREQUEST", "a message needs a non-empty 'text'");
-        message.text = check_message_text(*text, ctx_.config.max_message_chars);
+        if (auto file_id = fields.string_field("file")) {
+            // An upload of the sender's, or a file they may read.
+            auto file = ctx_.store.find_file(me.app.id, *file_id);
+            if (!file || !ctx_.store.file_readable(*file, me.user.id, kChatReceive))
+                fail(404, "NOTFOUND", "no such file");
+            message.file = file;
+        }
+        if (!text && !message.file)
+            fail(400, "BADREQUEST", "a message needs a non-empty 'text' or a 'file'");
+        if (text && (!message.file || !text->empty()))
+            message.text = check_message_text(*text, ctx_.config.max_message_chars);
     }
 
     const std::vector<std::string> cursors = c.kind == "dm"

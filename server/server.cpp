@@ -162,11 +162,16 @@ int Server::port() const
 
 // After the headers, before any body: refuse a declared oversized body at
 // once, and collect the body ourselves so a chunked one stays bounded too.
-void Server::on_early(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*,
+void Server::on_early(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
                       gpointer user_data)
 {
     auto* self = static_cast<Server*>(user_data);
-    const size_t limit = static_cast<size_t>(self->config_.max_body_bytes);
+    // File uploads (api/files.cpp) may be larger than any JSON body.
+    const bool upload =
+        g_str_equal(soup_server_message_get_method(msg), "POST") &&
+        (g_str_equal(path, "/api/v1/files") || g_str_equal(path, "/api/v1/profile/photo"));
+    const size_t limit =
+        static_cast<size_t>(upload ? self->config_.max_upload_bytes : self->config_.max_body_bytes);
     SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
     if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
         soup_message_headers_get_content_length(headers) > static_cast<goffset>(limit)) {

@@ -807,15 +807,31 @@ bool Store::delete_group_member(const std::string& group_id, const std::string& 
 
 // ---- messages ------------------------------------------------------------
 
+// Messages are always read with their attachment: FROM MESSAGES_WITH_FILES.
 #define MESSAGE_COLUMNS                                                                    \
     "m.id, m.app_id, m.conversation, m.sender_id, m.client_id, m.text, m.forwarded_from, " \
-    "m.created_at, m.deleted_at"
+    "m.created_at, m.deleted_at, f.id, f.name, f.content_type, f.size, "                   \
+    "f.thumbnail IS NOT NULL, f.width, f.height"
+#define FILE_JOIN " LEFT JOIN files f ON f.id = m.file_id"
+#define MESSAGES_WITH_FILES "messages m" FILE_JOIN
 template <class S>
 static Message message_from(S& st, int first = 0)
 {
-    return Message{st.i64(first),      st.text(first + 1), st.text(first + 2),
-                   st.text(first + 3), st.text(first + 4), st.text(first + 5),
-                   st.i64(first + 6),  st.i64(first + 7),  st.i64(first + 8)};
+    Message m{st.i64(first),      st.text(first + 1), st.text(first + 2),
+              st.text(first + 3), st.text(first + 4), st.text(first + 5),
+              st.i64(first + 6),  st.i64(first + 7),  st.i64(first + 8)};
+    if (!st.text(first + 9).empty()) {
+        File f;
+        f.id = st.text(first + 9);
+        f.name = st.text(first + 10);
+        f.content_type = st.text(first + 11);
+        f.size = st.i64(first + 12);
+        f.thumbnail = st.i64(first + 13) ? "yes" : "";
+        f.width = static_cast<int>(st.i64(first + 14));
+        f.height = static_cast<int>(st.i64(first + 15));
+        m.file = f;
+    }
+    return m;
 }
 
 // The conversations of user ?1 and since when they see them; the room
@@ -833,8 +849,8 @@ std::pair<Message, bool> Store::insert_message(Message message,
 {
     Transaction tx(db_);
     {
-        auto st = prepare("SELECT " MESSAGE_COLUMNS
-                          " FROM messages m WHERE m.sender_id = ? AND m.client_id = ?");
+        auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM " MESSAGES_WITH_FILES
+                          " WHERE m.sender_id = ? AND m.client_id = ?");
         st.bind(message.sender_id).bind(message.client_id);
         if (st.step())
             return {message_from(st), false};
@@ -842,7 +858,7 @@ std::pair<Message, bool> Store::insert_message(Message message,
     message.created_at = message.created_at ? message.created_at : now_ms();
     prepare(
         "INSERT INTO messages (app_id, conversation, sender_id, client_id, text, "
-        "forwarded_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        "forwarded_from, created_at, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(message.app_id)
         .bind(message.conversation)
         .bind(message.sender_id)
@@ -850,6 +866,7 @@ std::pair<Message, bool> Store::insert_message(Message message,
         .bind(message.text)
         .bind(message.forwarded_from)
         .bind(message.created_at)
+        .bind_or_null(message.file ? message.file->id : std::string())
         .run();
     message.id = sqlite3_last_insert_rowid(db_);
     for (const std::string& user : cursor_users)
@@ -863,7 +880,8 @@ std::pair<Message, bool> Store::insert_message(Message message,
 
 std::optional<Message> Store::find_message(const std::string& app_id, int64_t id)
 {
-    auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.app_id = ? AND m.id = ?");
+    auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM " MESSAGES_WITH_FILES
+                      " WHERE m.app_id = ? AND m.id = ?");
     st.bind(app_id).bind(id);
     if (!st.step())
         return std::nullopt;
@@ -873,8 +891,8 @@ std::optional<Message> Store::find_message(const std::string& app_id, int64_t id
 std::vector<Message> Store::history(const std::string& conversation, int64_t before, int limit,
                                     int64_t since)
 {
-    auto st = prepare("SELECT " MESSAGE_COLUMNS
-                      " FROM messages m WHERE m.conversation = ? AND m.id < ? "
+    auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM " MESSAGES_WITH_FILES
+                      " WHERE m.conversation = ? AND m.id < ? "
                       "AND m.created_at >= ? ORDER BY m.id DESC LIMIT ?");
     st.bind(conversation).bind(before > 0 ? before : INT64_MAX).bind(since).bind(limit);
     std::vector<Message> out;
@@ -887,7 +905,7 @@ std::vector<Message> Store::pending_messages(const std::string& user_id, uint32_
                                              int64_t after, int limit)
 {
     auto st = prepare("WITH " MY_CONVERSATIONS " SELECT " MESSAGE_COLUMNS
-                      " FROM mine JOIN messages m ON m.conversation = mine.conv"
+                      " FROM mine JOIN messages m ON m.conversation = mine.conv" FILE_JOIN
                       " LEFT JOIN conversation_state s"
                       "   ON s.conversation = mine.conv AND s.user_id = ?1"
                       " WHERE m.id > COALESCE(s.delivered_id, 0) AND m.id > ?3"
@@ -912,8 +930,7 @@ std::vector<ConversationSummary> Store::conversations_of(const std::string& user
                 "  (SELECT COUNT(*) FROM messages u WHERE u.conversation = last.conv"
                 "    AND u.id > COALESCE(s.read_id, 0) AND u.sender_id != ?1"
                 "    AND u.deleted_at IS NULL AND u.created_at >= last.since),"
-                "  " MESSAGE_COLUMNS
-                " FROM last LEFT JOIN messages m ON m.id = last.id"
+                "  " MESSAGE_COLUMNS " FROM last LEFT JOIN messages m ON m.id = last.id" FILE_JOIN
                 " LEFT JOIN conversation_state s ON s.conversation = last.conv AND s.user_id = ?1"
                 " WHERE m.id IS NOT NULL OR last.conv LIKE 'group:%'"
                 " ORDER BY COALESCE(m.id, 0) DESC, last.since DESC, last.conv LIMIT ?3");
@@ -971,11 +988,71 @@ ConversationCursor Store::advance_cursor(const std::string& conversation,
 bool Store::delete_message(int64_t id, int64_t now)
 {
     return prepare(
-               "UPDATE messages SET text = '', deleted_at = ? "
+               "UPDATE messages SET text = '', file_id = NULL, deleted_at = ? "
                "WHERE id = ? AND deleted_at IS NULL")
                .bind(now)
                .bind(id)
                .run() == 1;
+}
+
+// ---- files ----------------------------------------------------------------
+
+#define FILE_COLUMNS                                                                     \
+    "id, app_id, owner_id, name, content_type, size, storage, COALESCE(thumbnail, ''), " \
+    "COALESCE(width, 0), COALESCE(height, 0), public, created_at"
+
+void Store::create_file(const File& file)
+{
+    prepare(
+        "INSERT INTO files (id, app_id, owner_id, name, content_type, size, storage, "
+        "thumbnail, width, height, public, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(file.id)
+        .bind(file.app_id)
+        .bind(file.owner_id)
+        .bind(file.name)
+        .bind(file.content_type)
+        .bind(file.size)
+        .bind(file.storage)
+        .bind_or_null(file.thumbnail)
+        .bind(file.width)
+        .bind(file.height)
+        .bind(file.is_public)
+        .bind(file.created_at)
+        .run();
+}
+
+std::optional<File> Store::find_file(const std::string& app_id, const std::string& id)
+{
+    auto st = prepare("SELECT " FILE_COLUMNS " FROM files WHERE app_id = ? AND id = ?");
+    st.bind(app_id).bind(id);
+    if (!st.step())
+        return std::nullopt;
+    File f;
+    f.id = st.text(0);
+    f.app_id = st.text(1);
+    f.owner_id = st.text(2);
+    f.name = st.text(3);
+    f.content_type = st.text(4);
+    f.size = st.i64(5);
+    f.storage = st.text(6);
+    f.thumbnail = st.text(7);
+    f.width = static_cast<int>(st.i64(8));
+    f.height = static_cast<int>(st.i64(9));
+    f.is_public = st.i64(10) != 0;
+    f.created_at = st.i64(11);
+    return f;
+}
+
+bool Store::file_readable(const File& file, const std::string& user_id, uint32_t room_receive)
+{
+    if (file.owner_id == user_id || file.is_public)
+        return true;
+    auto st = prepare("WITH " MY_CONVERSATIONS
+                      " SELECT 1 FROM messages m JOIN mine ON m.conversation = mine.conv"
+                      " WHERE m.file_id = ?3 AND m.created_at >= mine.since LIMIT 1");
+    st.bind(user_id).bind(room_receive).bind(file.id);
+    return st.step();
 }
 
 // ---- presence ------------------------------------------------------------

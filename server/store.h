@@ -98,6 +98,22 @@ struct GroupMember {
     int64_t joined_at = 0;
 };
 
+// An uploaded file (the bytes are on disk under `storage`).
+struct File {
+    std::string id;
+    std::string app_id;
+    std::string owner_id;
+    std::string name;
+    std::string content_type;
+    int64_t size = 0;
+    std::string storage;
+    std::string thumbnail;  // empty: none
+    int width = 0;          // pictures only
+    int height = 0;
+    bool is_public = false;
+    int64_t created_at = 0;
+};
+
 // A chat message. Ids grow with every message of the server, so they order
 // messages within and across conversations.
 struct Message {
@@ -109,7 +125,9 @@ struct Message {
     std::string text;
     int64_t forwarded_from = 0;  // 0: not forwarded
     int64_t created_at = 0;
-    int64_t deleted_at = 0;  // 0: not deleted
+    int64_t deleted_at = 0;    // 0: not deleted
+    // The attachment, without storage names (thumbnail is "yes" when it has one).
+    std::optional<File> file;
 };
 
 // A conversation a user takes part in, for their list of recent ones.
@@ -230,6 +248,13 @@ public:
                                       int64_t up_to, bool read);
     // Clears the text and marks it deleted; false if it was already.
     bool delete_message(int64_t id, int64_t now);
+
+    // Files
+    void create_file(const File& file);
+    std::optional<File> find_file(const std::string& app_id, const std::string& id);
+    // The owner, everyone in the app for a public file, and the members of
+    // the conversations a message carrying it went to (since they joined).
+    bool file_readable(const File& file, const std::string& user_id, uint32_t room_receive);
 
     // Presence: when the user's last WebSocket closed (0: never seen).
     void set_last_seen(const std::string& user_id, int64_t at);

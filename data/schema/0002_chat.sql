@@ -25,6 +25,25 @@ CREATE TABLE group_members (
 );
 CREATE INDEX group_members_by_user ON group_members (user_id);
 
+-- Uploaded files. The bytes live under <data dir>/files/ by a random name
+-- (`storage`), the thumbnail of a picture likewise. A file is readable by
+-- its owner and by the members of every conversation a message carrying it
+-- was sent to; a public one (profile photos) by everyone in the app.
+CREATE TABLE files (
+    id            TEXT PRIMARY KEY,
+    app_id        TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    owner_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,   -- as uploaded, checked to be a plain file name
+    content_type  TEXT NOT NULL,   -- sniffed from the bytes
+    size          INTEGER NOT NULL,
+    storage       TEXT NOT NULL UNIQUE,
+    thumbnail     TEXT UNIQUE,     -- storage name of the 100x100 JPEG, pictures only
+    width         INTEGER,         -- pictures only
+    height        INTEGER,
+    public        INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL
+);
+
 CREATE TABLE messages (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     app_id          TEXT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
@@ -33,11 +52,13 @@ CREATE TABLE messages (
     client_id       TEXT NOT NULL,             -- the sender's id: resends are idempotent
     text            TEXT NOT NULL DEFAULT '',
     forwarded_from  INTEGER,                   -- id of the message this one forwards
+    file_id         TEXT REFERENCES files (id),  -- an attachment; `text` is its caption
     created_at      INTEGER NOT NULL,
     deleted_at      INTEGER,                   -- deleted for everyone: text cleared
     UNIQUE (sender_id, client_id)
 );
 CREATE INDEX messages_by_conversation ON messages (conversation, id);
+CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL;
 
 CREATE TABLE conversation_state (
     conversation  TEXT NOT NULL,

@@ -15,6 +15,7 @@ void add_conversations_routes(Router& router);  // conversations.cpp: recent, hi
 void add_messages_routes(Router& router);       // messages.cpp: delete for everyone
 void add_groups_routes(Router& router);         // groups.cpp: groups and their members
 void add_contacts_routes(Router& router);       // contacts.cpp: contacts, sync, blocks
+void add_files_routes(Router& router);          // files.cpp: uploads, downloads, profile photo
 
 inline void add_all_routes(Router& router)
 {
@@ -28,6 +29,7 @@ inline void add_all_routes(Router& router)
     add_messages_routes(router);
     add_groups_routes(router);
     add_contacts_routes(router);
+    add_files_routes(router);
 }
 
 }  // namespace zumzi
