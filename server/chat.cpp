@@ -135,6 +135,7 @@ void Chat::detach(WsSession& session)
     clients_.erase(it);
     const std::string& user_id = session.principal().user.id;
     if (presence_.remove(user_id)) {
+        calls_.user_offline(user_id);
         try {
             ctx_.store.set_last_seen(user_id, ctx_.clock());
             JsonOut event = presence_json(user_id, "presence");
@@ -324,7 +325,7 @@ Message Chat::delete_message(const Principal& me, int64_t message_id, uint64_t s
 bool Chat::handles(const std::string& type) const
 {
     return type == "send" || type == "receipt" || type == "typing" || type == "delete" ||
-           type == "presence";
+           type == "presence" || calls_.handles(type);
 }
 
 void Chat::handle(WsSession& session, const std::string& type, JsonNode* id,
@@ -340,6 +341,8 @@ void Chat::handle(WsSession& session, const std::string& type, JsonNode* id,
         handle_delete(session, id, fields);
     else if (type == "presence")
         handle_presence(session, id, fields);
+    else if (calls_.handles(type))
+        calls_.handle(session, type, id, fields);
 }
 
 // A user who blocked the caller gets no 1-1 messages (nor typing) from them.

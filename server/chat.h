@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/context.h"
+#include "calls.h"
 #include "hub.h"
 #include "presence.h"
 
@@ -74,6 +75,8 @@ public:
     // {"user", "online", "last_seen"} of a user, after {"type": type} if given.
     JsonOut presence_json(const std::string& user_id, const char* type = nullptr);
 
+    bool online(const std::string& user_id) const { return presence_.online(user_id); }
+
     // Sends `text` to every session of `users` except the one with hub
     // handle `skip`.
     void publish(const std::vector<std::string>& users, const std::string& text, uint64_t skip = 0);
@@ -98,6 +101,7 @@ private:
     Hub& hub_;
     Presence presence_;
     std::map<uint64_t, Client> clients_;  // by session id
+    Calls calls_{ctx_, *this};
 };
 
 }  // namespace zumzi
