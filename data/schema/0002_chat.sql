@@ -52,7 +52,7 @@ CREATE TABLE messages (
     client_id       TEXT NOT NULL,             -- the sender's id: resends are idempotent
     text            TEXT NOT NULL DEFAULT '',
     forwarded_from  INTEGER,                   -- id of the message this one forwards
-    file_id         TEXT REFERENCES files (id),  -- an attachment; `text` is its caption
+    file_id         TEXT REFERENCES files (id) ON DELETE SET NULL,  -- attachment; `text` is its caption
     created_at      INTEGER NOT NULL,
     deleted_at      INTEGER,                   -- deleted for everyone: text cleared
     UNIQUE (sender_id, client_id)

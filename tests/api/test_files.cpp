@@ -295,3 +295,26 @@ TEST(Files, ProfilePhotoIsAPublicThumbnail)
         "BADREQUEST");
     CHECK_EQUAL(url, server->get("/api/v1/profile", ann.token).str("photo_url"));
 }
+
+TEST(Files, DeletingTheUploaderKeepsOthersMessages)
+{
+    const std::string id = upload_raw(ann, "doc.txt", "shared notes").str("id");
+    WsClient a(*server, ann.token);
+    WsClient b(*server, bob.token);
+    a.send("{\"type\":\"send\",\"id\":\"1\",\"user\":" + json_string(bob.id) +
+           ",\"client_id\":\"d1\",\"file\":" + json_string(id) + "}");
+    const int64_t original = a.next("sent").num("message.id");
+    b.send("{\"type\":\"send\",\"id\":\"2\",\"user\":" + json_string(cat.id) +
+           ",\"client_id\":\"d2\",\"forward\":" + std::to_string(original) + "}");
+    Response forwarded = b.next("sent");
+    CHECK_EQUAL(id, forwarded.str("message.file.id"));
+
+    CHECK_STATUS(server->del("/api/v1/admin/users/" + ann.id, server->api_key()), 200);
+    // Bob's forward stays, without the file that went with its uploader.
+    Response history = server->get(
+        "/api/v1/conversations/" + forwarded.str("message.conversation") + "/messages", cat.token);
+    CHECK_STATUS(history, 200);
+    CHECK_EQUAL(forwarded.num("message.id"), history.num("messages.0.id"));
+    CHECK_FALSE(history.has("messages.0.file"));
+    CHECK_ERROR(server->get("/api/v1/files/" + id, cat.token), 404, "NOTFOUND");
+}
