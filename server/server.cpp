@@ -169,7 +169,8 @@ void Server::on_early(SoupServer*, SoupServerMessage* msg, const char* path, GHa
     // File uploads (api/files.cpp) may be larger than any JSON body.
     const bool upload =
         g_str_equal(soup_server_message_get_method(msg), "POST") &&
-        (g_str_equal(path, "/api/v1/files") || g_str_equal(path, "/api/v1/profile/photo"));
+        (g_str_equal(path, "/api/v1/files") || g_str_equal(path, "/api/v1/profile/photo") ||
+         (g_str_has_prefix(path, "/api/v1/groups/") && g_str_has_suffix(path, "/photo")));
     const size_t limit =
         static_cast<size_t>(upload ? self->config_.max_upload_bytes : self->config_.max_body_bytes);
     SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);

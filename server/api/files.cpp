@@ -10,17 +10,12 @@
 #include "../permissions.h"
 #include "context.h"
 #include "routes.h"
+#include "uploads.h"
 #include "views.h"
 
 namespace zumzi {
 
 namespace {
-
-// The uploaded bytes and the name given with them.
-struct Upload {
-    std::string name;
-    std::string data;
-};
 
 // True when the client already closed its side: a chunked body that ended
 // without its last chunk reaches the handler anyway, so such an upload is
@@ -35,6 +30,8 @@ bool client_went_away(SoupServerMessage* msg)
     const ssize_t n = recv(g_socket_get_fd(socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n == 0;
 }
+
+}  // namespace
 
 Upload read_upload(Request& req)
 {
@@ -101,6 +98,8 @@ JsonOut file_json(const File& file)
         out.set_null("thumbnail_url");
     return out;
 }
+
+namespace {
 
 File readable_file(Context& ctx, Request& req, const Principal& me)
 {

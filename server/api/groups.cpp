@@ -7,8 +7,10 @@
 
 #include "../chat.h"
 #include "../crypto.h"
+#include "../files.h"
 #include "context.h"
 #include "routes.h"
+#include "uploads.h"
 #include "validate.h"
 #include "views.h"
 
@@ -236,6 +238,20 @@ Reply remove_member(Context& ctx, Request& req)
     return changed(ctx, group, {user_id});
 }
 
+// Admins upload the group's photo like a profile photo: its 100x100
+// thumbnail, readable by everyone in the app, becomes photo_url.
+Reply upload_group_photo(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    Group group = load_group(ctx, me, req.param(0));
+    require_group_admin(ctx, group, me);
+    const Upload upload = read_upload(req);
+    const File file = store_upload(ctx, me, upload.name, upload.data, true, true);
+    group.photo_url = "/api/v1/files/" + file.id + "/thumbnail";
+    ctx.store.update_group(group);
+    return changed(ctx, group);
+}
+
 }  // namespace
 
 void add_groups_routes(Router& router)
@@ -244,6 +260,7 @@ void add_groups_routes(Router& router)
     router.add("GET", "/api/v1/groups", list_groups);
     router.add("GET", "/api/v1/groups/{id}", get_group);
     router.add("PATCH", "/api/v1/groups/{id}", edit_group);
+    router.add("POST", "/api/v1/groups/{id}/photo", upload_group_photo);
     router.add("DELETE", "/api/v1/groups/{id}", delete_group);
     router.add("POST", "/api/v1/groups/{id}/members", add_member);
     router.add("PATCH", "/api/v1/groups/{id}/members/{user}", edit_member);

@@ -318,3 +318,29 @@ TEST(Files, DeletingTheUploaderKeepsOthersMessages)
     CHECK_FALSE(history.has("messages.0.file"));
     CHECK_ERROR(server->get("/api/v1/files/" + id, cat.token), 404, "NOTFOUND");
 }
+
+TEST(Files, GroupPhotoByAdminsOnly)
+{
+    Response g =
+        server->post("/api/v1/groups",
+                     "{\"name\":\"Team\",\"members\":[" + json_string(bob.id) + "]}", ann.token);
+    CHECK_STATUS(g, 201);
+    const std::string path = "/api/v1/groups/" + g.str("id") + "/photo";
+    const std::string jpeg = test_image(200, 120, "jpegenc");
+    RequestOptions options;
+    options.content_type = "image/jpeg";
+    CHECK_ERROR(server->request("POST", path, jpeg, bob.token, options), 403, "PERMISSION");
+    CHECK_ERROR(server->request("POST", path, jpeg, cat.token, options), 403, "NOTMEMBER");
+    CHECK_EQUAL(0u, stored_files(*server));
+    Response r = server->request("POST", path, jpeg, ann.token, options);
+    CHECK_STATUS(r, 200);
+    const std::string url = r.str("photo_url");
+    STRCMP_CONTAINS("/thumbnail", url.c_str());
+    Response thumb = server->get(url, cat.token);
+    CHECK_STATUS(thumb, 200);
+    zumzi::media::ImageSize size;
+    std::string error;
+    CHECK_TEXT(zumzi::media::image_size(thumb.body, size, error), error.c_str());
+    CHECK_EQUAL(100, size.width);
+    CHECK_EQUAL(100, size.height);
+}
