@@ -54,6 +54,9 @@ const Key keys[] = {
     str_key("media", "stun_server", &Config::stun_server),
     int_key("media", "peer_timeout", &Config::peer_timeout, 1, 3600),
     str_key("media", "turn_servers", &Config::turn_servers),
+    int_key("chat", "max_message_chars", &Config::max_message_chars, 1, 1000000),
+    int_key("chat", "max_upload_bytes", &Config::max_upload_bytes, 1024, INT_MAX),
+    int_key("chat", "call_ring_timeout", &Config::call_ring_timeout, 1, 600),
 };
 
 const Key* find_key(const char* group, const char* name)

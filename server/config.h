@@ -54,6 +54,11 @@ struct Config {
     // TLS, ?transport=tcp for TCP); for webrtcbin and for clients (joined).
     std::string turn_servers;
 
+    // [chat]
+    int max_message_chars = 4096;             // longer message texts get 413 TOOLARGE
+    int max_upload_bytes = 10 * 1024 * 1024;  // file uploads
+    int call_ring_timeout = 30;               // seconds a call rings before it is missed
+
     bool tls_enabled() const { return !tls_certificate.empty() && !tls_key.empty(); }
     std::string database_path() const;
 };

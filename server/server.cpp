@@ -84,6 +84,8 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
     whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);
     context_.whip = whip_.get();
     context_.media = &media_;
+    chat_ = std::make_unique<Chat>(context_, hub_);
+    context_.chat = chat_.get();
     add_all_routes(router_);
     soup_ = soup_server_new("server-header", "zumzi/" ZUMZI_VERSION " ", nullptr);
     soup_server_add_early_handler(soup_, nullptr, on_early, this, nullptr);
@@ -154,11 +156,17 @@ int Server::port() const
 
 // After the headers, before any body: refuse a declared oversized body at
 // once, and collect the body ourselves so a chunked one stays bounded too.
-void Server::on_early(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*,
+void Server::on_early(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
                       gpointer user_data)
 {
     auto* self = static_cast<Server*>(user_data);
-    const size_t limit = static_cast<size_t>(self->config_.max_body_bytes);
+    // File uploads (api/files.cpp) may be larger than any JSON body.
+    const bool upload =
+        g_str_equal(soup_server_message_get_method(msg), "POST") &&
+        (g_str_equal(path, "/api/v1/files") || g_str_equal(path, "/api/v1/profile/photo") ||
+         (g_str_has_prefix(path, "/api/v1/groups/") && g_str_has_suffix(path, "/photo")));
+    const size_t limit =
+        static_cast<size_t>(upload ? self->config_.max_upload_bytes : self->config_.max_body_bytes);
     SoupMessageHeaders* headers = soup_server_message_get_request_headers(msg);
     if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
         soup_message_headers_get_content_length(headers) > static_cast<goffset>(limit)) {

@@ -12,6 +12,7 @@
 
 #include "api/context.h"
 #include "auth.h"
+#include "chat.h"
 #include "clock.h"
 #include "code_delivery.h"
 #include "config.h"
@@ -75,6 +76,7 @@ private:
     Router router_;
     Hub hub_;
     LiveRooms live_;
+    std::unique_ptr<Chat> chat_;  // after hub_: unsubscribes from it
     media::RoomRegistry media_;
     std::unique_ptr<WhipService> whip_;  // after media_: ends its sessions first
     // WebSocket sessions by id; closed ones wait in closing_ for an idle

@@ -684,4 +684,485 @@ bool Store::delete_member(const std::string& room_id, const std::string& user_id
                .run() == 1;
 }
 
+// ---- groups --------------------------------------------------------------
+
+#define GROUP_COLUMNS "id, app_id, owner_id, name, photo_url, created_at"
+template <class S>
+static Group group_from(S& st)
+{
+    return Group{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.i64(5)};
+}
+
+#define GROUP_MEMBER_COLUMNS "m.group_id, m.user_id, u.name, m.role, m.joined_at"
+template <class S>
+static GroupMember group_member_from(S& st)
+{
+    return GroupMember{st.text(0), st.text(1), st.text(2), st.text(3), st.i64(4)};
+}
+
+void Store::create_group(const Group& group, const std::vector<GroupMember>& members)
+{
+    Transaction tx(db_);
+    prepare("INSERT INTO groups (" GROUP_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(group.id)
+        .bind(group.app_id)
+        .bind(group.owner_id)
+        .bind(group.name)
+        .bind(group.photo_url)
+        .bind(group.created_at)
+        .run();
+    for (const GroupMember& m : members)
+        put_group_member(m);
+    tx.commit();
+}
+
+std::optional<Group> Store::find_group(const std::string& app_id, const std::string& id)
+{
+    auto st = prepare("SELECT " GROUP_COLUMNS " FROM groups WHERE app_id = ? AND id = ?");
+    st.bind(app_id).bind(id);
+    if (!st.step())
+        return std::nullopt;
+    return group_from(st);
+}
+
+bool Store::update_group(const Group& group)
+{
+    return prepare(
+               "UPDATE groups SET name = ?, photo_url = ?, owner_id = ? "
+               "WHERE app_id = ? AND id = ?")
+               .bind(group.name)
+               .bind(group.photo_url)
+               .bind(group.owner_id)
+               .bind(group.app_id)
+               .bind(group.id)
+               .run() == 1;
+}
+
+bool Store::delete_group(const std::string& app_id, const std::string& id)
+{
+    Transaction tx(db_);
+    const bool deleted =
+        prepare("DELETE FROM groups WHERE app_id = ? AND id = ?").bind(app_id).bind(id).run() == 1;
+    if (deleted) {
+        const std::string conversation = "group:" + id;
+        prepare("DELETE FROM messages WHERE conversation = ?").bind(conversation).run();
+        prepare("DELETE FROM conversation_state WHERE conversation = ?").bind(conversation).run();
+    }
+    tx.commit();
+    return deleted;
+}
+
+std::vector<Group> Store::groups_of_user(const std::string& app_id, const std::string& user_id)
+{
+    auto st = prepare("SELECT " GROUP_COLUMNS
+                      " FROM groups WHERE app_id = ? AND id IN ("
+                      "  SELECT group_id FROM group_members WHERE user_id = ?)"
+                      " ORDER BY created_at DESC, id");
+    st.bind(app_id).bind(user_id);
+    std::vector<Group> out;
+    while (st.step())
+        out.push_back(group_from(st));
+    return out;
+}
+
+void Store::put_group_member(const GroupMember& member)
+{
+    prepare(
+        "INSERT INTO group_members (group_id, user_id, role, joined_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (group_id, user_id) DO UPDATE SET role = excluded.role")
+        .bind(member.group_id)
+        .bind(member.user_id)
+        .bind(member.role)
+        .bind(member.joined_at)
+        .run();
+}
+
+std::optional<GroupMember> Store::find_group_member(const std::string& group_id,
+                                                    const std::string& user_id)
+{
+    auto st = prepare("SELECT " GROUP_MEMBER_COLUMNS
+                      " FROM group_members m JOIN users u ON u.id = m.user_id "
+                      "WHERE m.group_id = ? AND m.user_id = ?");
+    st.bind(group_id).bind(user_id);
+    if (!st.step())
+        return std::nullopt;
+    return group_member_from(st);
+}
+
+std::vector<GroupMember> Store::list_group_members(const std::string& group_id)
+{
+    auto st = prepare("SELECT " GROUP_MEMBER_COLUMNS
+                      " FROM group_members m JOIN users u ON u.id = m.user_id "
+                      "WHERE m.group_id = ? ORDER BY m.joined_at, m.user_id");
+    st.bind(group_id);
+    std::vector<GroupMember> out;
+    while (st.step())
+        out.push_back(group_member_from(st));
+    return out;
+}
+
+bool Store::delete_group_member(const std::string& group_id, const std::string& user_id)
+{
+    return prepare("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+               .bind(group_id)
+               .bind(user_id)
+               .run() == 1;
+}
+
+// ---- messages ------------------------------------------------------------
+
+// Messages are always read with their attachment: FROM MESSAGES_WITH_FILES.
+#define MESSAGE_COLUMNS                                                                    \
+    "m.id, m.app_id, m.conversation, m.sender_id, m.client_id, m.text, m.forwarded_from, " \
+    "m.created_at, m.deleted_at, f.id, f.name, f.content_type, f.size, "                   \
+    "f.thumbnail IS NOT NULL, f.width, f.height"
+#define FILE_JOIN " LEFT JOIN files f ON f.id = m.file_id"
+#define MESSAGES_WITH_FILES "messages m" FILE_JOIN
+template <class S>
+static Message message_from(S& st, int first = 0)
+{
+    Message m{st.i64(first),      st.text(first + 1), st.text(first + 2),
+              st.text(first + 3), st.text(first + 4), st.text(first + 5),
+              st.i64(first + 6),  st.i64(first + 7),  st.i64(first + 8)};
+    if (!st.text(first + 9).empty()) {
+        File f;
+        f.id = st.text(first + 9);
+        f.name = st.text(first + 10);
+        f.content_type = st.text(first + 11);
+        f.size = st.i64(first + 12);
+        f.thumbnail = st.i64(first + 13) ? "yes" : "";
+        f.width = static_cast<int>(st.i64(first + 14));
+        f.height = static_cast<int>(st.i64(first + 15));
+        m.file = f;
+    }
+    return m;
+}
+
+// The conversations of user ?1 and since when they see them; the room
+// permission bit is ?2.
+#define MY_CONVERSATIONS                                                                       \
+    "mine (conv, since) AS ("                                                                  \
+    "  SELECT conversation, 0 FROM conversation_state"                                         \
+    "   WHERE user_id = ?1 AND conversation LIKE 'dm:%'"                                       \
+    "  UNION ALL SELECT 'group:' || group_id, joined_at FROM group_members WHERE user_id = ?1" \
+    "  UNION ALL SELECT 'room:' || room_id, joined_at FROM room_members"                       \
+    "   WHERE user_id = ?1 AND (permissions & ?2) != 0)"
+
+std::pair<Message, bool> Store::insert_message(Message message,
+                                               const std::vector<std::string>& cursor_users)
+{
+    Transaction tx(db_);
+    {
+        auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM " MESSAGES_WITH_FILES
+                          " WHERE m.sender_id = ? AND m.client_id = ?");
+        st.bind(message.sender_id).bind(message.client_id);
+        if (st.step())
+            return {message_from(st), false};
+    }
+    message.created_at = message.created_at ? message.created_at : now_ms();
+    prepare(
+        "INSERT INTO messages (app_id, conversation, sender_id, client_id, text, "
+        "forwarded_from, created_at, file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(message.app_id)
+        .bind(message.conversation)
+        .bind(message.sender_id)
+        .bind(message.client_id)
+        .bind(message.text)
+        .bind(message.forwarded_from)
+        .bind(message.created_at)
+        .bind_or_null(message.file ? message.file->id : std::string())
+        .run();
+    message.id = sqlite3_last_insert_rowid(db_);
+    for (const std::string& user : cursor_users)
+        prepare("INSERT OR IGNORE INTO conversation_state (conversation, user_id) VALUES (?, ?)")
+            .bind(message.conversation)
+            .bind(user)
+            .run();
+    tx.commit();
+    return {message, true};
+}
+
+std::optional<Message> Store::find_message(const std::string& app_id, int64_t id)
+{
+    auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM " MESSAGES_WITH_FILES
+                      " WHERE m.app_id = ? AND m.id = ?");
+    st.bind(app_id).bind(id);
+    if (!st.step())
+        return std::nullopt;
+    return message_from(st);
+}
+
+std::vector<Message> Store::history(const std::string& conversation, int64_t before, int limit,
+                                    int64_t since)
+{
+    auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM " MESSAGES_WITH_FILES
+                      " WHERE m.conversation = ? AND m.id < ? "
+                      "AND m.created_at >= ? ORDER BY m.id DESC LIMIT ?");
+    st.bind(conversation).bind(before > 0 ? before : INT64_MAX).bind(since).bind(limit);
+    std::vector<Message> out;
+    while (st.step())
+        out.push_back(message_from(st));
+    return out;
+}
+
+std::vector<Message> Store::pending_messages(const std::string& user_id, uint32_t room_receive,
+                                             int64_t after, int limit)
+{
+    auto st = prepare("WITH " MY_CONVERSATIONS " SELECT " MESSAGE_COLUMNS
+                      " FROM mine JOIN messages m ON m.conversation = mine.conv" FILE_JOIN
+                      " LEFT JOIN conversation_state s"
+                      "   ON s.conversation = mine.conv AND s.user_id = ?1"
+                      " WHERE m.id > COALESCE(s.delivered_id, 0) AND m.id > ?3"
+                      "   AND m.created_at >= mine.since AND m.sender_id != ?1"
+                      " ORDER BY m.id LIMIT ?4");
+    st.bind(user_id).bind(room_receive).bind(after).bind(limit);
+    std::vector<Message> out;
+    while (st.step())
+        out.push_back(message_from(st));
+    return out;
+}
+
+std::vector<ConversationSummary> Store::conversations_of(const std::string& user_id,
+                                                         uint32_t room_receive, int limit)
+{
+    auto st =
+        prepare("WITH " MY_CONVERSATIONS
+                ", last (conv, since, id) AS ("
+                "  SELECT conv, since, (SELECT MAX(x.id) FROM messages x"
+                "    WHERE x.conversation = mine.conv AND x.created_at >= mine.since) FROM mine)"
+                " SELECT last.conv, COALESCE(s.delivered_id, 0), COALESCE(s.read_id, 0),"
+                "  (SELECT COUNT(*) FROM messages u WHERE u.conversation = last.conv"
+                "    AND u.id > COALESCE(s.read_id, 0) AND u.sender_id != ?1"
+                "    AND u.deleted_at IS NULL AND u.created_at >= last.since),"
+                "  " MESSAGE_COLUMNS " FROM last LEFT JOIN messages m ON m.id = last.id" FILE_JOIN
+                " LEFT JOIN conversation_state s ON s.conversation = last.conv AND s.user_id = ?1"
+                " WHERE m.id IS NOT NULL OR last.conv LIKE 'group:%'"
+                " ORDER BY COALESCE(m.id, 0) DESC, last.since DESC, last.conv LIMIT ?3");
+    st.bind(user_id).bind(room_receive).bind(limit);
+    std::vector<ConversationSummary> out;
+    while (st.step()) {
+        ConversationSummary summary;
+        summary.conversation = st.text(0);
+        summary.delivered_id = st.i64(1);
+        summary.read_id = st.i64(2);
+        summary.unread = st.i64(3);
+        if (st.i64(4) != 0)
+            summary.last = message_from(st, 4);
+        out.push_back(std::move(summary));
+    }
+    return out;
+}
+
+int64_t Store::last_message_id(const std::string& conversation)
+{
+    auto st = prepare("SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation = ?");
+    st.bind(conversation);
+    st.step();
+    return st.i64(0);
+}
+
+ConversationCursor Store::cursor(const std::string& conversation, const std::string& user_id)
+{
+    auto st = prepare(
+        "SELECT delivered_id, read_id FROM conversation_state "
+        "WHERE conversation = ? AND user_id = ?");
+    st.bind(conversation).bind(user_id);
+    if (!st.step())
+        return {};
+    return ConversationCursor{st.i64(0), st.i64(1)};
+}
+
+ConversationCursor Store::advance_cursor(const std::string& conversation,
+                                         const std::string& user_id, int64_t up_to, bool read)
+{
+    // What is read has been delivered too.
+    prepare(
+        "INSERT INTO conversation_state (conversation, user_id, delivered_id, read_id) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (conversation, user_id) DO UPDATE SET "
+        "delivered_id = MAX(delivered_id, excluded.delivered_id), "
+        "read_id = MAX(read_id, excluded.read_id)")
+        .bind(conversation)
+        .bind(user_id)
+        .bind(up_to)
+        .bind(read ? up_to : 0)
+        .run();
+    return cursor(conversation, user_id);
+}
+
+bool Store::delete_message(int64_t id, int64_t now)
+{
+    return prepare(
+               "UPDATE messages SET text = '', file_id = NULL, deleted_at = ? "
+               "WHERE id = ? AND deleted_at IS NULL")
+               .bind(now)
+               .bind(id)
+               .run() == 1;
+}
+
+// ---- files ----------------------------------------------------------------
+
+#define FILE_COLUMNS                                                                     \
+    "id, app_id, owner_id, name, content_type, size, storage, COALESCE(thumbnail, ''), " \
+    "COALESCE(width, 0), COALESCE(height, 0), public, created_at"
+
+void Store::create_file(const File& file)
+{
+    prepare(
+        "INSERT INTO files (id, app_id, owner_id, name, content_type, size, storage, "
+        "thumbnail, width, height, public, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(file.id)
+        .bind(file.app_id)
+        .bind(file.owner_id)
+        .bind(file.name)
+        .bind(file.content_type)
+        .bind(file.size)
+        .bind(file.storage)
+        .bind_or_null(file.thumbnail)
+        .bind(file.width)
+        .bind(file.height)
+        .bind(file.is_public)
+        .bind(file.created_at)
+        .run();
+}
+
+std::optional<File> Store::find_file(const std::string& app_id, const std::string& id)
+{
+    auto st = prepare("SELECT " FILE_COLUMNS " FROM files WHERE app_id = ? AND id = ?");
+    st.bind(app_id).bind(id);
+    if (!st.step())
+        return std::nullopt;
+    File f;
+    f.id = st.text(0);
+    f.app_id = st.text(1);
+    f.owner_id = st.text(2);
+    f.name = st.text(3);
+    f.content_type = st.text(4);
+    f.size = st.i64(5);
+    f.storage = st.text(6);
+    f.thumbnail = st.text(7);
+    f.width = static_cast<int>(st.i64(8));
+    f.height = static_cast<int>(st.i64(9));
+    f.is_public = st.i64(10) != 0;
+    f.created_at = st.i64(11);
+    return f;
+}
+
+bool Store::file_readable(const File& file, const std::string& user_id, uint32_t room_receive)
+{
+    if (file.owner_id == user_id || file.is_public)
+        return true;
+    auto st = prepare("WITH " MY_CONVERSATIONS
+                      " SELECT 1 FROM messages m JOIN mine ON m.conversation = mine.conv"
+                      " WHERE m.file_id = ?3 AND m.created_at >= mine.since LIMIT 1");
+    st.bind(user_id).bind(room_receive).bind(file.id);
+    return st.step();
+}
+
+// ---- presence ------------------------------------------------------------
+
+void Store::set_last_seen(const std::string& user_id, int64_t at)
+{
+    prepare("UPDATE users SET last_seen_at = ? WHERE id = ?").bind(at).bind(user_id).run();
+}
+
+int64_t Store::last_seen(const std::string& user_id)
+{
+    auto st = prepare("SELECT COALESCE(last_seen_at, 0) FROM users WHERE id = ?");
+    st.bind(user_id);
+    if (!st.step())
+        return 0;
+    return st.i64(0);
+}
+
+std::vector<std::string> Store::peers_of(const std::string& user_id)
+{
+    auto st = prepare(
+        "SELECT s.user_id FROM conversation_state s WHERE s.conversation IN ("
+        "  SELECT conversation FROM conversation_state"
+        "   WHERE user_id = ?1 AND conversation LIKE 'dm:%') AND s.user_id != ?1"
+        " AND s.user_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?1)"
+        " UNION SELECT o.user_id FROM group_members o WHERE o.group_id IN ("
+        "  SELECT group_id FROM group_members WHERE user_id = ?1) AND o.user_id != ?1"
+        " AND o.user_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?1)"
+        " UNION SELECT c.owner_id FROM contacts c WHERE c.contact_id = ?1"
+        " AND c.owner_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?1)");
+    st.bind(user_id);
+    std::vector<std::string> out;
+    while (st.step())
+        out.push_back(st.text(0));
+    return out;
+}
+
+// ---- contacts and blocks ---------------------------------------------------
+
+bool Store::add_contact(const std::string& owner_id, const std::string& contact_id, int64_t at)
+{
+    return prepare(
+               "INSERT OR IGNORE INTO contacts (owner_id, contact_id, created_at) "
+               "VALUES (?, ?, ?)")
+               .bind(owner_id)
+               .bind(contact_id)
+               .bind(at)
+               .run() == 1;
+}
+
+bool Store::remove_contact(const std::string& owner_id, const std::string& contact_id)
+{
+    return prepare("DELETE FROM contacts WHERE owner_id = ? AND contact_id = ?")
+               .bind(owner_id)
+               .bind(contact_id)
+               .run() == 1;
+}
+
+std::vector<User> Store::list_contacts(const std::string& owner_id)
+{
+    auto st = prepare("SELECT " USER_COLUMNS
+                      " FROM users WHERE id IN (SELECT contact_id FROM contacts WHERE owner_id = ?)"
+                      " ORDER BY name, id");
+    st.bind(owner_id);
+    std::vector<User> out;
+    while (st.step())
+        out.push_back(user_from(st));
+    return out;
+}
+
+bool Store::block_user(const std::string& user_id, const std::string& blocked_id, int64_t at)
+{
+    return prepare(
+               "INSERT OR IGNORE INTO blocks (user_id, blocked_id, created_at) "
+               "VALUES (?, ?, ?)")
+               .bind(user_id)
+               .bind(blocked_id)
+               .bind(at)
+               .run() == 1;
+}
+
+bool Store::unblock_user(const std::string& user_id, const std::string& blocked_id)
+{
+    return prepare("DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?")
+               .bind(user_id)
+               .bind(blocked_id)
+               .run() == 1;
+}
+
+std::vector<User> Store::list_blocked(const std::string& user_id)
+{
+    auto st = prepare("SELECT " USER_COLUMNS
+                      " FROM users WHERE id IN (SELECT blocked_id FROM blocks WHERE user_id = ?)"
+                      " ORDER BY name, id");
+    st.bind(user_id);
+    std::vector<User> out;
+    while (st.step())
+        out.push_back(user_from(st));
+    return out;
+}
+
+bool Store::is_blocked(const std::string& user_id, const std::string& by_id)
+{
+    auto st = prepare("SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?");
+    st.bind(by_id).bind(user_id);
+    return st.step();
+}
+
 }  // namespace zumzi

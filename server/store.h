@@ -82,6 +82,69 @@ struct Member {
     int64_t joined_at = 0;
 };
 
+struct Group {
+    std::string id;
+    std::string app_id;
+    std::string owner_id;
+    std::string name;
+    std::string photo_url;
+    int64_t created_at = 0;
+};
+
+struct GroupMember {
+    std::string group_id;
+    std::string user_id;
+    std::string user_name;  // read-only, joined from users
+    std::string role;       // "owner", "admin" or "member"
+    int64_t joined_at = 0;
+};
+
+// An uploaded file (the bytes are on disk under `storage`).
+struct File {
+    std::string id;
+    std::string app_id;
+    std::string owner_id;
+    std::string name;
+    std::string content_type;
+    int64_t size = 0;
+    std::string storage;
+    std::string thumbnail;  // empty: none
+    int width = 0;          // pictures only
+    int height = 0;
+    bool is_public = false;
+    int64_t created_at = 0;
+};
+
+// A chat message. Ids grow with every message of the server, so they order
+// messages within and across conversations.
+struct Message {
+    int64_t id = 0;
+    std::string app_id;
+    std::string conversation;  // "dm:<a>:<b>", "group:<id>" or "room:<id>"
+    std::string sender_id;
+    std::string client_id;  // the sender's own id for it: resends are idempotent
+    std::string text;
+    int64_t forwarded_from = 0;  // 0: not forwarded
+    int64_t created_at = 0;
+    int64_t deleted_at = 0;    // 0: not deleted
+    // The attachment, without storage names (thumbnail is "yes" when it has one).
+    std::optional<File> file;
+};
+
+// A conversation a user takes part in, for their list of recent ones.
+struct ConversationSummary {
+    std::string conversation;
+    std::optional<Message> last;  // none yet
+    int64_t unread = 0;
+    int64_t delivered_id = 0;
+    int64_t read_id = 0;
+};
+
+struct ConversationCursor {
+    int64_t delivered_id = 0;
+    int64_t read_id = 0;
+};
+
 class Store {
 public:
     // Opens (creating if needed) the database at `path` and applies the
@@ -141,6 +204,75 @@ public:
     std::optional<Member> find_member(const std::string& room_id, const std::string& user_id);
     std::vector<Member> list_members(const std::string& room_id);
     bool delete_member(const std::string& room_id, const std::string& user_id);
+
+    // Groups
+    void create_group(const Group& group, const std::vector<GroupMember>& members);
+    std::optional<Group> find_group(const std::string& app_id, const std::string& id);
+    bool update_group(const Group& group);
+    bool delete_group(const std::string& app_id, const std::string& id);
+    std::vector<Group> groups_of_user(const std::string& app_id, const std::string& user_id);
+    void put_group_member(const GroupMember& member);
+    std::optional<GroupMember> find_group_member(const std::string& group_id,
+                                                 const std::string& user_id);
+    std::vector<GroupMember> list_group_members(const std::string& group_id);
+    bool delete_group_member(const std::string& group_id, const std::string& user_id);
+
+    // Messages. A user's conversations are their groups, the rooms where they
+    // may receive chat (permission bit `room_receive`) and the 1-1
+    // conversations they have a cursor in; a member sees the messages sent
+    // since they joined.
+    //
+    // Stores `message` (its id and created_at are set here) unless the
+    // sender already sent one with the same client_id: then that one is
+    // returned and the bool is false. `cursor_users` get a cursor row in the
+    // conversation if they have none (the two sides of a 1-1).
+    std::pair<Message, bool> insert_message(Message message,
+                                            const std::vector<std::string>& cursor_users);
+    std::optional<Message> find_message(const std::string& app_id, int64_t id);
+    // Newest first, ids below `before` (0: from the newest), at most `limit`,
+    // not older than `since` (ms).
+    std::vector<Message> history(const std::string& conversation, int64_t before, int limit,
+                                 int64_t since);
+    // Messages of others in the user's conversations that are above the
+    // user's delivered cursor and above `after` (an id), oldest first.
+    std::vector<Message> pending_messages(const std::string& user_id, uint32_t room_receive,
+                                          int64_t after, int limit);
+    // Newest conversations first (by last message).
+    std::vector<ConversationSummary> conversations_of(const std::string& user_id,
+                                                      uint32_t room_receive, int limit);
+    // The highest message id of a conversation, 0 if it has none.
+    int64_t last_message_id(const std::string& conversation);
+    ConversationCursor cursor(const std::string& conversation, const std::string& user_id);
+    // Moves the user's delivered (and with `read`, read) cursor up to
+    // `up_to`; never backwards. Returns the cursor after the change.
+    ConversationCursor advance_cursor(const std::string& conversation, const std::string& user_id,
+                                      int64_t up_to, bool read);
+    // Clears the text and marks it deleted; false if it was already.
+    bool delete_message(int64_t id, int64_t now);
+
+    // Files
+    void create_file(const File& file);
+    std::optional<File> find_file(const std::string& app_id, const std::string& id);
+    // The owner, everyone in the app for a public file, and the members of
+    // the conversations a message carrying it went to (since they joined).
+    bool file_readable(const File& file, const std::string& user_id, uint32_t room_receive);
+
+    // Presence: when the user's last WebSocket closed (0: never seen).
+    void set_last_seen(const std::string& user_id, int64_t at);
+    int64_t last_seen(const std::string& user_id);
+    // Who hears of the user's presence: users who share a 1-1 conversation
+    // or a group with them, or have them as a contact; not those they blocked.
+    std::vector<std::string> peers_of(const std::string& user_id);
+
+    // Contacts and blocks. add/remove/block/unblock return false when
+    // nothing changed.
+    bool add_contact(const std::string& owner_id, const std::string& contact_id, int64_t at);
+    bool remove_contact(const std::string& owner_id, const std::string& contact_id);
+    std::vector<User> list_contacts(const std::string& owner_id);
+    bool block_user(const std::string& user_id, const std::string& blocked_id, int64_t at);
+    bool unblock_user(const std::string& user_id, const std::string& blocked_id);
+    std::vector<User> list_blocked(const std::string& user_id);
+    bool is_blocked(const std::string& user_id, const std::string& by_id);
 
 private:
     class Statement;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/views.h"
+#include "chat.h"
 #include "membership.h"
 #include "permissions.h"
 
@@ -45,10 +46,14 @@ WsSession::WsSession(uint64_t id, Context& ctx, Hub& hub, LiveRooms& live,
         .set("session_id", std::to_string(id_))
         .set("user", user_json(principal_.user, true));
     send(to_json_text(std::move(welcome)));
+    if (ctx_.chat)
+        ctx_.chat->attach(*this);
 }
 
 WsSession::~WsSession()
 {
+    if (ctx_.chat)
+        ctx_.chat->detach(*this);
     while (!rooms_.empty())
         leave(rooms_.begin()->first);
     g_signal_handlers_disconnect_by_data(connection_, this);
@@ -79,6 +84,8 @@ void WsSession::on_closed(SoupWebsocketConnection*, gpointer self)
 {
     auto* session = static_cast<WsSession*>(self);
     // The owner destroys us; leave the rooms now so others hear it at once.
+    if (session->ctx_.chat)
+        session->ctx_.chat->detach(*session);
     while (!session->rooms_.empty())
         session->leave(session->rooms_.begin()->first);
     if (session->closed_)
@@ -118,6 +125,8 @@ void WsSession::handle(std::string_view text)
             handle_track_subscription(id, fields, *type == "subscribe_track");
         else if (*type == "audio_only")
             handle_audio_only(id, fields);
+        else if (ctx_.chat && ctx_.chat->handles(*type))
+            ctx_.chat->handle(*this, *type, id, fields);
         else
             fail(400, "BADREQUEST", "unknown message type '%s'", type->c_str());
     } catch (const ApiError& e) {

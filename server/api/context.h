@@ -12,6 +12,7 @@
 
 namespace zumzi {
 
+class Chat;
 class WhipService;
 namespace media {
 class RoomRegistry;
@@ -26,6 +27,7 @@ struct Context {
     Clock clock;
     WhipService* whip = nullptr;           // WHIP/WHEP sessions (api/whip.cpp)
     media::RoomRegistry* media = nullptr;  // live rooms (settings that apply at once)
+    Chat* chat = nullptr;                  // messaging (chat.cpp)
 };
 
 // The user behind `Authorization: Bearer <access token>`, or 401 AUTHFAIL.
