@@ -21,6 +21,7 @@
 #include "rate_limit.h"
 #include "room_registry.h"
 #include "router.h"
+#include "static_files.h"
 #include "store.h"
 #include "ws_session.h"
 
@@ -72,6 +73,7 @@ private:
     RateLimiter pin_failures_;
     Context context_;
     Router router_;
+    StaticFiles static_files_;  // the web client at /
     Hub hub_;
     LiveRooms live_;
     media::RoomRegistry media_;
