@@ -5,13 +5,16 @@
 //   - a browser forced to send H.264 is decoded by the other;
 //   - a getDisplayMedia screen share appears at the other browser as a
 //     second video track and disappears when stopped.
+// The screen share is a real getDisplayMedia() call: headless Chromium with
+// --use-fake-ui-for-media-stream and --use-fake-device-for-media-stream
+// grants it without a picker and captures a fake 1280x720 screen.
 // Each test saves screenshots (and every page's console) in the log
 // directory printed first. Run by `meson test` (suite `browser`).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  createRoom, login, logDir, openPeer, runBot, startServer, waitFor, waitForAudio, waitForVideo,
+  createRoom, login, logDir, openPeer, runBot, sleep, startServer, waitFor, waitForAudio, waitForVideo,
 } from './harness.mjs';
 
 const TEST_TIMEOUT = 300000;
@@ -30,7 +33,8 @@ async function closePeers() {
 }
 
 before(async () => {
-  console.log(`# screenshots and logs: ${logDir}`);
+  // stderr: stdout is the TAP stream, which must start with its version.
+  console.error(`screenshots and logs: ${logDir}`);
   server = await startServer();
   users = {
     ann: await login(server, 'ann@example.com', 'Ann'),
@@ -43,7 +47,8 @@ after(async () => {
   await server?.stop();
 });
 
-test('two browsers see and hear each other', { timeout: TEST_TIMEOUT }, async () => {
+test('two browsers see and hear each other', { timeout: TEST_TIMEOUT }, async (t) => {
+  t.diagnostic(`screenshots and logs: ${logDir}`);
   const room = await createRoom(server, users.ann, 'Two browsers');
   const ann = await peer('two-ann');
   const bob = await peer('two-bob');
@@ -65,6 +70,13 @@ test('two browsers see and hear each other', { timeout: TEST_TIMEOUT }, async ()
   await ann.screenshot('two-browsers-ann');
   await bob.screenshot('two-browsers-bob');
 
+  // Figures for the record (not asserted: the machine is shared).
+  await sleep(8000);
+  const seen = await ann.call('remote');
+  const sent = await bob.call('sent');
+  t.diagnostic(`Ann receives: ${JSON.stringify(seen.tracks)} ${JSON.stringify(seen.inbound)}`);
+  t.diagnostic(`Bob sends: ${JSON.stringify(sent)}`);
+
   // Leaving takes Bob's tracks away at Ann's.
   await bob.call('leave');
   await waitFor('Ann to lose Bob\'s tracks', async () => {
@@ -74,7 +86,7 @@ test('two browsers see and hear each other', { timeout: TEST_TIMEOUT }, async ()
   await closePeers();
 });
 
-test('a browser and a GStreamer bot see each other', { timeout: TEST_TIMEOUT }, async () => {
+test('a browser and a GStreamer bot see each other', { timeout: TEST_TIMEOUT }, async (t) => {
   const room = await createRoom(server, users.ann, 'Browser and bot');
   const ann = await peer('bot-ann');
   const annJoin = await ann.call('join', { token: users.ann, roomId: room.id });
@@ -96,7 +108,7 @@ test('a browser and a GStreamer bot see each other', { timeout: TEST_TIMEOUT }, 
   assert.ok(video && video.frames > 0, `the bot decoded no video from the browser: ${JSON.stringify(rows)}`);
   assert.ok(audio && audio.frames > 0, `the bot decoded no audio from the browser: ${JSON.stringify(rows)}`);
   assert.equal(video.label, 'camera');
-  console.log(`# bot decoded ${video.frames} video frames and ${audio.frames} audio buffers from Chromium`);
+  t.diagnostic(`bot decoded ${video.frames} video frames and ${audio.frames} audio buffers from Chromium`);
   await closePeers();
 });
 

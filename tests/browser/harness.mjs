@@ -184,7 +184,8 @@ export async function waitForAudio(peer, timeoutMs = 90000) {
   return waitFor(`${peer.name} to receive audio`, async () => {
     const r = await peer.call('remote');
     const track = r.tracks.find((t) => t.kind === 'audio');
-    const inbound = r.inbound.find((s) => s.kind === 'audio' && s.packetsReceived > 20 && s.totalSamplesReceived > 0);
+    const inbound = r.inbound.find((s) => s.kind === 'audio' && s.packetsReceived > 20 && s.totalSamplesReceived > 0 &&
+      s.totalAudioEnergy > 0); // the fake microphone beeps: not silence
     if (!track || !inbound) return { ok: false, r };
     return { ok: true, track, inbound };
   }, timeoutMs);
