@@ -52,6 +52,12 @@ test('two browsers see and hear each other', { timeout: TEST_TIMEOUT }, async (t
   const room = await createRoom(server, users.ann, 'Two browsers');
   const ann = await peer('two-ann');
   const bob = await peer('two-bob');
+  // A wrong PIN is the server's BADPIN, through zumzi.js.
+  const wrong = room.participant_pin === '00000000' ? '11111111' : '00000000';
+  const refused = await bob.call('joinError', { token: users.bob, roomId: room.id, pin: wrong });
+  assert.equal(refused.code, 'BADPIN', JSON.stringify(refused));
+  assert.equal(refused.rooms, 0);
+
   const annJoin = await ann.call('join', { token: users.ann, roomId: room.id });
   const bobJoin = await bob.call('join', { token: users.bob, roomId: room.id, pin: room.participant_pin });
   assert.equal(annJoin.role, 'owner');
@@ -93,7 +99,7 @@ test('a browser and a GStreamer bot see each other', { timeout: TEST_TIMEOUT }, 
   await ann.call('publishCamera');
   const bot = runBot([
     '--server', server.url, '--token', users.bob, '--room', room.id, '--pin', room.participant_pin,
-    '--duration', '25', '--size', '320x240', '--fps', '15',
+    '--duration', '30', '--size', '320x240', '--fps', '15',
   ]);
   const v = await waitForVideo(ann, 'the bot\'s camera', (t) => t.from !== annJoin.participantId && t.label === 'camera');
   assert.equal(v.track.codec, 'VP8');
