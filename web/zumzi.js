@@ -382,9 +382,17 @@ export class Room extends EventTarget {
   }
 
   _onRemoteTrack(e) {
-    const stream = e.streams[0];
-    if (!stream) return;
-    const id = stream.id; // the server's track id
+    // The server's track id is the msid stream id. webrtcbin writes it only
+    // on a=ssrc lines, which Chromium reads; other browsers may give no
+    // stream, so read it from the m-line of the remote SDP then.
+    let stream = e.streams[0];
+    if (!stream) {
+      const id = this._msidOfMid(e.transceiver?.mid);
+      if (!id) return;
+      stream = new MediaStream([e.track]);
+      Object.defineProperty(stream, 'id', { value: id });
+    }
+    const id = stream.id;
     this.remote.set(id, { track: e.track, stream });
     // An m-line the server stops sending takes its track out of the stream.
     stream.addEventListener('removetrack', () => {
@@ -394,6 +402,15 @@ export class Room extends EventTarget {
       if (this._announced.delete(id)) emit(this, 'trackremoved', { track: e.track, stream, info });
     });
     this._maybeAnnounce(id);
+  }
+
+  _msidOfMid(mid) {
+    const sdp = this._sub?.remoteDescription?.sdp || '';
+    for (const section of sdp.split(/\r\n(?=m=)/)) {
+      if (/\r\na=mid:(\S+)/.exec(section)?.[1] !== mid) continue;
+      return /^a=(?:ssrc:\d+ )?msid:(\S+)/m.exec(section)?.[1] || null;
+    }
+    return null;
   }
 
   _remoteCandidate(session, mline, candidate) {
