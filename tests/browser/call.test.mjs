@@ -4,7 +4,7 @@
 //   - a browser and a GStreamer zumzi-bot see each other;
 //   - a browser forced to send H.264 is decoded by the other;
 //   - a getDisplayMedia screen share appears at the other browser as a
-//     second video track and disappears when stopped.
+//     second video track and disappears when stopped, twice.
 // The screen share is a real getDisplayMedia() call: headless Chromium with
 // --use-fake-ui-for-media-stream and --use-fake-device-for-media-stream
 // grants it without a picker and captures a fake 1280x720 screen.
@@ -166,5 +166,17 @@ test('a screen share appears and disappears', { timeout: TEST_TIMEOUT }, async (
   // The camera goes on playing.
   await waitForVideo(bob, 'Ann\'s camera after the share', (t) => t.label === 'camera');
   await bob.screenshot('screen-share-bob-stopped');
+
+  // Sharing again is a new track (a new m-line) and plays too.
+  await ann.call('shareScreen');
+  const again = await waitForVideo(bob, 'Ann\'s second screen share',
+    (t) => t.from === annJoin.participantId && t.label === 'screen');
+  assert.notEqual(again.track.id, screen.track.id);
+  await ann.call('stopScreen');
+  await waitFor('Bob to lose the second share', async () => {
+    const r = await bob.call('remote');
+    const videos = r.tracks.filter((t) => t.kind === 'video');
+    return videos.length === 1 && videos[0].label === 'camera' ? r : { ok: false, r };
+  });
   await closePeers();
 });
