@@ -39,11 +39,14 @@ function defaultUrl() {
 export class Zumzi extends EventTarget {
   // Resolves once the server's `welcome` arrived; rejects if the connection
   // fails (a bad token is refused before the upgrade).
-  static connect({ token, url = defaultUrl(), iceServers = [] } = {}) {
+  // `candidateFilter(candidate)` (optional): local ICE candidates (the
+  // "candidate:..." string) for which it returns false are not sent.
+  static connect({ token, url = defaultUrl(), iceServers = [], candidateFilter = null } = {}) {
     if (!token) return Promise.reject(new Error('zumzi: a token is required'));
     const base = url.replace(/^http/, 'ws').replace(/\/$/, '');
     const ws = new WebSocket(`${base}${WS_PATH}?token=${encodeURIComponent(token)}`);
     const client = new Zumzi(ws, iceServers);
+    client.candidateFilter = candidateFilter;
     return new Promise((resolve, reject) => {
       client._welcome = { resolve, reject };
     });
@@ -307,6 +310,8 @@ export class Room extends EventTarget {
       rtcpMuxPolicy: 'require',
     });
     pc.onicecandidate = (e) => {
+      const filter = this.client.candidateFilter;
+      if (e.candidate && filter && !filter(e.candidate.candidate)) return;
       this.client.send({
         type: 'ice',
         room: this.id,

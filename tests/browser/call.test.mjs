@@ -2,7 +2,8 @@
 // web/test/call.html served by zumzi-server itself:
 //   - two browsers each decode the other's video and receive its audio;
 //   - a browser and a GStreamer zumzi-bot see each other;
-//   - a browser forced to send H.264 is decoded by the other;
+//   - a browser forced to send H.264 is decoded by a viewer (viewer PIN,
+//     no camera), whose publish attempt is refused;
 //   - a getDisplayMedia screen share appears at the other browser as a
 //     second video track and disappears when stopped, twice.
 // The screen share is a real getDisplayMedia() call: headless Chromium with
@@ -118,12 +119,15 @@ test('a browser and a GStreamer bot see each other', { timeout: TEST_TIMEOUT }, 
   await closePeers();
 });
 
-test('H.264 from a browser is decoded by another', { timeout: TEST_TIMEOUT }, async () => {
+test('H.264 from a browser is decoded by a viewer browser', { timeout: TEST_TIMEOUT }, async () => {
   const room = await createRoom(server, users.ann, 'H.264');
   const ann = await peer('h264-ann');
   const bob = await peer('h264-bob');
   const annJoin = await ann.call('join', { token: users.ann, roomId: room.id });
-  await bob.call('join', { token: users.bob, roomId: room.id, pin: room.participant_pin });
+  // Bob watches with the viewer PIN: he never opens a camera (so Chromium
+  // has no media permission for his page) and may not publish.
+  const bobJoin = await bob.call('join', { token: users.bob, roomId: room.id, pin: room.viewer_pin });
+  assert.equal(bobJoin.role, 'viewer');
   await ann.call('publishCamera', { videoCodec: 'H264' });
 
   const v = await waitForVideo(bob, 'Ann\'s H.264 camera', (t) => t.from === annJoin.participantId && t.label === 'camera');
@@ -133,6 +137,7 @@ test('H.264 from a browser is decoded by another', { timeout: TEST_TIMEOUT }, as
   const sent = await ann.call('sent');
   assert.ok(sent.some((s) => s.kind === 'video' && s.codec === 'video/H264'), JSON.stringify(sent));
   await bob.screenshot('h264-bob');
+  await assert.rejects(bob.call('publishCamera'), /may not publish/);
   await closePeers();
 });
 
