@@ -119,8 +119,8 @@ TEST_GROUP(Static)
     void check_refused_raw(const std::string& target)
     {
         auto [status, text] = raw_get(srv->url(), target);
-        const bool refused = (status == 404 && text.find("\"NOTFOUND\"") != std::string::npos) ||
-                             status == 400;
+        const bool refused =
+            (status == 404 && text.find("\"NOTFOUND\"") != std::string::npos) || status == 400;
         if (!refused || text.find("SECRET") != std::string::npos)
             FAIL(("GET " + target + " should be 404 NOTFOUND, got:\n" + text).c_str());
         if (status == 400)
