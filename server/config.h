@@ -29,6 +29,8 @@ struct Config {
     std::string tls_certificate;       // PEM; TLS is on when both are set
     std::string tls_key;
     std::string schema_dir;  // migrations; defaults to the built-in path
+    std::string web_dir;     // the web client served at /; empty: none (zumzi-server
+                             // defaults it to the source tree's web/)
 
     // [login]
     bool demo = false;               // also accept 123456 as a login code

@@ -79,6 +79,7 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
       otp_(config, store, delivery, clock),
       pin_failures_(config.pin_failures_per_user, config.rate_window * 1000LL),
       context_{config, store, auth_, otp_, pin_failures_, clock, nullptr},
+      static_files_(config.web_dir),
       media_(media_config(config), registry_callbacks())
 {
     whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);
@@ -338,6 +339,11 @@ void Server::handle(SoupServerMessage* msg, const char* path)
         if (body && body->too_large)
             throw too_large(body->limit);
         Router::Match match = router_.match(method, path);
+        if (!match.handler && match.allowed.empty() && !api &&
+            (g_str_equal(method, "GET") || g_str_equal(method, "HEAD"))) {
+            static_files_.serve(msg, path);  // the web client, or 404
+            return;
+        }
         if (!match.handler) {
             if (match.allowed.empty())
                 fail(404, "NOTFOUND", "no such endpoint: %s", path);

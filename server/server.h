@@ -22,6 +22,7 @@
 #include "rate_limit.h"
 #include "room_registry.h"
 #include "router.h"
+#include "static_files.h"
 #include "store.h"
 #include "ws_session.h"
 
@@ -74,6 +75,7 @@ private:
     RateLimiter pin_failures_;
     Context context_;
     Router router_;
+    StaticFiles static_files_;  // the web client at /
     Hub hub_;
     LiveRooms live_;
     std::unique_ptr<Chat> chat_;  // after hub_: unsubscribes from it

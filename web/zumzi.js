@@ -1,0 +1,456 @@
+// zumzi.js: a small client for Zumzi's WebSocket protocol (docs/protocol.md).
+// An ES module with no DOM: it connects with an access token, joins rooms,
+// publishes local tracks on the publish session (the client offers) and
+// answers the server's subscribe offers, trickling ICE both ways. What it
+// receives it reports as events (EventTarget, details in event.detail).
+//
+//   import { Zumzi } from '/zumzi.js';
+//   const z = await Zumzi.connect({ token });
+//   const room = await z.join('k7m2q9x4ab', '48151623');
+//   room.addEventListener('track', (e) => show(e.detail.track, e.detail.info));
+//   await room.publish(cameraTrack, 'camera');
+//
+// See docs/client.md.
+
+const WS_PATH = '/api/v1/ws';
+
+// An error reply of the server, with its stable code.
+export class ZumziError extends Error {
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.name = 'ZumziError';
+    this.code = code;
+    Object.assign(this, extra);
+  }
+}
+
+function emit(target, type, detail) {
+  target.dispatchEvent(new CustomEvent(type, { detail }));
+}
+
+// The default server is the page's own origin.
+function defaultUrl() {
+  const loc = globalThis.location;
+  if (!loc) throw new Error('zumzi: pass `url` outside a browser page');
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}`;
+}
+
+// Events: 'close' ({code, reason}), 'message' (every server message, raw).
+export class Zumzi extends EventTarget {
+  // Resolves once the server's `welcome` arrived; rejects if the connection
+  // fails (a bad token is refused before the upgrade).
+  // `candidateFilter(candidate)` (optional): local ICE candidates (the
+  // "candidate:..." string) for which it returns false are not sent.
+  static connect({ token, url = defaultUrl(), iceServers = [], candidateFilter = null } = {}) {
+    if (!token) return Promise.reject(new Error('zumzi: a token is required'));
+    const base = url.replace(/^http/, 'ws').replace(/\/$/, '');
+    const ws = new WebSocket(`${base}${WS_PATH}?token=${encodeURIComponent(token)}`);
+    const client = new Zumzi(ws, iceServers);
+    client.candidateFilter = candidateFilter;
+    return new Promise((resolve, reject) => {
+      client._welcome = { resolve, reject };
+    });
+  }
+
+  constructor(ws, iceServers) {
+    super();
+    this.ws = ws;
+    this.iceServers = iceServers;
+    this.user = null;
+    this.sessionId = null;
+    this.rooms = new Map(); // room id -> Room
+    this._nextId = 1;
+    this._pending = new Map(); // request id -> {resolve, reject}
+    ws.onmessage = (e) => this._onMessage(e.data);
+    ws.onclose = (e) => this._onClose(e);
+    ws.onerror = () => {}; // onclose follows with the details
+  }
+
+  // Sends a request and resolves with the reply carrying its id (rejects
+  // with ZumziError on an `error` reply).
+  request(message) {
+    const id = this._nextId++;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject });
+      this.send({ ...message, id });
+    });
+  }
+
+  send(message) {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  async ping() {
+    return this.request({ type: 'ping' });
+  }
+
+  // Joins a room (PIN unless you own it or are a member already) and
+  // returns its Room. Media starts at once: the server sends the first
+  // subscribe offer right after `joined`.
+  async join(roomId, pin) {
+    const room = new Room(this, roomId);
+    this.rooms.set(roomId, room); // offers may follow the reply at once
+    try {
+      const joined = await this.request({ type: 'join', room: roomId, ...(pin ? { pin } : {}) });
+      room._joined(joined);
+      return room;
+    } catch (e) {
+      this.rooms.delete(roomId);
+      room._close();
+      throw e;
+    }
+  }
+
+  close() {
+    for (const room of this.rooms.values()) room._close();
+    this.rooms.clear();
+    this.ws.close(1000);
+  }
+
+  _onMessage(text) {
+    let m;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      return;
+    }
+    emit(this, 'message', m);
+    if (m.type === 'welcome') {
+      this.user = m.user;
+      this.sessionId = m.session_id;
+      this._welcome?.resolve(this);
+      this._welcome = null;
+      return;
+    }
+    if (m.id !== undefined && this._pending.has(m.id)) {
+      const { resolve, reject } = this._pending.get(m.id);
+      this._pending.delete(m.id);
+      if (m.type === 'error') {
+        const { code, message, ...extra } = m.error || {};
+        reject(new ZumziError(code, message, extra));
+      } else {
+        resolve(m);
+      }
+      return;
+    }
+    const room = m.room && this.rooms.get(m.room);
+    if (room) room._onMessage(m);
+  }
+
+  _onClose(e) {
+    const error = new ZumziError('CLOSED', `connection closed (${e.code})`);
+    if (this._welcome) {
+      this._welcome.reject(error);
+      this._welcome = null;
+    }
+    for (const { reject } of this._pending.values()) reject(error);
+    this._pending.clear();
+    for (const room of this.rooms.values()) room._close();
+    this.rooms.clear();
+    emit(this, 'close', { code: e.code, reason: e.reason });
+  }
+}
+
+// One joined room. Events (event.detail):
+//   participantjoined {participant}       participantleft {participant_id, user_id}
+//   trackpublished {info}                 trackunpublished {info}
+//   track {track, stream, info}           a remote MediaStreamTrack is playing
+//   trackremoved {track, stream, info}    it is gone (unpublished or left)
+//   connectionstate {session, state, side}  side: 'server' or 'client'
+//   left {reason}                          the room is over for us
+//   error {error}                          a media error the server reported
+export class Room extends EventTarget {
+  constructor(client, id) {
+    super();
+    this.client = client;
+    this.id = id;
+    this.info = null; // the room object of `joined`
+    this.participantId = null;
+    this.participants = new Map(); // participant id -> participant
+    this.tracks = new Map(); // track id -> track info (track_published)
+    this.remote = new Map(); // track id -> {track, stream}
+    this._announced = new Set(); // track ids whose 'track' event went out
+    this._pub = null; // publish RTCPeerConnection, made on first publish
+    this._sub = null; // subscribe RTCPeerConnection, made on first offer
+    this._published = new Map(); // MediaStreamTrack -> {transceiver, label}
+    this._pubQueue = Promise.resolve(); // publish negotiations run one at a time
+    this._subQueue = Promise.resolve();
+    this._early = { publish: [], subscribe: [] }; // candidates before the remote SDP
+    this.closed = false;
+  }
+
+  get role() {
+    return this.info?.role;
+  }
+
+  get permissions() {
+    return this.info?.permissions || [];
+  }
+
+  // Publishes `track` (a MediaStreamTrack) labelled `label` ('camera',
+  // 'mic', 'screen', 'screen-2'...). Resolves once the server answered.
+  // `options.codecs`: RTCRtpCodecCapability[] to prefer (setCodecPreferences).
+  publish(track, label, options = {}) {
+    if (this._published.has(track)) return Promise.reject(new Error('zumzi: already published'));
+    return this._negotiate(() => {
+      const pc = this._publishPc();
+      const transceiver = pc.addTransceiver(track, { direction: 'sendonly', ...(options.init || {}) });
+      if (options.codecs) transceiver.setCodecPreferences(options.codecs);
+      this._published.set(track, { transceiver, label });
+    });
+  }
+
+  // Stops sending `track`: its m-line goes inactive and the server
+  // unpublishes it. The track itself is left running (stop it yourself).
+  unpublish(track) {
+    const entry = this._published.get(track);
+    if (!entry) return Promise.reject(new Error('zumzi: not published'));
+    return this._negotiate(() => {
+      this._published.delete(track);
+      entry.transceiver.direction = 'inactive';
+      entry.transceiver.sender.replaceTrack(null);
+    });
+  }
+
+  // The RTCPeerConnections, for getStats() and the like (null until used).
+  get publishConnection() {
+    return this._pub;
+  }
+
+  get subscribeConnection() {
+    return this._sub;
+  }
+
+  async leave() {
+    if (this.closed) return;
+    try {
+      await this.client.request({ type: 'leave', room: this.id });
+    } finally {
+      this.client.rooms.delete(this.id);
+      this._close('left');
+    }
+  }
+
+  // --- internals ---
+
+  _joined(m) {
+    this.info = m.room;
+    this.participantId = m.participant_id;
+    for (const p of m.participants || []) this.participants.set(p.participant_id, p);
+    for (const t of m.tracks || []) this._trackPublished(t);
+  }
+
+  _onMessage(m) {
+    switch (m.type) {
+      case 'participant_joined':
+        this.participants.set(m.participant.participant_id, m.participant);
+        emit(this, 'participantjoined', { participant: m.participant });
+        break;
+      case 'participant_left':
+        this.participants.delete(m.participant_id);
+        emit(this, 'participantleft', { participant_id: m.participant_id, user_id: m.user_id });
+        break;
+      case 'track_published':
+        this._trackPublished(m.track);
+        break;
+      case 'track_unpublished':
+        this._trackUnpublished(m.track.id);
+        break;
+      case 'subscribe_offer':
+        this._subQueue = this._subQueue.then(() => this._answer(m.sdp)).catch((error) =>
+          emit(this, 'error', { error }));
+        break;
+      case 'ice':
+        this._remoteCandidate(m.session, m.mline, m.candidate);
+        break;
+      case 'connection_state':
+        emit(this, 'connectionstate', { session: m.session, state: m.state, side: 'server' });
+        break;
+      case 'left':
+        this.client.rooms.delete(this.id);
+        this._close(m.reason || 'left');
+        break;
+      case 'error':
+        emit(this, 'error', { error: new ZumziError(m.error?.code, m.error?.message) });
+        break;
+    }
+  }
+
+  _trackPublished(info) {
+    if (info.participant_id === this.participantId) return; // our own
+    this.tracks.set(info.id, info);
+    emit(this, 'trackpublished', { info });
+    this._maybeAnnounce(info.id);
+  }
+
+  _trackUnpublished(id) {
+    const info = this.tracks.get(id);
+    if (!info) return;
+    this.tracks.delete(id);
+    const remote = this.remote.get(id);
+    this.remote.delete(id);
+    if (this._announced.delete(id)) emit(this, 'trackremoved', { ...remote, info });
+    emit(this, 'trackunpublished', { info });
+  }
+
+  // A track is announced once both its info (track events) and its
+  // MediaStreamTrack (ontrack, stream id = track id) are here.
+  _maybeAnnounce(id) {
+    const info = this.tracks.get(id);
+    const remote = this.remote.get(id);
+    if (!info || !remote || this._announced.has(id)) return;
+    this._announced.add(id);
+    emit(this, 'track', { ...remote, info });
+  }
+
+  _newPc(session) {
+    const pc = new RTCPeerConnection({
+      iceServers: this.client.iceServers,
+      bundlePolicy: 'max-bundle',
+      rtcpMuxPolicy: 'require',
+    });
+    pc.onicecandidate = (e) => {
+      const filter = this.client.candidateFilter;
+      if (e.candidate && filter && !filter(e.candidate.candidate)) return;
+      this.client.send({
+        type: 'ice',
+        room: this.id,
+        session,
+        mline: e.candidate ? e.candidate.sdpMLineIndex ?? 0 : 0,
+        candidate: e.candidate ? e.candidate.candidate : '',
+      });
+    };
+    pc.onconnectionstatechange = () =>
+      emit(this, 'connectionstate', { session, state: pc.connectionState, side: 'client' });
+    return pc;
+  }
+
+  _publishPc() {
+    if (!this._pub) this._pub = this._newPc('publish');
+    return this._pub;
+  }
+
+  // Runs `change` then one offer/answer round on the publish session; rounds
+  // never overlap.
+  _negotiate(change) {
+    const run = async () => {
+      if (this.closed) throw new Error('zumzi: the room is closed');
+      change();
+      const pc = this._pub;
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      const reply = await this.client.request({
+        type: 'publish',
+        room: this.id,
+        sdp: this._labelled(pc.localDescription.sdp),
+      });
+      await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp });
+      this._flushCandidates('publish');
+    };
+    const result = this._pubQueue.then(run);
+    this._pubQueue = result.catch(() => {});
+    return result;
+  }
+
+  // The offer as sent: each m-line's msid stream id becomes its label, which
+  // is how the server names tracks ('camera', 'screen'...). Only the copy
+  // sent is rewritten; the browser keeps its own.
+  _labelled(sdp) {
+    const labels = new Map();
+    for (const { transceiver, label } of this._published.values())
+      if (transceiver.mid !== null) labels.set(transceiver.mid, label);
+    const sections = sdp.split(/\r\n(?=m=)/);
+    return sections
+      .map((section) => {
+        const mid = /\r\na=mid:(\S+)/.exec(section)?.[1];
+        const label = labels.get(mid);
+        if (!label) return section;
+        return section
+          .replace(/^a=msid:\S+ (\S+)$/gm, `a=msid:${label} $1`)
+          .replace(/^(a=ssrc:\d+ msid:)\S+ (\S+)$/gm, `$1${label} $2`);
+      })
+      .join('\r\n');
+  }
+
+  async _answer(sdp) {
+    if (this.closed) return;
+    if (!this._sub) {
+      this._sub = this._newPc('subscribe');
+      this._sub.ontrack = (e) => this._onRemoteTrack(e);
+    }
+    const pc = this._sub;
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    this._flushCandidates('subscribe');
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    await this.client.request({ type: 'subscribe_answer', room: this.id, sdp: pc.localDescription.sdp });
+  }
+
+  _onRemoteTrack(e) {
+    // The server's track id is the msid stream id. webrtcbin writes it only
+    // on a=ssrc lines, which Chromium reads; other browsers may give no
+    // stream, so read it from the m-line of the remote SDP then.
+    let stream = e.streams[0];
+    if (!stream) {
+      const id = this._msidOfMid(e.transceiver?.mid);
+      if (!id) return;
+      stream = new MediaStream([e.track]);
+      Object.defineProperty(stream, 'id', { value: id });
+    }
+    const id = stream.id;
+    this.remote.set(id, { track: e.track, stream });
+    // An m-line the server stops sending takes its track out of the stream.
+    stream.addEventListener('removetrack', () => {
+      if (this.remote.get(id)?.track !== e.track) return;
+      const info = this.tracks.get(id);
+      this.remote.delete(id);
+      if (this._announced.delete(id)) emit(this, 'trackremoved', { track: e.track, stream, info });
+    });
+    this._maybeAnnounce(id);
+  }
+
+  _msidOfMid(mid) {
+    const sdp = this._sub?.remoteDescription?.sdp || '';
+    for (const section of sdp.split(/\r\n(?=m=)/)) {
+      if (/\r\na=mid:(\S+)/.exec(section)?.[1] !== mid) continue;
+      return /^a=(?:ssrc:\d+ )?msid:(\S+)/m.exec(section)?.[1] || null;
+    }
+    return null;
+  }
+
+  _remoteCandidate(session, mline, candidate) {
+    const pc = session === 'publish' ? this._pub : this._sub;
+    if (!pc || !pc.remoteDescription) {
+      this._early[session]?.push({ mline, candidate });
+      return;
+    }
+    this._addCandidate(pc, mline, candidate);
+  }
+
+  _flushCandidates(session) {
+    const pc = session === 'publish' ? this._pub : this._sub;
+    const early = this._early[session];
+    this._early[session] = [];
+    for (const { mline, candidate } of early) this._addCandidate(pc, mline, candidate);
+  }
+
+  _addCandidate(pc, mline, candidate) {
+    if (!candidate) return; // end of candidates: nothing to do with max-bundle
+    pc.addIceCandidate({ candidate, sdpMLineIndex: mline }).catch((error) =>
+      emit(this, 'error', { error }));
+  }
+
+  _close(reason = 'closed') {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this._announced]) {
+      const remote = this.remote.get(id);
+      emit(this, 'trackremoved', { ...remote, info: this.tracks.get(id) });
+    }
+    this._announced.clear();
+    this.remote.clear();
+    this._pub?.close();
+    this._sub?.close();
+    emit(this, 'left', { reason });
+  }
+}
