@@ -14,9 +14,15 @@ struct ImageSize {
     int height = 0;
 };
 
-// A `side` x `side` JPEG of the centre square of `image`, scaled. Returns
+// Pictures larger than this on either side are refused before anything is
+// allocated for them (a small file can claim a huge size).
+constexpr int kMaxImageSide = 16384;
+
+// A `side` x `side` JPEG of the centre square of `image`, scaled, and the
+// size of the decoded picture in `source` (one decode for both). Returns
 // false with `error` set when `image` cannot be decoded as a picture.
-bool make_thumbnail(const std::string& image, int side, std::string& jpeg, std::string& error);
+bool make_thumbnail(const std::string& image, int side, std::string& jpeg, ImageSize& source,
+                    std::string& error);
 
 // The dimensions of the first picture of `image`; false when it cannot be
 // decoded.

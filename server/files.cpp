@@ -122,8 +122,7 @@ File store_upload(Context& ctx, const Principal& owner, const std::string& name,
         const std::string bytes(data);
         std::string error;
         media::ImageSize size;
-        if (media::image_size(bytes, size, error) &&
-            media::make_thumbnail(bytes, kThumbnailSide, thumbnail, error)) {
+        if (media::make_thumbnail(bytes, kThumbnailSide, thumbnail, size, error)) {
             file.width = size.width;
             file.height = size.height;
         } else {

@@ -296,6 +296,27 @@ TEST(Files, ProfilePhotoIsAPublicThumbnail)
     CHECK_EQUAL(url, server->get("/api/v1/profile", ann.token).str("photo_url"));
 }
 
+TEST(Files, APictureClaimingAHugeSizeIsNotDecoded)
+{
+    // A real 64x48 JPEG whose frame header (SOF0) claims 20000x20000: a
+    // decoder would allocate over a gigabyte for it.
+    std::string jpeg = test_image(64, 48, "jpegenc");
+    const size_t sof = jpeg.find("\xff\xc0");
+    CHECK_TRUE(sof != std::string::npos);
+    // FFC0, length (2), precision (1), height (2), width (2).
+    jpeg[sof + 5] = jpeg[sof + 7] = static_cast<char>(20000 >> 8);
+    jpeg[sof + 6] = jpeg[sof + 8] = static_cast<char>(20000 & 0xff);
+    zumzi::media::ImageSize size;
+    std::string error;
+    CHECK_FALSE(zumzi::media::image_size(jpeg, size, error));
+
+    RequestOptions options;
+    options.content_type = "image/jpeg";
+    CHECK_ERROR(server->request("POST", "/api/v1/profile/photo", jpeg, ann.token, options), 400,
+                "BADREQUEST");
+    CHECK_EQUAL("", server->get("/api/v1/profile", ann.token).str("photo_url"));
+}
+
 TEST(Files, DeletingTheUploaderKeepsOthersMessages)
 {
     const std::string id = upload_raw(ann, "doc.txt", "shared notes").str("id");
