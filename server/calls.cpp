@@ -211,6 +211,15 @@ void Calls::end(const std::string& call_id, const std::string& reason)
     if (!call.room.empty())
         event.set("room", call.room);
     chat_.publish({call.caller, call.callee}, to_json_text(std::move(event)));
+    // The call's room ends with it: no one can join it again (those still
+    // in its live session leave on call_ended, as clients do).
+    if (!call.room.empty()) {
+        try {
+            ctx_.store.delete_room(call.app_id, call.room);
+        } catch (const StoreError& e) {
+            g_warning("calls: could not delete the room of call %s: %s", call.id.c_str(), e.what());
+        }
+    }
 }
 
 void Calls::user_offline(const std::string& user_id)

@@ -115,6 +115,12 @@ TEST(Calls, RingAnswerJoinAndHangUp)
     CHECK_EQUAL(room, ended.str("room"));
     b.send(on_call("hangup", "h2", call));
     check_ws_error(b.next("error"), "NOTFOUND");
+    // The call's room went with the call: nobody joins it again.
+    CHECK_ERROR(server->get("/api/v1/rooms/" + room, ann.token), 404, "NOTFOUND");
+    WsClient a2(*server, ann.token);
+    check_ws_error(
+        a2.request("{\"type\":\"join\",\"id\":\"j2\",\"room\":" + json_string(room) + "}", "j2"),
+        "NOTFOUND");
 }
 
 TEST(Calls, RejectBusyCancelAndMissed)
