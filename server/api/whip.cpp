@@ -1,6 +1,8 @@
 // WHIP ingest and WHEP playback (see whip.h and docs/protocol.md).
 #include "whip.h"
 
+#include <algorithm>
+
 #include "../crypto.h"
 #include "../membership.h"
 #include "../permissions.h"
@@ -212,6 +214,34 @@ void WhipService::on_answer(const std::string& session_id, bool ok, const std::s
                                      sdp_or_error.size());
     soup_server_message_unpause(msg);
     g_object_unref(msg);
+    watch_silence(session_id);
+}
+
+void WhipService::watch_silence(const std::string& session_id)
+{
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end() || !it->second->media)
+        return;
+    Session& s = *it->second;
+    if (!s.silence_timer)
+        s.silence_timer = std::make_shared<media::Timer>();
+    const gint64 timeout_us = static_cast<gint64>(ctx_.config.peer_timeout) * 1000000;
+    const gint64 last = s.media->last_received_us();
+    if (last > 0 && g_get_monotonic_time() - last > timeout_us) {
+        // end() drops the timer that is running us.
+        auto running = s.silence_timer;
+        g_message("WHIP/WHEP session %s: media silence, ended", session_id.c_str());
+        end(session_id, nullptr);
+        return;
+    }
+    // Checked four times per timeout: the session ends within 1.25x.
+    const unsigned period_ms =
+        std::max(250u, static_cast<unsigned>(ctx_.config.peer_timeout) * 250u);
+    std::weak_ptr<WhipService*> weak = self_;
+    s.silence_timer->start(g_main_context_get_thread_default(), period_ms, [weak, session_id] {
+        if (auto self = weak.lock())
+            (*self)->watch_silence(session_id);
+    });
 }
 
 media::ParticipantCallbacks WhipService::callbacks(const std::string& session_id)
@@ -272,6 +302,8 @@ void WhipService::end(std::string session_id, const ApiError* error)
     sessions_.erase(it);
     if (s->dead_timer)
         s->dead_timer->cancel();
+    if (s->silence_timer)
+        s->silence_timer->cancel();
     if (SoupServerMessage* msg = s->pending) {
         s->pending = nullptr;
         g_signal_handler_disconnect(msg, s->disconnected_handler);

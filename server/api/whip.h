@@ -49,11 +49,15 @@ private:
         gulong disconnected_handler = 0;
         bool disconnected = false;
         std::shared_ptr<media::Timer> dead_timer;
+        std::shared_ptr<media::Timer> silence_timer;
     };
 
     media::ParticipantCallbacks callbacks(const std::string& session_id);
     void on_answer(const std::string& session_id, bool ok, const std::string& sdp_or_error);
     void on_media_state(const std::string& session_id, const std::string& state);
+    // Ends a session from which no RTP/RTCP arrived for peer_timeout once
+    // media had flowed (a frozen broadcaster or player keeps ICE up).
+    void watch_silence(const std::string& session_id);
     // Ends the session: out of the media room and the roster. A request
     // still waiting for its answer gets `error` (unless shutting down).
     void end(std::string session_id, const ApiError* error);

@@ -750,3 +750,53 @@ TEST(Whip, ZumziBotPublishesOverWhipAndPlaysOverWhep)
     CHECK_TRUE(publisher.errors().empty());
     CHECK_TRUE(viewer1.errors().empty());
 }
+
+TEST(Whip, FrozenBroadcasterAndPlayerAreEndedByMediaSilence)
+{
+    server.reset();
+    // A player that only receives sends RTCP every 2.5-7.5 s: the timeout
+    // must be longer than that.
+    server = std::make_unique<TestServer>([](zumzi::Config& c) { c.peer_timeout = 8; });
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann, kRoomBody);
+    auto options = [&](zumzi::bot::BotMode mode, const std::string& path, const std::string& pin,
+                       const std::string& name) {
+        BotOptions o;
+        o.mode = mode;
+        o.url = server->url() + path;
+        o.token = pin;
+        o.name = name;
+        o.width = 320;
+        o.height = 240;
+        o.fps = 15;
+        o.video_kbps = 300;
+        return o;
+    };
+    Bot live(options(zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin, "live"));
+    Bot frozen(
+        options(zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin, "frozen"));
+    live.start();
+    CHECK_TRUE(wait_for([&] { return live.joined() && room_tracks(*server, room.id) == 2; }));
+    frozen.start();
+    CHECK_TRUE(wait_for([&] { return frozen.joined() && room_tracks(*server, room.id) == 4; }));
+    Bot player(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "player"));
+    player.start();
+    CHECK_TRUE(wait_for([&] { return player.video_frames() >= 20; }, 45000));
+    CHECK_EQUAL(3u, counts(*server).whip_sessions);
+
+    // The frozen broadcaster's ICE stays up; only its silence shows. Its
+    // tracks go, the live broadcaster and the player stay.
+    frozen.freeze();
+    CHECK_TRUE(wait_for([&] { return room_tracks(*server, room.id) == 2; }, 30000));
+    CHECK_EQUAL(2u, counts(*server).whip_sessions);
+    const uint64_t frames = player.video_frames();
+    CHECK_TRUE(wait_for([&] { return player.video_frames() > frames + 10; }, 20000));
+
+    // A frozen player sends no RTCP any more: its session ends too.
+    player.freeze();
+    CHECK_TRUE(wait_for([&] { return counts(*server).whip_sessions == 1; }, 30000));
+    CHECK_EQUAL(2u, room_tracks(*server, room.id));
+    CHECK_TRUE(live.errors().empty());
+    live.leave();
+    CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
+}
