@@ -100,39 +100,52 @@ std::string check_file_name(const std::string& name)
     return name;
 }
 
-File store_upload(Context& ctx, const Principal& owner, const std::string& name,
-                  std::string_view data, bool must_be_image, bool is_public)
+std::string check_upload(const Context& ctx, const std::string& name, std::string_view data)
 {
     if (data.empty())
         fail(400, "BADREQUEST", "the file is empty");
     if (data.size() > static_cast<size_t>(ctx.config.max_upload_bytes))
         fail(413, "TOOLARGE", "files may have at most %d bytes", ctx.config.max_upload_bytes);
+    return check_file_name(name);
+}
+
+UploadContent examine_upload(const std::string& data)
+{
+    UploadContent content;
+    content.content_type = sniff_content_type(data);
+    if (!g_str_has_prefix(content.content_type.c_str(), "image/"))
+        return content;
+    std::string error;
+    media::ImageSize size;
+    if (media::make_thumbnail(data, kThumbnailSide, content.thumbnail, size, error)) {
+        content.width = size.width;
+        content.height = size.height;
+    } else {
+        content.thumbnail.clear();
+        g_message("files: no thumbnail for a %s upload: %s", content.content_type.c_str(),
+                  error.c_str());
+    }
+    return content;
+}
+
+File store_upload(Context& ctx, const Principal& owner, const std::string& name,
+                  std::string_view data, const UploadContent& content, bool must_be_image,
+                  bool is_public)
+{
+    if (must_be_image && content.thumbnail.empty())
+        fail(400, "BADREQUEST", "the file is not a picture this server can decode");
     File file;
     file.id = random_id("f_", 16);
     file.app_id = owner.app.id;
     file.owner_id = owner.user.id;
-    file.name = check_file_name(name);
-    file.content_type = sniff_content_type(data);
+    file.name = check_upload(ctx, name, data);
+    file.content_type = content.content_type;
     file.size = static_cast<int64_t>(data.size());
+    file.width = content.width;
+    file.height = content.height;
     file.is_public = is_public;
     file.created_at = ctx.clock();
-
-    std::string thumbnail;
-    if (g_str_has_prefix(file.content_type.c_str(), "image/")) {
-        const std::string bytes(data);
-        std::string error;
-        media::ImageSize size;
-        if (media::make_thumbnail(bytes, kThumbnailSide, thumbnail, size, error)) {
-            file.width = size.width;
-            file.height = size.height;
-        } else {
-            thumbnail.clear();
-            g_message("files: no thumbnail for %s (%s): %s", file.id.c_str(),
-                      file.content_type.c_str(), error.c_str());
-        }
-    }
-    if (must_be_image && thumbnail.empty())
-        fail(400, "BADREQUEST", "the file is not a picture this server can decode");
+    const std::string& thumbnail = content.thumbnail;
 
     file.storage = write_stored(ctx, data);
     try {

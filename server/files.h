@@ -23,11 +23,28 @@ std::string sniff_content_type(std::string_view data);
 // control characters, not "." or ".."), else BADREQUEST. Empty gives "file".
 std::string check_file_name(const std::string& name);
 
-// Stores an upload of `owner` named `name`: the bytes, a 100x100 thumbnail
-// if it is a picture, then the row. `must_be_image`: refuse anything that
-// does not decode as a picture (BADREQUEST). Throws ApiError / StoreError.
+// The checks an upload passes before any work is spent on it: not empty,
+// within [chat] max_upload_bytes, a plain name (check_file_name). Throws
+// ApiError; returns the name to store.
+std::string check_upload(const Context& ctx, const std::string& name, std::string_view data);
+
+// What the bytes of an upload are and, for a picture, its 100x100 thumbnail
+// and size. Decodes the picture (pipelines/thumbnail.h): any thread, and
+// never on the main loop (see background.h).
+struct UploadContent {
+    std::string content_type;
+    std::string thumbnail;  // JPEG; empty when the picture did not decode
+    int width = 0;
+    int height = 0;
+};
+UploadContent examine_upload(const std::string& data);
+
+// Stores a checked and examined upload of `owner`: the bytes, the
+// thumbnail, then the row. `must_be_image`: refuse anything that did not
+// decode as a picture (BADREQUEST). Throws ApiError / StoreError.
 File store_upload(Context& ctx, const Principal& owner, const std::string& name,
-                  std::string_view data, bool must_be_image, bool is_public);
+                  std::string_view data, const UploadContent& content, bool must_be_image,
+                  bool is_public);
 
 // The bytes of a stored file (`storage` is File::storage or ::thumbnail).
 std::optional<std::string> read_stored(const Context& ctx, const std::string& storage);

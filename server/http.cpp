@@ -224,6 +224,14 @@ void send_json(SoupServerMessage* msg, int status, JsonObject* body)
     soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, length);
 }
 
+void send_reply(SoupServerMessage* msg, Reply&& reply)
+{
+    send_json(msg, reply.status, reply.body.release());
+    if (!reply.location.empty())
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                                     reply.location.c_str());
+}
+
 void send_error(SoupServerMessage* msg, const ApiError& error)
 {
     JsonOut inner;

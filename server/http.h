@@ -152,5 +152,7 @@ private:
 // Serialises `body` and sets it as the response with `status`.
 void send_json(SoupServerMessage* msg, int status, JsonObject* body);
 void send_error(SoupServerMessage* msg, const ApiError& error);
+// A handler's Reply: status, JSON body, Location.
+void send_reply(SoupServerMessage* msg, Reply&& reply);
 
 }  // namespace zumzi

@@ -356,10 +356,7 @@ void Server::handle(SoupServerMessage* msg, const char* path)
         Reply reply = (*match.handler)(context_, request);
         if (reply.deferred)
             return;
-        send_json(msg, reply.status, reply.body.release());
-        if (!reply.location.empty())
-            soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
-                                         reply.location.c_str());
+        send_reply(msg, std::move(reply));
     } catch (const ApiError& e) {
         send_error(msg, e);
     } catch (const StoreError& e) {

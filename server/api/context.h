@@ -2,6 +2,8 @@
 // two ways a caller proves who it is.
 #pragma once
 
+#include <memory>
+
 #include "../auth.h"
 #include "../clock.h"
 #include "../config.h"
@@ -28,6 +30,8 @@ struct Context {
     WhipService* whip = nullptr;           // WHIP/WHEP sessions (api/whip.cpp)
     media::RoomRegistry* media = nullptr;  // live rooms (settings that apply at once)
     Chat* chat = nullptr;                  // messaging (chat.cpp)
+    // Expires with the server: work finishing later (answer_after) checks it.
+    std::shared_ptr<void> alive = std::make_shared<int>(0);
 };
 
 // The user behind `Authorization: Bearer <access token>`, or 401 AUTHFAIL.

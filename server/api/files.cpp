@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 
+#include "../background.h"
 #include "../permissions.h"
 #include "context.h"
 #include "routes.h"
@@ -32,6 +33,20 @@ bool client_went_away(SoupServerMessage* msg)
 }
 
 }  // namespace
+
+Reply store_upload_then(Context& ctx, Request& req, const Principal& owner, bool must_be_image,
+                        bool is_public, std::function<Reply(const File& file)> then)
+{
+    auto upload = std::make_shared<Upload>(read_upload(req));
+    check_upload(ctx, upload->name, upload->data);  // fails fast, before any decoding
+    auto content = std::make_shared<UploadContent>();
+    return answer_after(
+        req, ctx.alive, [upload, content]() { *content = examine_upload(upload->data); },
+        [&ctx, upload, content, owner, must_be_image, is_public, then]() {
+            return then(store_upload(ctx, owner, upload->name, upload->data, *content,
+                                     must_be_image, is_public));
+        });
+}
 
 Upload read_upload(Request& req)
 {
@@ -137,13 +152,13 @@ Reply send_bytes(Request& req, const std::string& bytes, const std::string& cont
 Reply upload_file(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
-    const Upload upload = read_upload(req);
-    const File file = store_upload(ctx, me, upload.name, upload.data, false, false);
-    Reply reply;
-    reply.status = 201;
-    reply.body = file_json(file);
-    reply.location = "/api/v1/files/" + file.id;
-    return reply;
+    return store_upload_then(ctx, req, me, false, false, [](const File& file) {
+        Reply reply;
+        reply.status = 201;
+        reply.body = file_json(file);
+        reply.location = "/api/v1/files/" + file.id;
+        return reply;
+    });
 }
 
 Reply get_file_info(Context& ctx, Request& req)
@@ -181,15 +196,18 @@ Reply download_thumbnail(Context& ctx, Request& req)
 Reply upload_profile_photo(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
-    const Upload upload = read_upload(req);
-    const File file = store_upload(ctx, me, upload.name, upload.data, true, true);
-    User user = me.user;
-    user.photo_url = "/api/v1/files/" + file.id + "/thumbnail";
-    ctx.store.update_profile(user);
-    Reply reply;
-    reply.body = user_json(user, true);
-    reply.body.set("photo", file_json(file));
-    return reply;
+    return store_upload_then(ctx, req, me, true, true, [&ctx, me](const File& file) {
+        // The profile as it is now: it may have changed while the picture decoded.
+        auto user = ctx.store.find_user(me.app.id, me.user.id);
+        if (!user)
+            fail(401, "AUTHFAIL", "this account no longer exists");
+        user->photo_url = "/api/v1/files/" + file.id + "/thumbnail";
+        ctx.store.update_profile(*user);
+        Reply reply;
+        reply.body = user_json(*user, true);
+        reply.body.set("photo", file_json(file));
+        return reply;
+    });
 }
 
 }  // namespace

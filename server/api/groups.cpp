@@ -245,11 +245,15 @@ Reply upload_group_photo(Context& ctx, Request& req)
     Principal me = require_user(ctx, req);
     Group group = load_group(ctx, me, req.param(0));
     require_group_admin(ctx, group, me);
-    const Upload upload = read_upload(req);
-    const File file = store_upload(ctx, me, upload.name, upload.data, true, true);
-    group.photo_url = "/api/v1/files/" + file.id + "/thumbnail";
-    ctx.store.update_group(group);
-    return changed(ctx, group);
+    const std::string group_id = group.id;
+    return store_upload_then(ctx, req, me, true, true, [&ctx, me, group_id](const File& file) {
+        // The group as it is now: it may have changed while the picture decoded.
+        Group now = load_group(ctx, me, group_id);
+        require_group_admin(ctx, now, me);
+        now.photo_url = "/api/v1/files/" + file.id + "/thumbnail";
+        ctx.store.update_group(now);
+        return changed(ctx, now);
+    });
 }
 
 }  // namespace
