@@ -13,6 +13,9 @@ namespace zumzi {
 namespace {
 
 const int kBacklogPage = 500;
+// Deletions replayed to a client that was away, at most (the newest are
+// in its history anyway).
+const int kDeletionReplayLimit = 1000;
 const size_t kMaxClientIdChars = 64;
 const size_t kMaxPresenceUsers = 200;
 
@@ -168,6 +171,18 @@ void Chat::send_backlog(WsSession& session)
         }
         if (static_cast<int>(page.size()) < kBacklogPage)
             break;
+    }
+    // Deletions the user's devices may have missed: since the user was last
+    // seen (a deletion heard twice changes nothing on the client).
+    if (const int64_t since = ctx_.store.last_seen(user_id); since > 0) {
+        for (const Message& m :
+             ctx_.store.deleted_since(user_id, kChatReceive, since, kDeletionReplayLimit)) {
+            JsonOut event;
+            event.set("type", "message_deleted")
+                .set("conversation", m.conversation)
+                .set("message_id", m.id);
+            session.send(to_json_text(std::move(event)));
+        }
     }
     JsonOut done;
     done.set("type", "synced").set("count", count);

@@ -922,6 +922,22 @@ std::vector<Message> Store::pending_messages(const std::string& user_id, uint32_
     return out;
 }
 
+std::vector<Message> Store::deleted_since(const std::string& user_id, uint32_t room_receive,
+                                          int64_t since, int limit)
+{
+    auto st = prepare("WITH " MY_CONVERSATIONS " SELECT " MESSAGE_COLUMNS
+                      " FROM mine JOIN messages m ON m.conversation = mine.conv" FILE_JOIN
+                      " JOIN conversation_state s ON s.conversation = mine.conv AND s.user_id = ?1"
+                      " WHERE m.deleted_at IS NOT NULL AND m.deleted_at >= ?3"
+                      "   AND m.id <= s.delivered_id AND m.created_at >= mine.since"
+                      " ORDER BY m.id LIMIT ?4");
+    st.bind(user_id).bind(room_receive).bind(since).bind(limit);
+    std::vector<Message> out;
+    while (st.step())
+        out.push_back(message_from(st));
+    return out;
+}
+
 std::vector<ConversationSummary> Store::conversations_of(const std::string& user_id,
                                                          uint32_t room_receive, int limit)
 {

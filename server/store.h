@@ -126,7 +126,7 @@ struct Message {
     std::string text;
     int64_t forwarded_from = 0;  // 0: not forwarded
     int64_t created_at = 0;
-    int64_t deleted_at = 0;    // 0: not deleted
+    int64_t deleted_at = 0;  // 0: not deleted
     // The attachment, without storage names (thumbnail is "yes" when it has one).
     std::optional<File> file;
 };
@@ -237,6 +237,11 @@ public:
     // user's delivered cursor and above `after` (an id), oldest first.
     std::vector<Message> pending_messages(const std::string& user_id, uint32_t room_receive,
                                           int64_t after, int limit);
+    // Messages of the user's conversations that it had been delivered and
+    // that were deleted at or after `since` (ms), oldest first, at most
+    // `limit`: what a client that was away must hear was deleted.
+    std::vector<Message> deleted_since(const std::string& user_id, uint32_t room_receive,
+                                       int64_t since, int limit);
     // Newest conversations first (by last message).
     std::vector<ConversationSummary> conversations_of(const std::string& user_id,
                                                       uint32_t room_receive, int limit);

@@ -290,6 +290,36 @@ TEST(Chat, OfflineRecipientGetsEverythingOnReconnectInOrderOnce)
     }());
 }
 
+TEST(Chat, ADeletionWhileTheRecipientWasAwayIsReplayedOnReconnect)
+{
+    WsClient a(*server, ann.token);
+    const int64_t kept = send_text(a, "user", bob.id, "d-1", "kept").num("message.id");
+    const int64_t gone = send_text(a, "user", bob.id, "d-2", "oops").num("message.id");
+    {
+        WsClient b(*server, bob.token);
+        CHECK_EQUAL(kept, b.next("message").num("message.id"));
+        CHECK_EQUAL(gone, b.next("message").num("message.id"));
+        CHECK_EQUAL(2, b.next("synced").num("count"));
+        receipt(b, dm(ann, bob), "delivered", gone);
+    }
+    // Bob is away (his last session closed) when Ann deletes one.
+    Response online = a.next("presence");  // Bob came, then went
+    CHECK_TRUE(online.boolean_is("online", true));
+    Response away = a.next("presence");
+    CHECK_EQUAL(bob.id, away.str("user"));
+    CHECK_TRUE(away.boolean_is("online", false));
+    server->advance_s(5);
+    Response deleted = a.request(
+        "{\"type\":\"delete\",\"id\":\"del\",\"message\":" + std::to_string(gone) + "}", "del");
+    CHECK_EQUAL("deleted", deleted.str("type"));
+    WsClient b(*server, bob.token);
+    Response replayed = b.next("message_deleted");
+    CHECK_EQUAL(gone, replayed.num("message_id"));
+    CHECK_EQUAL(dm(ann, bob), replayed.str("conversation"));
+    CHECK_EQUAL(0, b.next("synced").num("count"));
+    CHECK_FALSE(b.has_queued("message_deleted"));
+}
+
 TEST(Chat, HistoryIsPagedBackwards)
 {
     WsClient a(*server, ann.token);
