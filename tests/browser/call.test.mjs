@@ -77,6 +77,19 @@ test('two browsers see and hear each other', { timeout: TEST_TIMEOUT }, async (t
   await ann.screenshot('two-browsers-ann');
   await bob.screenshot('two-browsers-bob');
 
+  // The publish answer accepts the RFC 6464 audio-level extension, so
+  // Chromium writes it, and the fake microphone's beeps make the server
+  // announce the other as speaking.
+  for (const [me, other] of [[ann, bobJoin], [bob, annJoin]]) {
+    const { publish } = await me.call('sdp');
+    assert.match(publish.remote, /a=extmap:\d+ urn:ietf:params:rtp-hdrext:ssrc-audio-level/, publish.remote);
+    const events = await waitFor(`${me.name} to see the other speaking`, async () => {
+      const all = await me.call('speaking');
+      return all.some((e) => e.participant_id === other.participantId && e.speaking) ? all : { ok: false, all };
+    });
+    t.diagnostic(`${me.name} saw speaking events: ${JSON.stringify(events)}`);
+  }
+
   // Figures for the record (not asserted: the machine is shared).
   await sleep(8000);
   const seen = await ann.call('remote');
@@ -183,5 +196,42 @@ test('a screen share appears and disappears', { timeout: TEST_TIMEOUT }, async (
     const videos = r.tracks.filter((t) => t.kind === 'video');
     return videos.length === 1 && videos[0].label === 'camera' ? r : { ok: false, r };
   });
+  await closePeers();
+});
+
+// Bandwidth estimation of a browser publisher in an HD room: what
+// Chromium's sender thinks it may send 3, 5 and 10 s after the first frame
+// reached the other side. Figures only (the machine is shared).
+test('an HD publisher\'s bandwidth estimate', { timeout: TEST_TIMEOUT }, async (t) => {
+  const room = await createRoom(server, users.ann, 'HD');
+  const ann = await peer('hd-ann');
+  const bob = await peer('hd-bob');
+  const annJoin = await ann.call('join', { token: users.ann, roomId: room.id });
+  await bob.call('join', { token: users.bob, roomId: room.id, pin: room.viewer_pin });
+  await ann.call('publishCamera', { width: 1280, height: 720 });
+  const { publish } = await ann.call('sdp');
+  t.diagnostic(`publish answer extensions: ${JSON.stringify(publish.remote.match(/a=(extmap|rtcp-fb):.*/g))}`);
+  await waitForVideo(bob, 'Ann\'s HD camera', (v) => v.from === annJoin.participantId && v.label === 'camera');
+  const start = Date.now();
+  const figures = [];
+  for (const at of [3, 5, 10]) {
+    await sleep(Math.max(0, start + at * 1000 - Date.now()));
+    const sent = await ann.call('sent');
+    const video = sent.find((s) => s.kind === 'video');
+    const transport = sent.find((s) => s.kind === 'transport');
+    figures.push({
+      at,
+      availableOutgoingMbps: transport ? +(transport.availableOutgoingBitrate / 1e6).toFixed(2) : null,
+      targetMbps: video ? +(video.targetBitrate / 1e6).toFixed(2) : null,
+      sentMB: video ? +(video.bytesSent / 1e6).toFixed(2) : null,
+      size: video ? `${video.frameWidth}x${video.frameHeight}@${video.framesPerSecond}` : null,
+      limit: video?.qualityLimitationReason,
+    });
+  }
+  t.diagnostic(`Ann's publisher after the first frame: ${JSON.stringify(figures)}`);
+  const r = await bob.call('remote');
+  const decoded = r.inbound.find((s) => s.kind === 'video' && s.framesDecoded > 0);
+  assert.ok(decoded, JSON.stringify(r));
+  t.diagnostic(`Bob decodes: ${JSON.stringify(decoded)}`);
   await closePeers();
 });
