@@ -39,6 +39,10 @@ struct MediaConfig {
 
 // The RTP header extension carrying audio levels.
 constexpr const char* kAudioLevelUri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+// Transport-wide congestion control sequence numbers (the feedback is
+// `a=rtcp-fb:<pt> transport-cc`).
+constexpr const char* kTwccUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 
 // Turns off libnice's UPnP on webrtcbin's "ice-agent" (a GstWebRTCICE).
 void disable_upnp(GObject* webrtc_ice);

@@ -359,20 +359,21 @@ void accept_header_extensions(GstElement* webrtc, GstSDPMessage* answer)
             if (!v)
                 break;
             gchar** parts = g_strsplit(v, " ", 3);
-            if (parts[0] && parts[1] && g_str_equal(parts[1], kAudioLevelUri)) {
+            if (parts[0] && parts[1] &&
+                (g_str_equal(parts[1], kAudioLevelUri) || g_str_equal(parts[1], kTwccUri))) {
                 bool present = false;
                 for (guint k = 0;; k++) {
                     const gchar* a = gst_sdp_media_get_attribute_val_n(answered, "extmap", k);
                     if (!a)
                         break;
-                    present = present || strstr(a, kAudioLevelUri) != nullptr;
+                    present = present || strstr(a, parts[1]) != nullptr;
                 }
                 if (!present) {
                     // "<id>[/direction]": the answer keeps the id only.
                     gchar* id = g_strdup(parts[0]);
                     if (gchar* slash = strchr(id, '/'))
                         *slash = '\0';
-                    gchar* line = g_strdup_printf("%s %s", id, kAudioLevelUri);
+                    gchar* line = g_strdup_printf("%s %s", id, parts[1]);
                     gst_sdp_media_add_attribute(answered, "extmap", line);
                     g_free(line);
                     g_free(id);

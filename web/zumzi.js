@@ -250,6 +250,12 @@ export class Room extends EventTarget {
         this.participants.delete(m.participant_id);
         emit(this, 'participantleft', { participant_id: m.participant_id, user_id: m.user_id });
         break;
+      case 'speaking': {
+        const p = this.participants.get(m.participant_id);
+        if (p) p.speaking = m.speaking;
+        emit(this, 'speaking', { participant_id: m.participant_id, speaking: m.speaking });
+        break;
+      }
       case 'track_published':
         this._trackPublished(m.track);
         break;

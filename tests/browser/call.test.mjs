@@ -1,11 +1,15 @@
 // Real Chromium peers in Zumzi rooms, through web/zumzi.js and the test page
 // web/test/call.html served by zumzi-server itself:
-//   - two browsers each decode the other's video and receive its audio;
-//   - a browser and a GStreamer zumzi-bot see each other;
+//   - two browsers each decode the other's video and receive its audio,
+//     and each sees the other `speaking` (audio-level extension);
+//   - a browser and a GStreamer zumzi-bot see each other, and a second
+//     browser decodes both;
 //   - a browser forced to send H.264 is decoded by a viewer (viewer PIN,
 //     no camera), whose publish attempt is refused;
 //   - a getDisplayMedia screen share appears at the other browser as a
-//     second video track and disappears when stopped, twice.
+//     second video track and disappears when stopped, twice;
+//   - an HD publisher's answer accepts transport-wide-cc; its bandwidth
+//     estimate is printed (not asserted).
 // The screen share is a real getDisplayMedia() call: headless Chromium with
 // --use-fake-ui-for-media-stream and --use-fake-device-for-media-stream
 // grants it without a picker and captures a fake 1280x720 screen.
@@ -77,6 +81,19 @@ test('two browsers see and hear each other', { timeout: TEST_TIMEOUT }, async (t
   await ann.screenshot('two-browsers-ann');
   await bob.screenshot('two-browsers-bob');
 
+  // The publish answer accepts the RFC 6464 audio-level extension, so
+  // Chromium writes it, and the fake microphone's beeps make the server
+  // announce the other as speaking.
+  for (const [me, other] of [[ann, bobJoin], [bob, annJoin]]) {
+    const { publish } = await me.call('sdp');
+    assert.match(publish.remote, /a=extmap:\d+ urn:ietf:params:rtp-hdrext:ssrc-audio-level/, publish.remote);
+    const events = await waitFor(`${me.name} to see the other speaking`, async () => {
+      const all = await me.call('speaking');
+      return all.some((e) => e.participant_id === other.participantId && e.speaking) ? all : { ok: false, all };
+    });
+    t.diagnostic(`${me.name} saw speaking events: ${JSON.stringify(events)}`);
+  }
+
   // Figures for the record (not asserted: the machine is shared).
   await sleep(8000);
   const seen = await ann.call('remote');
@@ -106,6 +123,23 @@ test('a browser and a GStreamer bot see each other', { timeout: TEST_TIMEOUT }, 
   assert.equal(v.track.codec, 'VP8');
   await waitForAudio(ann);
   await ann.screenshot('browser-and-bot-ann');
+
+  // Bob, a second browser, then gets in one subscribe bundle the bot's
+  // audio level (its extmap id 1) and Chromium's (another id, with
+  // transport-cc): forwarded packets keep their publisher's ids, and Bob
+  // decodes both.
+  const bob = await peer('bot-bob');
+  await bob.call('join', { token: users.bob, roomId: room.id, pin: room.participant_pin });
+  await waitForVideo(bob, 'the bot\'s camera', (t) => t.from !== annJoin.participantId && t.label === 'camera');
+  await waitFor('Bob to decode both cameras and hear both microphones', async () => {
+    const r = await bob.call('remote');
+    const video = r.inbound.filter((s) => s.kind === 'video' && s.framesDecoded > 0);
+    const audio = r.inbound.filter((s) => s.kind === 'audio' && s.totalAudioEnergy > 0);
+    return video.length === 2 && audio.length === 2 ? r : { ok: false, r };
+  });
+  const ext = (await bob.call('sdp')).subscribe.remote.match(/a=extmap:.*/g);
+  t.diagnostic(`Bob's subscribe offer extensions: ${JSON.stringify(ext)}`);
+  await bob.screenshot('browser-and-bot-bob');
 
   const { code, report } = await bot;
   assert.equal(code, 0, `zumzi-bot failed: ${JSON.stringify(report)}`);
@@ -183,5 +217,57 @@ test('a screen share appears and disappears', { timeout: TEST_TIMEOUT }, async (
     const videos = r.tracks.filter((t) => t.kind === 'video');
     return videos.length === 1 && videos[0].label === 'camera' ? r : { ok: false, r };
   });
+  await closePeers();
+});
+
+// Bandwidth estimation of a browser publisher in an HD room: what
+// Chromium's sender thinks it may send 3, 5, 10 and 20 s after the first frame
+// reached the other side. Figures only (the machine is shared).
+test('an HD publisher\'s bandwidth estimate', { timeout: TEST_TIMEOUT }, async (t) => {
+  const room = await createRoom(server, users.ann, 'HD', { preset: 'hd' });
+  const ann = await peer('hd-ann');
+  const bob = await peer('hd-bob');
+  const annJoin = await ann.call('join', { token: users.ann, roomId: room.id });
+  await bob.call('join', { token: users.bob, roomId: room.id, pin: room.viewer_pin });
+  await ann.call('publishCamera', { width: 1280, height: 720 });
+  // The answer accepts transport-wide congestion control with the id
+  // Chromium offered, and its transport-cc feedback, on every m-line.
+  const { publish } = await ann.call('sdp');
+  t.diagnostic(`publish answer extensions: ${JSON.stringify(publish.remote.match(/a=(extmap|rtcp-fb):.*/g))}`);
+  const twcc = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+  const offered = new RegExp(`a=extmap:(\\d+)[^ ]* ${twcc}`).exec(publish.local);
+  assert.ok(offered, 'Chromium offered no transport-cc extension');
+  const sections = publish.remote.split(/\r\n(?=m=)/).filter((m) => m.startsWith('m='));
+  assert.equal(sections.length, 2);
+  for (const m of sections) {
+    assert.ok(m.includes(`a=extmap:${offered[1]} ${twcc}`), m);
+    assert.match(m, /a=rtcp-fb:\d+ transport-cc/, m);
+  }
+  await waitForVideo(bob, 'Ann\'s HD camera', (v) => v.from === annJoin.participantId && v.label === 'camera');
+  const start = Date.now();
+  const figures = [];
+  for (const at of [3, 5, 10, 20]) {
+    await sleep(Math.max(0, start + at * 1000 - Date.now()));
+    const sent = await ann.call('sent');
+    const video = sent.find((s) => s.kind === 'video');
+    const transport = sent.find((s) => s.kind === 'transport');
+    figures.push({
+      at,
+      availableOutgoingMbps: transport ? +(transport.availableOutgoingBitrate / 1e6).toFixed(2) : null,
+      targetMbps: video ? +(video.targetBitrate / 1e6).toFixed(2) : null,
+      sentMB: video ? +(video.bytesSent / 1e6).toFixed(2) : null,
+      size: video ? `${video.frameWidth}x${video.frameHeight}@${video.framesPerSecond}` : null,
+      limit: video?.qualityLimitationReason,
+    });
+  }
+  t.diagnostic(`Ann's publisher after the first frame: ${JSON.stringify(figures)}`);
+  const r = await bob.call('remote');
+  const decoded = r.inbound.find((s) => s.kind === 'video' && s.framesDecoded > 0);
+  assert.ok(decoded, JSON.stringify(r));
+  t.diagnostic(`Bob decodes: ${JSON.stringify(decoded)}`);
+  const sub = (await bob.call('sdp')).subscribe;
+  t.diagnostic(`subscribe offer extensions: ${JSON.stringify(sub.remote.match(/a=(extmap|rtcp-fb):.*/g))}`);
+  t.diagnostic(`subscribe answer extensions: ${JSON.stringify(sub.local.match(/a=(extmap|rtcp-fb):.*/g))}`);
+  t.diagnostic(`Ann's camera: ${JSON.stringify(await ann.call('cameraSettings'))}`);
   await closePeers();
 });

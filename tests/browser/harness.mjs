@@ -109,8 +109,9 @@ export async function login(server, email, name) {
   return r.token;
 }
 
-export async function createRoom(server, token, name) {
-  return api(server, 'POST', '/api/v1/rooms', { name }, token);
+// `fields`: more of the room's fields (`preset`...).
+export async function createRoom(server, token, name, fields = {}) {
+  return api(server, 'POST', '/api/v1/rooms', { name, ...fields }, token);
 }
 
 const chromiumArgs = [
