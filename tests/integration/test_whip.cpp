@@ -349,6 +349,22 @@ bool nothing_left(TestServer& server)
     return c.media_rooms == 0 && c.live_rooms == 0 && c.whip_sessions == 0;
 }
 
+// A small zumzi-bot over WHIP or WHEP at `path` of `server`, `pin` as bearer.
+BotOptions options(TestServer& server, zumzi::bot::BotMode mode, const std::string& path,
+                   const std::string& pin, const std::string& name)
+{
+    BotOptions o;
+    o.mode = mode;
+    o.url = server.url() + path;
+    o.token = pin;
+    o.name = name;
+    o.width = 320;
+    o.height = 240;
+    o.fps = 15;
+    o.video_kbps = 300;
+    return o;
+}
+
 }  // namespace
 
 TEST_GROUP(Whip)
@@ -693,28 +709,17 @@ TEST(Whip, ZumziBotPublishesOverWhipAndPlaysOverWhep)
 {
     TestUser ann = server->login("ann@example.com");
     RoomInfo room = server->create_room(ann, kRoomBody);
-    auto options = [&](zumzi::bot::BotMode mode, const std::string& path, const std::string& pin,
-                       const std::string& name) {
-        BotOptions o;
-        o.mode = mode;
-        o.url = server->url() + path;
-        o.token = pin;
-        o.name = name;
-        o.width = 320;
-        o.height = 240;
-        o.fps = 15;
-        o.video_kbps = 300;
-        return o;
-    };
-    Bot publisher(
-        options(zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin, "whip"));
+    Bot publisher(options(*server, zumzi::bot::BotMode::Whip, "/whip/" + room.id,
+                          room.participant_pin, "whip"));
     publisher.start();
     CHECK_TRUE(wait_for([&] { return publisher.joined() && room_tracks(*server, room.id) == 2; }));
     STRCMP_CONTAINS(("/whip/" + room.id + "/").c_str(), publisher.resource_url().c_str());
 
-    Bot viewer1(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "v1"));
-    Bot viewer2(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "v2"));
-    Bot refused(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, "00000000", "bad"));
+    Bot viewer1(
+        options(*server, zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "v1"));
+    Bot viewer2(
+        options(*server, zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "v2"));
+    Bot refused(options(*server, zumzi::bot::BotMode::Whep, "/whep/" + room.id, "00000000", "bad"));
     viewer1.start();
     viewer2.start();
     refused.start();
@@ -759,27 +764,16 @@ TEST(Whip, FrozenBroadcasterAndPlayerAreEndedByMediaSilence)
     server = std::make_unique<TestServer>([](zumzi::Config& c) { c.peer_timeout = 8; });
     TestUser ann = server->login("ann@example.com");
     RoomInfo room = server->create_room(ann, kRoomBody);
-    auto options = [&](zumzi::bot::BotMode mode, const std::string& path, const std::string& pin,
-                       const std::string& name) {
-        BotOptions o;
-        o.mode = mode;
-        o.url = server->url() + path;
-        o.token = pin;
-        o.name = name;
-        o.width = 320;
-        o.height = 240;
-        o.fps = 15;
-        o.video_kbps = 300;
-        return o;
-    };
-    Bot live(options(zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin, "live"));
-    Bot frozen(
-        options(zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin, "frozen"));
+    Bot live(options(*server, zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin,
+                     "live"));
+    Bot frozen(options(*server, zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin,
+                       "frozen"));
     live.start();
     CHECK_TRUE(wait_for([&] { return live.joined() && room_tracks(*server, room.id) == 2; }));
     frozen.start();
     CHECK_TRUE(wait_for([&] { return frozen.joined() && room_tracks(*server, room.id) == 4; }));
-    Bot player(options(zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "player"));
+    Bot player(
+        options(*server, zumzi::bot::BotMode::Whep, "/whep/" + room.id, room.viewer_pin, "player"));
     player.start();
     CHECK_TRUE(wait_for([&] { return player.video_frames() >= 20; }, 45000));
     CHECK_EQUAL(3u, counts(*server).whip_sessions);
