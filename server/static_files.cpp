@@ -50,6 +50,23 @@ const Type kTypes[] = {
     {".webmanifest", "application/manifest+json"},
 };
 
+// The web client's own pages: addresses that a user types or shares (an
+// invite link /r/{room}?pin=...), all answered with /index.html, whose script
+// routes them. A room id is letters and digits only.
+bool is_app_page(const char* path)
+{
+    static const char* const kPages[] = {"/signin", "/rooms", "/messenger"};
+    for (const char* page : kPages)
+        if (g_str_equal(path, page))
+            return true;
+    if (!g_str_has_prefix(path, "/r/") || !path[3])
+        return false;
+    for (const char* c = path + 3; *c; c++)
+        if (!g_ascii_isalnum(*c))
+            return false;
+    return true;
+}
+
 [[noreturn]] void not_found(const char* path)
 {
     fail(404, "NOTFOUND", "no such file: %s", path);
@@ -76,6 +93,8 @@ std::string StaticFiles::resolve(const char* path) const
 {
     if (root_.empty() || !path || path[0] != '/')
         return {};
+    if (is_app_page(path))
+        path = "/index.html";
     std::string relative;
     g_auto(GStrv) segments = g_strsplit(path + 1, "/", -1);
     const guint n = g_strv_length(segments);

@@ -4,7 +4,8 @@
 // decoding, is "." or "..", starts with a dot, or holds a '/', '\\' or NUL;
 // the resolved file must still lie inside the (resolved) root, so symlinks
 // pointing out of it are refused too. A directory serves its index.html.
-// Anything that is not a readable regular file is 404 NOTFOUND.
+// Anything that is not a readable regular file is 404 NOTFOUND. The web
+// client's pages (/signin, /rooms, /messenger, /r/{room}) serve /index.html.
 #pragma once
 
 #include <libsoup/soup.h>

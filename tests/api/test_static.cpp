@@ -149,6 +149,20 @@ TEST(Static, DirectoriesServeTheirIndex)
     CHECK_ERROR(srv->get("/empty/"), 404, "NOTFOUND");
 }
 
+TEST(Static, TheClientsPagesServeItsIndex)
+{
+    const char* index = "<!doctype html><title>Zumzi</title>";
+    check_served("/r/k7m2q9x4ab", "text/html; charset=utf-8", index);
+    check_served("/r/k7m2q9x4ab?pin=12345678", "text/html; charset=utf-8", index);
+    check_served("/rooms", "text/html; charset=utf-8", index);
+    check_served("/messenger", "text/html; charset=utf-8", index);
+    check_served("/signin", "text/html; charset=utf-8", index);
+    CHECK_ERROR(srv->get("/r/"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/r/abc/def"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/r/x.js"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/rooms/x"), 404, "NOTFOUND");
+}
+
 TEST(Static, MissingFilesAreJson404)
 {
     CHECK_ERROR(srv->get("/nope.js"), 404, "NOTFOUND");

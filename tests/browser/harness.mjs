@@ -51,7 +51,12 @@ export async function waitFor(what, probe, timeoutMs = 60000, everyMs = 250) {
 export async function startServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zumzi-browser-'));
   const config = path.join(dir, 'zumzi.ini');
-  fs.writeFileSync(config, '[media]\nhost_addresses = 127.0.0.1\n');
+  // The web client of this source tree (a worktree's, when tests run there
+  // against another tree's server binary).
+  fs.writeFileSync(
+    config,
+    `[server]\nweb_dir = ${path.join(sourceRoot, 'web')}\n[media]\nhost_addresses = 127.0.0.1\n`,
+  );
   const child = spawn(
     serverBinary,
     ['--demo', '--port', '0', '--listen', '127.0.0.1', '--data-dir', path.join(dir, 'data'), '--config', config],
