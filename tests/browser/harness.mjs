@@ -136,15 +136,16 @@ const chromiumArgs = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-// One Chromium with its own profile, on the test page, its console saved
-// to <logDir>/<name>.console.log.
-export async function openPeer(server, name) {
+// One Chromium with its own profile at `pathname` of the server (the web
+// client's pages), its console saved to <logDir>/<name>.console.log.
+// `viewport`: {width, height}.
+export async function openBrowser(server, name, pathname = '/', { viewport = { width: 1000, height: 480 } } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `zumzi-chromium-${name}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     args: chromiumArgs,
-    viewport: { width: 1000, height: 480 },
+    viewport,
     timeout: 120000,
   });
   const page = context.pages()[0] || (await context.newPage());
@@ -152,12 +153,11 @@ export async function openPeer(server, name) {
   const consoleLog = fs.createWriteStream(path.join(logDir, `${name}.console.log`));
   page.on('console', (m) => consoleLog.write(`${m.type()}: ${m.text()}\n`));
   page.on('pageerror', (e) => consoleLog.write(`pageerror: ${e.message}\n`));
-  await page.goto(`${server.url}/test/call.html`);
-  await page.waitForFunction(() => window.call !== undefined);
+  await page.goto(`${server.url}${pathname}`);
   return {
     name,
     page,
-    call: (method, arg) => page.evaluate(([m, a]) => window.call[m](a), [method, arg]),
+    context,
     async screenshot(label) {
       const file = path.join(logDir, `${label}.png`);
       await page.screenshot({ path: file });
@@ -168,6 +168,17 @@ export async function openPeer(server, name) {
       consoleLog.end();
       fs.rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+// One Chromium on the test page web/test/call.html (window.call).
+export async function openPeer(server, name) {
+  const browser = await openBrowser(server, name, '/test/call.html');
+  const { page } = browser;
+  await page.waitForFunction(() => window.call !== undefined);
+  return {
+    ...browser,
+    call: (method, arg) => page.evaluate(([m, a]) => window.call[m](a), [method, arg]),
   };
 }
 
