@@ -5,12 +5,15 @@
 //   - rooms: a room created with the HD preset is listed with its
 //     participant and viewer PINs and invite links (checked against REST);
 //   - messenger: two users add each other, exchange 1-1 messages (typing
-//     indicator, unread badge, read receipt), and a picture sent by one
-//     shows its thumbnail at the other;
+//     indicator, unread badge, read receipt), a picture sent by one shows
+//     its thumbnail at the other, and a group's messages name their sender;
+//   - the server restarts: both clients reconnect by themselves, and a
+//     message typed while it was down is sent once, and read;
 //   - a 1-1 call rings at the other, is accepted, both enter the same call
 //     room, and leaving it ends the call at the other too;
-//   - sign-out returns to sign-in, forgets and revokes the token; an invite
-//     link opened signed out leads through sign-in back to the room.
+//   - a token revoked elsewhere sends the page back to sign-in; sign-out
+//     returns to sign-in, forgets and revokes the token; an invite link
+//     opened signed out leads through sign-in back to the room.
 // Screenshots land in the log directory printed first.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -222,6 +225,61 @@ test('messenger: a picture shows its thumbnail at the other side', { timeout: TE
   await browsers.bob.screenshot('app-picture-bob');
 });
 
+test('messenger: a group with Bob, messages carry the sender name', { timeout: TEST_TIMEOUT }, async () => {
+  const ann = browsers.ann.page;
+  const bp = browsers.bob.page;
+  await ann.getByRole('tab', { name: 'Groups' }).click();
+  await ann.getByRole('button', { name: 'New group' }).click();
+  const dialog = ann.getByRole('dialog', { name: 'New group' });
+  await dialog.getByLabel('Group name').fill('Climbing');
+  await dialog.getByLabel('Bob').check();
+  await browsers.ann.screenshot('app-group-new');
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  await ann.getByRole('heading', { name: 'Climbing' }).waitFor();
+  const input = ann.getByLabel('Message', { exact: true });
+  await input.fill('Saturday, 10:00?');
+  await input.press('Enter');
+  // Bob's list shows the group with the message and who wrote it.
+  const conv = bp.getByRole('button', { name: 'Climbing, 1 unread' });
+  await conv.waitFor();
+  assert.match(await conv.textContent(), /Ann: Saturday, 10:00\?/);
+  await conv.click();
+  const msg = bp.locator('li.msg.theirs', { hasText: 'Saturday, 10:00?' });
+  await waitFor('the sender name', async () => (await msg.locator('.msg-sender').textContent()) === 'Ann');
+  await bp.getByRole('button', { name: 'Climbing', exact: true }).waitFor(); // read: no badge
+  await bp.getByRole('button', { name: 'Members' }).click();
+  const members = bp.getByRole('dialog', { name: 'Members of Climbing' });
+  await members.getByText('Ann').waitFor();
+  await browsers.bob.screenshot('app-group-members');
+  await members.getByRole('button', { name: 'Close' }).click();
+  // Back to the 1-1 conversation for what follows.
+  await ann.getByRole('tab', { name: 'Chats' }).click();
+  await ann.getByRole('button', { name: /^Bob/ }).click();
+  await bp.getByRole('button', { name: /^Ann/ }).click();
+  await ann.getByRole('heading', { name: 'Bob' }).waitFor();
+  await bp.getByRole('heading', { name: 'Ann' }).waitFor();
+});
+
+test('the server restarts: a message typed meanwhile goes out once it is back', { timeout: TEST_TIMEOUT }, async () => {
+  const ann = browsers.ann.page;
+  const bp = browsers.bob.page;
+  await server.kill();
+  const status = ann.getByRole('button', { name: /Offline|Connecting/ });
+  await status.waitFor();
+  const input = ann.getByLabel('Message', { exact: true });
+  await input.fill('Sent while offline');
+  await input.press('Enter');
+  const item = ann.locator('li.msg.mine', { hasText: 'Sent while offline' });
+  await item.locator('.msg-state[data-state="sending"]').waitFor();
+  await browsers.ann.screenshot('app-offline');
+  await server.restart();
+  // Both reconnect by themselves; Bob still has the conversation open.
+  await item.locator('.msg-state[data-state="read"]').waitFor();
+  await status.waitFor({ state: 'detached' });
+  assert.equal(await bp.locator('li.msg', { hasText: 'Sent while offline' }).count(), 1);
+  assert.equal(await item.count(), 1);
+});
+
 test('a 1-1 call rings, is answered, and ends at both sides', { timeout: TEST_TIMEOUT }, async () => {
   const ann = browsers.ann.page;
   const bp = browsers.bob.page;
@@ -244,6 +302,12 @@ test('a 1-1 call rings, is answered, and ends at both sides', { timeout: TEST_TI
 });
 
 test('sign out forgets the token; an invite link leads through sign-in to the room', { timeout: TEST_TIMEOUT }, async () => {
+  // A token revoked elsewhere means signing in again.
+  assert.equal((await rest('POST', '/api/v1/logout', state.bobToken)).status, 200);
+  await browsers.bob.page.reload();
+  await browsers.bob.page.waitForURL(/\/signin\?next=%2Fmessenger/);
+  assert.equal(await browsers.bob.page.evaluate(() => localStorage.getItem('zumzi.token')), null);
+
   const ann = browsers.ann;
   const { page } = ann;
   await page.getByRole('button', { name: 'Sign out' }).click();

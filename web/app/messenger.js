@@ -494,10 +494,27 @@ export function renderMessenger(container, { session, signal, params, calls }) {
     if (state.tab === 'contacts') renderContacts();
     renderHeaderPresence();
   };
-  const onGroups = () => loadGroups();
+  const onGroups = (e) => {
+    loadGroups();
+    if (e.type === 'groupdeleted' && state.open?.conversation === `group:${e.detail.group_id}`) {
+      toast('This group was deleted.');
+      closeConversation();
+    }
+  };
+  // Back after a drop: presence may have changed meanwhile.
+  const onConnected = () => {
+    loadContacts();
+    const other = state.open?.other;
+    if (other)
+      session.chat.presence([other]).then((list) => {
+        for (const p of list) notePresence(p);
+        renderHeaderPresence();
+      }).catch(() => {});
+  };
   session.chat.addEventListener('presence', onPresence);
   session.chat.addEventListener('groupupdated', onGroups);
   session.chat.addEventListener('groupdeleted', onGroups);
+  session.chat.addEventListener('connected', onConnected);
 
   loadContacts();
   loadGroups();
@@ -511,6 +528,7 @@ export function renderMessenger(container, { session, signal, params, calls }) {
     session.chat.removeEventListener('presence', onPresence);
     session.chat.removeEventListener('groupupdated', onGroups);
     session.chat.removeEventListener('groupdeleted', onGroups);
+    session.chat.removeEventListener('connected', onConnected);
     container.classList.remove('messenger-host');
   };
 }
