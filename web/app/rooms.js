@@ -94,7 +94,7 @@ export function renderRooms(container, { session, signal, navigate }) {
       id = decodeURIComponent(m[1]);
       pin = pin || m[2] || '';
     }
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+    if (!/^[A-Za-z0-9]{1,64}$/.test(id)) {
       joinError.textContent = 'Enter the room ID (or paste the invite link).';
       joinId.input.focus();
       return;
