@@ -42,7 +42,7 @@ function query(params) {
   return s ? `?${s}` : '';
 }
 
-async function call(base, method, path, { token, body, raw, contentType } = {}) {
+async function call(base, method, path, { token, body, raw, contentType, onAuthFail } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
@@ -68,10 +68,12 @@ async function call(base, method, path, { token, body, raw, contentType } = {}) 
   if (!res.ok) {
     const err = json && json.error;
     const retry = res.headers.get('Retry-After');
-    throw new ApiError(err?.code || 'HTTP', err?.message || `HTTP ${res.status}`, {
+    const error = new ApiError(err?.code || 'HTTP', err?.message || `HTTP ${res.status}`, {
       status: res.status,
       retryAfter: retry !== null && /^\d+$/.test(retry) ? Number(retry) : null,
     });
+    if (error.code === 'AUTHFAIL' && token) onAuthFail?.(error);
+    throw error;
   }
   if (json === null) throw new ApiError('BADRESPONSE', `HTTP ${res.status} without a JSON body`, { status: res.status });
   return json;
@@ -86,11 +88,17 @@ export function addressFields(address) {
 
 export class Api {
   // token: a user's access token; base: the server's origin (default: this
-  // page's origin).
-  constructor({ token, base = defaultBase() } = {}) {
+  // page's origin); onAuthFail(error): called whenever the server answers
+  // AUTHFAIL (the token expired or was revoked: time to sign in again).
+  constructor({ token, base = defaultBase(), onAuthFail = null } = {}) {
     if (!token) throw new Error('zumzi-api: a token is required');
     this.token = token;
     this.base = base.replace(/\/$/, '');
+    this.onAuthFail = onAuthFail;
+  }
+
+  _call(method, path, options) {
+    return call(this.base, method, path, { token: this.token, onAuthFail: this.onAuthFail, ...options });
   }
 
   // --- login (no token) ---
@@ -119,7 +127,7 @@ export class Api {
 
   // Any endpoint: request('GET', '/rooms') resolves with the JSON answer.
   request(method, path, body) {
-    return call(this.base, method, path, { token: this.token, body });
+    return this._call(method, path, { body });
   }
 
   // --- session and profile ---
@@ -139,7 +147,7 @@ export class Api {
 
   // A picture (Blob/File); its thumbnail becomes photo_url.
   uploadProfilePhoto(blob, name = blob.name || 'photo') {
-    return call(this.base, 'POST', `/profile/photo${query({ name })}`, { token: this.token, raw: blob });
+    return this._call('POST', `/profile/photo${query({ name })}`, { raw: blob });
   }
 
   presets() {
@@ -250,7 +258,7 @@ export class Api {
   }
 
   uploadGroupPhoto(id, blob, name = blob.name || 'photo') {
-    return call(this.base, 'POST', `/groups/${enc(id)}/photo${query({ name })}`, { token: this.token, raw: blob });
+    return this._call('POST', `/groups/${enc(id)}/photo${query({ name })}`, { raw: blob });
   }
 
   deleteGroup(id) {
@@ -316,7 +324,7 @@ export class Api {
   // content_type, size, url, thumbnail_url, width, height}) to send with
   // Chat.send({file: id}).
   uploadFile(blob, name = blob.name || 'file') {
-    return call(this.base, 'POST', `/files${query({ name })}`, { token: this.token, raw: blob });
+    return this._call('POST', `/files${query({ name })}`, { raw: blob });
   }
 
   fileInfo(id) {
@@ -350,7 +358,9 @@ export class Api {
       } catch {
         // no JSON body
       }
-      throw new ApiError(err?.code || 'HTTP', err?.message || `HTTP ${res.status}`, { status: res.status });
+      const error = new ApiError(err?.code || 'HTTP', err?.message || `HTTP ${res.status}`, { status: res.status });
+      if (error.code === 'AUTHFAIL') this.onAuthFail?.(error);
+      throw error;
     }
     return res.blob();
   }

@@ -40,6 +40,19 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', () => render());
 
+// Another tab signed out (or in): follow it.
+window.addEventListener('storage', (e) => {
+  if (e.key !== 'zumzi.token' && e.key !== null) return;
+  const saved = savedCredentials();
+  if (app.session && (!saved || saved.token !== app.session.token)) {
+    endSession({ remote: false, keepStorage: true });
+    if (saved) location.reload();
+    else navigate('/signin', { replace: true });
+  } else if (!app.session && saved) {
+    location.reload();
+  }
+});
+
 function isAppPath(p) {
   return /^\/(signin|rooms|messenger)?\/?$/.test(p) || /^\/r\/[^/]+\/?$/.test(p);
 }
@@ -83,16 +96,17 @@ export function signedIn(token, user, next) {
   navigate(safeNext(next) || '/rooms', { replace: true });
 }
 
-function endSession({ remote = true } = {}) {
+// keepStorage: another tab ended it; what is stored belongs to that tab now.
+function endSession({ remote = true, keepStorage = false } = {}) {
   const session = app.session;
   if (!session) return;
   app.session = null;
   app.calls?.destroy();
   app.calls = null;
-  session.chat.clearStorage();
+  if (!keepStorage) session.chat.clearStorage();
   session.stop();
   if (remote) session.api.logout().catch(() => {}); // revoke the token
-  clearCredentials();
+  if (!keepStorage) clearCredentials();
   renderHeader();
 }
 
@@ -104,6 +118,7 @@ export async function signOut() {
     `${unsent} message${unsent > 1 ? 's have' : ' has'} not reached the server yet and will be lost.`, 'Sign out')))
     return;
   // Revoke first, while the token still works.
+  session.signingOut = true;
   try {
     await session.api.logout();
   } catch (e) {

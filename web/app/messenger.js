@@ -204,6 +204,7 @@ export function renderMessenger(container, { session, signal, params, calls }) {
       }
       renderContacts();
       renderChats();
+      renderHeaderName();
     } catch (e) {
       if (!signal.aborted)
         setChildren(contactList, h('li', { class: 'error-text' }, `Could not load contacts: ${errorText(e)}`));
@@ -252,6 +253,7 @@ export function renderMessenger(container, { session, signal, params, calls }) {
       if (signal.aborted) return;
       for (const g of state.groups) for (const m of g.members || []) session.learnName(m.user_id, m.name);
       renderGroups();
+      renderHeaderName();
     } catch (e) {
       if (!signal.aborted) setChildren(groupList, h('li', { class: 'error-text' }, `Could not load groups: ${errorText(e)}`));
     }
@@ -416,7 +418,22 @@ export function renderMessenger(container, { session, signal, params, calls }) {
     return 'Conversation';
   }
 
+  // The open conversation's name, once the inbox or the contacts know it.
+  function renderHeaderName() {
+    const el = mainPane.querySelector('.chat-top h2');
+    if (!el || !state.open) return;
+    const name = nameOfConversation(state.open.conversation);
+    if (el.textContent !== name) {
+      el.textContent = name;
+      const avatar = mainPane.querySelector('.chat-top .avatar');
+      if (avatar) avatar.textContent = initials(name);
+      for (const b of mainPane.querySelectorAll('.chat-top [data-label]'))
+        b.setAttribute('aria-label', `${b.dataset.label} ${name}`);
+    }
+  }
+
   function renderHeaderPresence() {
+    renderHeaderName();
     if (!headerPresence || !state.open?.other) return;
     const other = state.open.other;
     headerPresence.textContent = presenceText(other);
@@ -455,8 +472,9 @@ export function renderMessenger(container, { session, signal, params, calls }) {
     if (other) {
       actions.push(
         h('button', { type: 'button', class: 'icon', 'aria-label': `Voice call ${name}`, title: 'Voice call',
-          onclick: () => calls.start({ id: other, name: session.nameOf(other) }, { video: false }) }, icon('phone')),
+          'data-label': 'Voice call', onclick: () => calls.start({ id: other, name: session.nameOf(other) }, { video: false }) }, icon('phone')),
         h('button', { type: 'button', class: 'icon', 'aria-label': `Video call ${name}`, title: 'Video call',
+          'data-label': 'Video call',
           onclick: () => calls.start({ id: other, name: session.nameOf(other) }, { video: true }) }, icon('video')));
     } else if (kind === 'group') {
       actions.push(h('button', { type: 'button', onclick: () => groupMembers(id.slice(6)) }, 'Members'));

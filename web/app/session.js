@@ -44,7 +44,7 @@ export class Session extends EventTarget {
     super();
     this.token = token;
     this.user = user;
-    this.api = new Api({ token });
+    this.api = new Api({ token, onAuthFail: () => this._expire() });
     this.chat = new Chat(null, { user, storage: localStorage });
     this.inbox = new Inbox(this);
     this.names = new Map(); // user id -> display name
@@ -124,11 +124,7 @@ export class Session extends EventTarget {
         try {
           await this.api.getProfile();
         } catch (e) {
-          if (e instanceof ApiError && e.code === 'AUTHFAIL') {
-            this._setStatus('offline');
-            this.dispatchEvent(new CustomEvent('expired', { detail: {} }));
-            return;
-          }
+          if (e instanceof ApiError && e.code === 'AUTHFAIL') return; // _expire() ran
         }
       }
       const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
@@ -140,6 +136,14 @@ export class Session extends EventTarget {
       this._wake = null;
       delay = Math.min(delay * 2, 30000);
     }
+  }
+
+  // The token stopped working (expired or revoked): once, 'expired'.
+  _expire() {
+    if (this._expired || this.signingOut || this._stop.signal.aborted) return;
+    this._expired = true;
+    this._setStatus('offline');
+    this.dispatchEvent(new CustomEvent('expired', { detail: {} }));
   }
 
   // Reconnects now instead of waiting for the backoff.
