@@ -289,8 +289,12 @@ async function renderRoom(main, roomId, pin, ctx) {
     return;
   }
   if (ctx.signal.aborted) return;
+  // A box of its own: whatever openRoom does to its container after we
+  // moved on (it clears it when it returns) leaves the next page alone.
+  const holder = h('div', { class: 'room-holder' });
+  main.append(holder);
   try {
-    await openRoom(main, { session: app.session, roomId, pin, call, signal: ctx.signal });
+    await openRoom(holder, { session: app.session, roomId, pin, call, signal: ctx.signal });
   } catch (e) {
     if (ctx.signal.aborted) return;
     setChildren(main, h('section', { class: 'page narrow' },

@@ -231,6 +231,10 @@ export class Inbox extends EventTarget {
     chat.addEventListener('presence', (e) => this._onPresence(e.detail));
     chat.addEventListener('groupupdated', () => this.refresh());
     chat.addEventListener('groupdeleted', () => this.refresh());
+    // A call's room (and its chat) goes away with the call.
+    chat.addEventListener('callended', (e) => {
+      if (e.detail.room && this.conversations.has(`room:${e.detail.room}`)) this.refresh();
+    });
   }
 
   get unreadTotal() {
