@@ -10,7 +10,7 @@
 // their thumbnail and open full size, other files download); delete your
 // own message; read receipts go out for the messages actually visible.
 import { dmConversation } from '../zumzi.js';
-import { errorText, formatSize, uid } from './forms.js';
+import { errorText, formatSize } from './forms.js';
 import { icon } from './icons.js';
 import { confirmDialog, formatTime, h, setChildren, toast } from './ui.js';
 
@@ -60,12 +60,12 @@ export function mountChatView(container, options) {
     typingSent: 0,
     typingIdle: null,
     readTimer: null,
+    unsentRead: 0, // a read receipt that could not be sent yet
     destroyed: false,
   };
 
   // --- DOM ---
-  const listId = uid('chat-list');
-  const list = h('ol', { class: 'chat-list', id: listId });
+  const list = h('ol', { class: 'chat-list' });
   const older = h('div', { class: 'chat-older' });
   const scroller = h('div', {
     class: 'chat-scroll', role: 'log', 'aria-label': title ? `Messages: ${title}` : 'Messages',
@@ -282,9 +282,15 @@ export function mountChatView(container, options) {
     for (const id of [...state.visible]) if (id <= upTo) state.visible.delete(id);
     countUnread();
     session.inbox.noteRead(conversation, upTo);
-    chat.markRead(conversation, upTo).catch(() => {
-      // not connected: the next visible message (or reconnection) sends it
-      state.myRead = Math.min(state.myRead, upTo - 1);
+    sendRead(upTo);
+  }
+
+  // Not connected: the receipt goes out on the next connection.
+  function sendRead(upTo) {
+    chat.markRead(conversation, upTo).then(() => {
+      if (state.unsentRead <= upTo) state.unsentRead = 0;
+    }, () => {
+      state.unsentRead = Math.max(state.unsentRead || 0, upTo);
     });
   }
 
@@ -433,6 +439,7 @@ export function mountChatView(container, options) {
     },
     connected: () => {
       // Back after a drop: catch up with what happened meanwhile.
+      if (state.unsentRead) sendRead(state.unsentRead);
       if (state.loaded) loadLatest();
     },
   };
