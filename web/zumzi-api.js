@@ -202,9 +202,10 @@ export class Api {
     return this.removeMember(roomId, myUserId);
   }
 
-  // kind: what to mute ('audio', 'video', 'screen'...: see docs/api.md).
+  // Mutes a member's live tracks (moderators): kind 'audio' (the
+  // server's default), 'video' or 'all'. Resolves {ok, muted: [track ids]}.
   muteMember(roomId, userId, kind) {
-    return this.request('POST', `/rooms/${enc(roomId)}/members/${enc(userId)}/mute`, { kind });
+    return this.request('POST', `/rooms/${enc(roomId)}/members/${enc(userId)}/mute`, kind ? { kind } : {});
   }
 
   listBans(roomId) {
