@@ -131,6 +131,13 @@ export async function signOut() {
 
 // --- the header ---
 
+// The page's title, with the unread count in front ("(2) Rooms · Zumzi").
+function setTitle(title) {
+  app.title = title;
+  const unread = app.session?.inbox.unreadTotal || 0;
+  document.title = unread ? `(${unread > 99 ? '99+' : unread}) ${title}` : title;
+}
+
 function renderHeader() {
   const header = app.header;
   const session = app.session;
@@ -144,6 +151,7 @@ function renderHeader() {
     h('a', { href, class: 'nav-link', 'aria-current': path.startsWith(href) ? 'page' : false }, label, extra);
   const unread = session.inbox.unreadTotal;
   const status = session.status;
+  if (app.title) setTitle(app.title);
   setChildren(header,
     h('a', { class: 'brand', href: '/rooms' }, 'Zumzi'),
     h('nav', { 'aria-label': 'Main' },
@@ -226,23 +234,24 @@ async function render() {
       navigate(safeNext(params.get('next')) || '/rooms', { replace: true });
       return;
     }
-    document.title = 'Sign in · Zumzi';
+    setTitle('Sign in · Zumzi');
     route.cleanup = renderSignin(main, { ...ctx, onSignedIn: (token, user) => signedIn(token, user, params.get('next')) });
   } else if (/^\/rooms\/?$/.test(path)) {
     if (!requireSession()) return;
-    document.title = 'Rooms · Zumzi';
+    setTitle('Rooms · Zumzi');
     route.cleanup = renderRooms(main, ctx);
   } else if (/^\/messenger\/?$/.test(path)) {
     if (!requireSession()) return;
-    document.title = 'Messenger · Zumzi';
+    setTitle('Messenger · Zumzi');
     route.cleanup = renderMessenger(main, { ...ctx, calls: app.calls });
   } else if ((m = /^\/r\/([^/]+)\/?$/.exec(path))) {
     if (!requireSession()) return;
     const roomId = decodeURIComponent(m[1]);
+    app.title = null; // the conference names the page itself
     document.title = 'Room · Zumzi';
     await renderRoom(main, roomId, params.get('pin') || undefined, ctx);
   } else {
-    document.title = 'Not found · Zumzi';
+    setTitle('Not found · Zumzi');
     setChildren(main, h('section', { class: 'page narrow' },
       h('h1', { tabindex: '-1' }, 'Page not found'),
       h('p', {}, 'There is nothing at this address. ', h('a', { href: '/' }, 'Go to the start page'))));
