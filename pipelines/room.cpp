@@ -150,25 +150,26 @@ std::shared_ptr<Participant> Room::join(const std::string& participant_id,
     return participant;
 }
 
-void Room::subscribe(Participant& subscriber, Track& track)
+bool Room::subscribe(Participant& subscriber, Track& track)
 {
     if (track.info().participant_id == subscriber.id() || deaf_.count(subscriber.id()))
-        return;
+        return false;
     if (!subscriber.subscribes_) {
         // WHEP: no renegotiation, but a silent m-line may show a new track.
         subscriber.refill_view({});
-        return;
+        return false;
     }
     GstPad* sinkpad = subscriber.acquire_slot(track.info());
     if (!sinkpad || !track.add_subscription(subscriber.id(), sinkpad)) {
         subscriber.release_slot(track.info().id);
         GST_WARNING("room %s: cannot forward %s to %s", id_.c_str(), track.info().id.c_str(),
                     subscriber.id().c_str());
-        return;
+        return false;
     }
     // Paused from the start if it must be (muted, outside last-N, ...).
     if (should_pause(track, subscriber.id()))
         track.set_paused(subscriber.id(), true);
+    return true;
 }
 
 void Room::on_track_ready(Participant& publisher, GstElement* tee, GstCaps* caps,
@@ -225,8 +226,8 @@ void Room::publish(std::shared_ptr<Track> track)
     for (auto& entry : participants_) {
         if (entry.first == info.participant_id)
             continue;
-        subscribe(*entry.second, *track);
-        entry.second->renegotiate();
+        if (subscribe(*entry.second, *track))
+            entry.second->renegotiate();
     }
     // A first camera may put its publisher into the last-N set.
     update_forwarding();
@@ -360,8 +361,7 @@ bool Room::set_receiving(const std::string& participant_id, bool receiving)
             auto it = tracks_.find(tid);
             if (it == tracks_.end() || it->second->has_subscription(participant_id))
                 continue;
-            subscribe(*subscriber, *it->second);
-            added = true;
+            added = subscribe(*subscriber, *it->second) || added;
         }
     }
     if (added)

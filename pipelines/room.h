@@ -157,7 +157,8 @@ private:
         std::shared_ptr<Levels> levels;  // may be null
         bool muted = false;
     };
-    void subscribe(Participant& subscriber, Track& track);
+    // False if nothing was added to the subscriber's session.
+    bool subscribe(Participant& subscriber, Track& track);
     // Into tracks_, forwarded to every other participant; on_track_published.
     void publish(std::shared_ptr<Track> track);
     // Out of tracks_, unlinked from every subscriber; on_track_unpublished.
