@@ -143,7 +143,9 @@ TEST(Select, LastNFollowsTheTalkingBot)
     RoomInfo room =
         server->create_room(ann, "{\"name\":\"Panel\",\"preset\":\"qvga\",\"last_n\":1}");
     // Three silent publishers and one who only watches.
+    // Ann joins first: before anyone speaks, last-N picks the first to join.
     auto a = start_bot(*server, ann, room.id, "", "ann", {true, false});
+    CHECK_TRUE(wait_for(*a, [&] { return !a->participant_id().empty(); }));
     auto b = start_bot(*server, bob, room.id, room.participant_pin, "bob", {true, false});
     auto c = start_bot(*server, cat, room.id, room.participant_pin, "cat", {true, false});
     auto d = start_bot(*server, dan, room.id, room.participant_pin, "dan", {false});
