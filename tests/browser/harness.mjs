@@ -137,14 +137,15 @@ const chromiumArgs = [
 ];
 
 // One Chromium with its own profile, on the test page, its console saved
-// to <logDir>/<name>.console.log.
-export async function openPeer(server, name) {
+// to <logDir>/<name>.console.log. Options: `path` (another page than
+// /test/call.html; then it does not wait for window.call), `viewport`.
+export async function openPeer(server, name, { path: pagePath = '/test/call.html', viewport } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `zumzi-chromium-${name}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     args: chromiumArgs,
-    viewport: { width: 1000, height: 480 },
+    viewport: viewport || { width: 1000, height: 480 },
     timeout: 120000,
   });
   const page = context.pages()[0] || (await context.newPage());
@@ -152,8 +153,8 @@ export async function openPeer(server, name) {
   const consoleLog = fs.createWriteStream(path.join(logDir, `${name}.console.log`));
   page.on('console', (m) => consoleLog.write(`${m.type()}: ${m.text()}\n`));
   page.on('pageerror', (e) => consoleLog.write(`pageerror: ${e.message}\n`));
-  await page.goto(`${server.url}/test/call.html`);
-  await page.waitForFunction(() => window.call !== undefined);
+  await page.goto(`${server.url}${pagePath}`);
+  if (pagePath === '/test/call.html') await page.waitForFunction(() => window.call !== undefined);
   return {
     name,
     page,
