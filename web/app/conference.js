@@ -9,10 +9,14 @@
 // before joining (the server names participants after the name their
 // connection opened with): then the call opens a connection of its own.
 import { Zumzi } from '../zumzi.js';
-import { h, setChildren, toast, dialog, confirmDialog, copyText, initials } from './ui.js';
+import { h, setChildren, toast, dialog, confirmDialog, copyText } from './ui.js';
 import { icon } from './call-icons.js';
 import { TileView } from './tiles.js';
 import { prejoin } from './prejoin.js';
+import { SidePanel } from './side-panel.js';
+import { renderPeople } from './people.js';
+import { CallStats } from './call-stats.js';
+import { Popover } from './popover.js';
 import {
   LocalMedia, RESOLUTIONS, resolutionById, captureScreen, mediaErrorText,
 } from './local-media.js';
@@ -128,7 +132,6 @@ function formatDuration(ms) {
   return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-const kbps = (bits) => (bits >= 1e6 ? `${(bits / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bits / 1e3)} kbit/s`);
 
 class Call {
   constructor(container, { session, roomId, choice, media, renamed, onjoined, maxTiles }) {
@@ -155,10 +158,8 @@ class Call {
     this.names = new Map(); // participant id -> name (kept after they leave)
     this.removed = new Map(); // user id -> name, removed during this call
     this.audioEls = new Map(); // track id -> <audio>
-    this.tabs = new Map(); // side panel tabs
     this.busy = new Set();
     this.cleanups = [];
-    this.statsPrev = new Map();
     this.joinedAt = Date.now();
     this.ended = null;
   }
@@ -220,22 +221,41 @@ class Call {
       h('button', { type: 'button', class: 'link', onclick: () => this.invite() }, 'Invite people'));
     this.stage = h('main', { class: 'stage', 'aria-label': 'Participants\u2019 video' }, this.tilesView.el, this.alone);
 
-    this.side = h('aside', { class: 'side', hidden: true, 'aria-label': 'Side panel' });
-    this.tabList = h('div', { class: 'side-tabs', role: 'tablist', 'aria-label': 'People and chats' });
-    this.sideBody = h('div', { class: 'side-body' });
-    this.side.append(h('div', { class: 'side-head' }, this.tabList,
-      h('button', { type: 'button', class: 'icon', 'aria-label': 'Close the side panel', title: 'Close the side panel', onclick: () => this.showSide(false) }, icon('close', 18))),
-    this.sideBody);
+    this.side = new SidePanel({ session: this.session, onchange: () => this.paintControls() });
 
     this.bar = this.buildBar();
     this.audioBox = h('div', { class: 'conf-audio', hidden: true });
     this.root = h('section', { class: 'conference', 'aria-label': `Call: ${info.name || this.roomId}` },
-      header, h('div', { class: 'conf-body' }, this.stage, this.side), this.bar, this.audioBox);
+      header, h('div', { class: 'conf-body' }, this.stage, this.side.el), this.bar, this.audioBox);
     setChildren(this.container, this.root);
 
-    this.peopleTab = this.addTab('people', 'People', { panel: h('div', { class: 'people-panel' }) });
-    this.roomChatTab = this.addTab('chat:room', 'Room chat', { chat: { conversation: `room:${this.roomId}`, title: info.name || 'Room chat' } });
-    this.selectTab('people');
+    this.peoplePanel = h('div', { class: 'people-panel' });
+    this.side.add('people', 'People', { panel: this.peoplePanel });
+    const perms = this.room.permissions;
+    this.side.add('chat:room', 'Room chat', {
+      chat: {
+        conversation: `room:${this.roomId}`, title: info.name || 'Room chat',
+        refused: perms.includes('chat_receive') || perms.includes('chat_send') ? null : 'you may not chat in this room',
+      },
+    });
+    this.side.select('people');
+    this.peopleActions = {
+      toggleHidden: (pid) => {
+        if (this.hidden.has(pid)) this.hidden.delete(pid);
+        else this.hidden.add(pid);
+        this.refresh();
+      },
+      chat: (uid, name) => this.openChatWith(uid, name),
+      mute: (pid, kind) => this.moderate(() => this.room.muteParticipant(pid, kind)),
+      setPermissions: (uid, permissions) => this.moderate(() => this.room.setPermissions(uid, permissions)),
+      remove: (uid) => this.moderate(() => this.room.removeParticipant(uid)),
+      lock: (locked) => this.moderate(() => this.room.lockRoom(locked)),
+      readmit: (uid) => this.moderate(async () => {
+        await this.room.readmit(uid);
+        this.removed.delete(uid);
+        this.refresh();
+      }),
+    };
   }
 
   buildBar() {
@@ -251,10 +271,10 @@ class Call {
     this.layoutBtn = b('layout', 'speaker', () => this.setView(this.view === 'grid' ? 'speaker' : 'grid'));
     this.audioOnlyBtn = b('audio-only', 'audioOnly', () => this.toggleAudioOnly());
     this.peopleBadge = h('span', { class: 'badge count-badge' });
-    this.peopleBtn = b('people', 'people', () => this.toggleTab('people'));
+    this.peopleBtn = b('people', 'people', () => this.side.toggle('people'));
     this.peopleBtn.append(this.peopleBadge);
     this.chatBadge = h('span', { class: 'badge', hidden: true });
-    this.chatBtn = b('chat', 'chat', () => this.toggleTab(this.lastChatTab || 'chat:room'));
+    this.chatBtn = b('chat', 'chat', () => this.side.toggle(this.side.lastChat || 'chat:room'));
     this.chatBtn.append(this.chatBadge);
     this.inviteBtn = b('invite', 'link', () => this.invite());
     this.statsBtn = b('stats', 'stats', () => this.statsPop.toggle());
@@ -748,12 +768,12 @@ class Call {
     this.audioOnlyBtn.classList.toggle('on', this.audioOnly);
     label(this.audioOnlyBtn, this.audioOnly ? 'Receive video again' : 'Audio only (receive no video)');
     label(this.peopleBtn, `Participants (${this.peopleBadge.textContent})`);
-    this.peopleBtn.setAttribute('aria-expanded', String(!this.side.hidden && this.currentTab === 'people'));
-    const unread = [...this.tabs.values()].reduce((n, t) => n + (t.unread || 0), 0);
+    this.peopleBtn.setAttribute('aria-expanded', String(this.side.open && this.side.current === 'people'));
+    const unread = this.side.unread;
     this.chatBadge.hidden = unread === 0;
     this.chatBadge.textContent = String(unread);
     label(this.chatBtn, unread ? `Chat (${unread} unread)` : 'Chat');
-    this.chatBtn.setAttribute('aria-expanded', String(!this.side.hidden && this.currentTab?.startsWith('chat:')));
+    this.chatBtn.setAttribute('aria-expanded', String(this.side.open && !!this.side.current?.startsWith('chat:')));
     const full = !!document.fullscreenElement;
     setIcon(this.fullBtn, full ? 'minimize' : 'maximize');
     label(this.fullBtn, full ? 'Exit full screen' : 'Full screen');
@@ -785,227 +805,40 @@ class Call {
 
   // --- side panel: people and chats ---
 
-  addTab(id, title, { panel = null, chat = null, closable = false } = {}) {
-    const tab = { id, title, unread: 0, chat, view: null, mounted: false };
-    tab.panel = panel || h('div', { class: 'chat-panel' });
-    tab.panel.setAttribute('role', 'tabpanel');
-    tab.panel.id = `side-${id.replace(/[^a-z0-9]/gi, '-')}`;
-    tab.panel.hidden = true;
-    tab.badge = h('span', { class: 'badge', hidden: true });
-    tab.button = h('button', {
-      type: 'button', role: 'tab', class: 'side-tab', 'aria-selected': 'false', 'aria-controls': tab.panel.id,
-      onclick: () => this.selectTab(id),
-    }, h('span', {}, title), tab.badge);
-    tab.el = closable
-      ? h('span', { class: 'side-tab-wrap' }, tab.button,
-        h('button', { type: 'button', class: 'icon tab-close', 'aria-label': `Close the chat with ${title}`, title: `Close the chat with ${title}`, onclick: () => this.closeTab(id) }, icon('close', 14)))
-      : tab.button;
-    this.tabList.append(tab.el);
-    this.sideBody.append(tab.panel);
-    this.tabs.set(id, tab);
-    if (chat) this.mountChat(tab);
-    return tab;
-  }
-
-  async mountChat(tab) {
-    if (tab.mounted) return;
-    tab.mounted = true;
-    const unavailable = (why) => tab.panel.replaceChildren(h('p', { class: 'dim chat-unavailable' }, `Chat unavailable${why ? `: ${why}` : '.'}`));
-    if (!this.room.permissions.includes('chat_receive') && !this.room.permissions.includes('chat_send') && tab.id === 'chat:room') {
-      unavailable('you may not chat in this room');
-      return;
-    }
-    let mod;
-    try {
-      mod = await import('./chat-view.js');
-    } catch {
-      unavailable();
-      return;
-    }
-    if (typeof mod.mountChatView !== 'function' || !this.session.chat) {
-      unavailable();
-      return;
-    }
-    try {
-      tab.view = await mod.mountChatView(tab.panel, {
-        session: this.session,
-        conversation: tab.chat.conversation,
-        user: tab.chat.user,
-        title: tab.chat.title,
-        onunread: (n) => {
-          tab.unread = Number(n) || 0;
-          tab.badge.hidden = !tab.unread;
-          tab.badge.textContent = String(tab.unread);
-          this.paintControls();
-        },
-      });
-    } catch (e) {
-      unavailable(e.message);
-    }
-  }
-
-  selectTab(id) {
-    const tab = this.tabs.get(id);
-    if (!tab) return;
-    this.currentTab = id;
-    if (id.startsWith('chat:')) this.lastChatTab = id;
-    for (const t of this.tabs.values()) {
-      const on = t === tab;
-      t.button.setAttribute('aria-selected', String(on));
-      t.button.tabIndex = on ? 0 : -1;
-      t.panel.hidden = !on;
-    }
-    if (!this.side.hidden) tab.view?.focus?.();
-    this.paintControls();
-  }
-
-  toggleTab(id) {
-    if (!this.side.hidden && this.currentTab === id) {
-      this.showSide(false);
-      return;
-    }
-    this.selectTab(id);
-    this.showSide(true);
-  }
-
-  showSide(on) {
-    this.side.hidden = !on;
-    this.root.classList.toggle('with-side', on);
-    if (on) {
-      const tab = this.tabs.get(this.currentTab);
-      tab?.view?.focus?.();
-      if (!tab?.view) tab?.button.focus();
-    }
-    this.paintControls();
-  }
-
-  closeTab(id) {
-    const tab = this.tabs.get(id);
-    if (!tab) return;
-    tab.view?.destroy?.();
-    tab.el.remove();
-    tab.panel.remove();
-    this.tabs.delete(id);
-    if (this.currentTab === id) this.selectTab('chat:room');
-    if (this.lastChatTab === id) this.lastChatTab = 'chat:room';
-    this.paintControls();
-  }
-
   // A 1-1 chat tab with someone of the call.
   openChatWith(userId, name) {
     const me = this.client.user?.id;
     if (!userId || userId === me) return;
     const id = `chat:${userId}`;
-    if (!this.tabs.has(id)) {
+    if (!this.side.tabs.has(id)) {
       const conversation = `dm:${[me, userId].sort().join(':')}`;
-      this.addTab(id, name, { closable: true, chat: { conversation, user: userId, title: name } });
+      this.side.add(id, name, { closable: true, chat: { conversation, user: userId, title: name } });
     }
-    this.selectTab(id);
-    this.showSide(true);
+    this.side.select(id);
+    this.side.show(true);
   }
 
   paintPeople() {
-    const panel = this.peopleTab.panel;
     const room = this.room;
-    const me = room.participantId;
-    const mod = this.canModerate;
-    const rows = [];
-    const selfRow = {
-      pid: me, uid: this.client.user?.id, name: this.name, self: true,
-      role: room.role, perms: room.permissions,
+    const people = [{
+      pid: room.participantId, uid: this.client.user?.id, name: this.name, self: true,
+      role: room.role, perms: room.permissions, hasMic: !!room.sender('mic'), hasCam: !!room.sender('camera'),
       micMuted: !this.micOn, camOff: !this.camOn, speaking: this.selfSpeaking, hasVideo: this.camOn,
-    };
-    rows.push(selfRow);
+    }];
     for (const { p, tracks } of this.others()) {
       const cam = cameraOf(tracks);
       const mic = tracks.find((t) => t.kind === 'audio');
-      rows.push({
+      people.push({
         pid: p.participant_id, uid: p.user_id, name: p.name || 'Participant', self: false,
-        role: p.role, perms: p.permissions,
+        role: p.role, perms: p.permissions, hasMic: !!mic, hasCam: !!cam,
         micMuted: !mic || !!mic.muted, camOff: !cam || !!cam.muted, speaking: !!p.speaking,
-        hasVideo: tracks.some((t) => t.kind === 'video'), mic, cam,
+        hasVideo: tracks.some((t) => t.kind === 'video'), hidden: this.hidden.has(p.participant_id),
       });
     }
-    const list = h('ul', { class: 'people', 'aria-label': 'Participants' }, rows.map((r) => this.personRow(r, mod)));
-    const head = h('div', { class: 'people-head' },
-      h('h2', {}, `In the call (${rows.length})`),
-      mod && h('button', {
-        type: 'button', class: `lock-btn${room.info?.locked ? ' on' : ''}`,
-        'aria-pressed': String(!!room.info?.locked),
-        title: room.info?.locked ? 'Unlock the room: new members may join' : 'Lock the room: nobody new may join',
-        onclick: () => this.moderate(() => room.lockRoom(!room.info?.locked)),
-      }, icon(room.info?.locked ? 'lock' : 'unlock', 16), room.info?.locked ? 'Unlock room' : 'Lock room'));
-    const notes = [];
-    if (!room.permissions.includes('list'))
-      notes.push(h('p', { class: 'dim' }, 'You may not see the list of participants in this room.'));
-    if (mod && this.removed.size) {
-      notes.push(h('h3', {}, 'Removed'), h('ul', { class: 'people removed' }, [...this.removed].map(([uid, name]) =>
-        h('li', { class: 'person' }, h('span', { class: 'avatar' }, initials(name)), h('span', { class: 'person-name' }, name),
-          h('button', {
-            type: 'button', class: 'small', 'aria-label': `Let ${name} join again`, title: `Let ${name} join again`,
-            onclick: () => this.moderate(async () => {
-              await room.readmit(uid);
-              this.removed.delete(uid);
-              this.refresh();
-            }),
-          }, 'Let back in')))));
-    }
-    // Keep focus where it was across repaints (buttons are rebuilt).
-    const focusedKey = panel.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
-    panel.replaceChildren(head, list, ...notes);
-    if (focusedKey) panel.querySelector(`[data-focus-key="${CSS.escape(focusedKey)}"]`)?.focus();
-  }
-
-  personRow(r, mod) {
-    const owner = r.role === 'owner';
-    const canPub = Array.isArray(r.perms) ? r.perms.includes('publish') : r.role !== 'viewer';
-    const roleText = [owner ? 'Owner' : r.role === 'viewer' ? 'Viewer' : r.role === 'publisher' ? 'Participant' : r.role || '',
-      Array.isArray(r.perms) && r.perms.includes('moderate') && !owner ? 'moderator' : '',
-      r.role === 'viewer' && canPub ? 'may publish' : ''].filter(Boolean).join(' · ');
-    const btn = (key, iconName, text, onclick, extra = {}) => h('button', {
-      type: 'button', class: 'icon small', 'aria-label': text, title: text, 'data-focus-key': `${r.pid}:${key}`, onclick, ...extra,
-    }, icon(iconName, 16));
-    const actions = [];
-    if (!r.self) {
-      if (r.hasVideo) {
-        const hidden = this.hidden.has(r.pid);
-        actions.push(btn('hide', hidden ? 'eye' : 'eyeOff', hidden ? `Show ${r.name}'s video` : `Hide ${r.name}'s video`, () => {
-          if (this.hidden.has(r.pid)) this.hidden.delete(r.pid);
-          else this.hidden.add(r.pid);
-          this.refresh();
-        }, { 'aria-pressed': String(hidden) }));
-      }
-      if (r.uid) actions.push(btn('chat', 'chat', `Chat with ${r.name}`, () => this.openChatWith(r.uid, r.name)));
-      if (mod) {
-        if (r.mic && !r.micMuted)
-          actions.push(btn('mute', 'micOff', `Mute ${r.name}'s microphone`, () => this.moderate(() => this.room.muteParticipant(r.pid, 'audio'))));
-        if (r.cam && !r.camOff)
-          actions.push(btn('stopcam', 'camOff', `Turn off ${r.name}'s camera`, () => this.moderate(() => this.room.muteParticipant(r.pid, 'video'))));
-        if (!canPub && r.uid && Array.isArray(r.perms || []))
-          actions.push(btn('promote', 'userPlus', `Allow ${r.name} to publish`, () => this.moderate(() => {
-            const base = Array.isArray(r.perms) ? r.perms : ['subscribe', 'list', 'chat_send', 'chat_receive'];
-            return this.room.setPermissions(r.uid, [...new Set([...base, 'publish'])]);
-          })));
-        if (!owner && r.uid)
-          actions.push(btn('remove', 'userX', `Remove ${r.name} from the call`, async () => {
-            if (!(await confirmDialog(`Remove ${r.name}?`, `${r.name} will be taken out of this call.`, 'Remove'))) return;
-            this.moderate(() => this.room.removeParticipant(r.uid));
-          }, { class: 'icon small danger-text' }));
-      }
-    }
-    const status = h('span', { class: 'person-status' },
-      r.speaking && h('span', { class: 'talking', role: 'img', 'aria-label': 'Talking', title: 'Talking' }, icon('volume', 16)),
-      h('span', { class: `st${r.micMuted ? ' off' : ''}`, role: 'img', 'aria-label': r.micMuted ? 'Microphone muted' : 'Microphone on', title: r.micMuted ? 'Microphone muted' : 'Microphone on' },
-        icon(r.micMuted ? 'micOff' : 'mic', 16)),
-      canPub && h('span', { class: `st${r.camOff ? ' off' : ''}`, role: 'img', 'aria-label': r.camOff ? 'Camera off' : 'Camera on', title: r.camOff ? 'Camera off' : 'Camera on' },
-        icon(r.camOff ? 'camOff' : 'cam', 16)));
-    return h('li', { class: `person${r.speaking ? ' speaking' : ''}`, 'data-participant': r.pid, 'data-user': r.uid || '' },
-      h('span', { class: 'avatar' }, initials(r.name)),
-      h('span', { class: 'person-text' },
-        h('span', { class: 'person-name' }, r.self ? `${r.name} (you)` : r.name),
-        h('span', { class: 'person-role dim' }, roleText)),
-      status,
-      actions.length > 0 && h('span', { class: 'person-actions', role: 'group', 'aria-label': `Actions for ${r.name}` }, actions));
+    renderPeople(this.peoplePanel, people, {
+      moderator: this.canModerate, locked: !!room.info?.locked,
+      canList: room.permissions.includes('list'), removed: this.removed,
+    }, this.peopleActions);
   }
 
   async moderate(fn) {
@@ -1117,9 +950,11 @@ class Call {
 
   buildStats(el) {
     el.replaceChildren(h('h2', {}, 'Connection statistics'), h('div', { class: 'stats-body' }, 'Measuring…'));
+    const stats = new CallStats(this.room, (info) =>
+      `${this.nameOf(info.participant_id)} ${isScreenLabel(info.label) ? 'screen' : 'camera'}`);
     const update = async () => {
       try {
-        const rows = await this.collectStats();
+        const rows = await stats.rows();
         el.querySelector('.stats-body')?.replaceChildren(...rows);
       } catch (e) {
         console.warn('stats', e);
@@ -1133,73 +968,6 @@ class Call {
   stopStats() {
     clearInterval(this.statsTimer);
     this.statsTimer = null;
-  }
-
-  rate(key, bytes, ts) {
-    const prev = this.statsPrev.get(key);
-    this.statsPrev.set(key, { bytes, ts });
-    if (!prev || ts <= prev.ts) return null;
-    return ((bytes - prev.bytes) * 8 * 1000) / (ts - prev.ts);
-  }
-
-  async collectStats() {
-    const rows = [];
-    const row = (labelText, value, data = {}) => h('div', { class: 'stat-row', ...data }, h('span', { class: 'dim' }, labelText), h('span', {}, value));
-    const pub = this.room.publishConnection;
-    if (pub) {
-      const byMid = new Map();
-      for (const t of this.room.localTracks) {
-        const sender = this.room.sender(t.label);
-        const tr = pub.getTransceivers().find((x) => x.sender === sender);
-        if (tr?.mid != null) byMid.set(tr.mid, t);
-      }
-      const stats = await pub.getStats();
-      stats.forEach((s) => {
-        if (s.type === 'outbound-rtp') {
-          const t = byMid.get(s.mid);
-          if (!t) return;
-          const bits = this.rate(`out:${s.id}`, s.bytesSent || 0, s.timestamp);
-          const name = t.label === 'mic' ? 'Microphone' : t.label === 'camera' ? 'Camera' : `Screen${screenNumber(t.label) > 1 ? ` ${screenNumber(t.label)}` : ''}`;
-          if (s.kind === 'video') {
-            const settings = t.track?.getSettings();
-            const size = s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : 'nothing';
-            rows.push(row(`${name} sent`, `${size}${s.framesPerSecond ? ` @ ${Math.round(s.framesPerSecond)} fps` : ''}${bits !== null ? `, ${kbps(bits)}` : ''}`,
-              { 'data-label': t.label, 'data-width': s.frameWidth || 0, 'data-height': s.frameHeight || 0 }));
-            if (settings?.width) rows.push(row(`${name} captured`, `${settings.width}×${settings.height}${settings.frameRate ? ` @ ${Math.round(settings.frameRate)} fps` : ''}`));
-            if (s.qualityLimitationReason && s.qualityLimitationReason !== 'none')
-              rows.push(row(`${name} limited by`, s.qualityLimitationReason));
-          } else if (bits !== null) {
-            rows.push(row(`${name} sent`, kbps(bits), { 'data-label': t.label }));
-          }
-        }
-        if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-          if (s.availableOutgoingBitrate) rows.push(row('Upload estimate', kbps(s.availableOutgoingBitrate)));
-          if (s.currentRoundTripTime !== undefined) rows.push(row('Round trip', `${Math.round(s.currentRoundTripTime * 1000)} ms`));
-        }
-      });
-    }
-    const sub = this.room.subscribeConnection;
-    if (sub) {
-      const byTrack = new Map();
-      for (const [id, r] of this.room.remote) byTrack.set(r.track.id, this.room.tracks.get(id));
-      const stats = await sub.getStats();
-      let total = 0;
-      let videos = 0;
-      const lines = [];
-      stats.forEach((s) => {
-        if (s.type !== 'inbound-rtp') return;
-        const bits = this.rate(`in:${s.id}`, s.bytesReceived || 0, s.timestamp) || 0;
-        total += bits;
-        if (s.kind !== 'video' || bits <= 0) return;
-        videos++;
-        const info = byTrack.get(s.trackIdentifier);
-        const who = info ? `${this.nameOf(info.participant_id)} ${isScreenLabel(info.label) ? 'screen' : 'camera'}` : 'Video';
-        lines.push(row(`${who} received`, `${s.frameWidth || 0}×${s.frameHeight || 0}${s.framesPerSecond ? ` @ ${Math.round(s.framesPerSecond)} fps` : ''}, ${kbps(bits)}`));
-      });
-      rows.push(row('Receiving', `${videos} video stream${videos === 1 ? '' : 's'}, ${kbps(total)}`), ...lines);
-    }
-    if (!rows.length) rows.push(h('p', { class: 'dim' }, 'Nothing sent or received yet.'));
-    return rows;
   }
 
   // --- sounds ---
@@ -1252,7 +1020,7 @@ class Call {
     this.screens = [];
     this.media.stopAll();
     for (const id of [...this.audioEls.keys()]) this.stopAudio(id);
-    for (const tab of this.tabs.values()) tab.view?.destroy?.();
+    this.side.destroy();
     this.tilesView.destroy();
     this.audioCtx?.close().catch(() => {});
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
@@ -1275,56 +1043,4 @@ function setIcon(el, name) {
   const svg = icon(name);
   if (old) old.replaceWith(svg);
   else el.prepend(svg);
-}
-
-// A small panel above a control-bar button (role dialog, not modal):
-// Escape or a click elsewhere closes it.
-class Popover {
-  constructor(button, title, build, onclose = () => {}) {
-    this.button = button;
-    this.build = build;
-    this.onclose = onclose;
-    this.el = h('div', { class: 'popover card', role: 'dialog', 'aria-label': title, hidden: true, tabindex: '-1' });
-    button.setAttribute('aria-haspopup', 'dialog');
-    button.setAttribute('aria-expanded', 'false');
-    this.onDoc = (e) => {
-      if (!this.el.contains(e.target) && !button.contains(e.target)) this.close(false);
-    };
-    this.onKey = (e) => {
-      if (e.key === 'Escape') {
-        e.stopPropagation();
-        this.close(true);
-      }
-    };
-    this.el.addEventListener('keydown', this.onKey);
-  }
-
-  get open() {
-    return !this.el.hidden;
-  }
-
-  toggle() {
-    if (this.open) this.close(true);
-    else this.show();
-  }
-
-  async show() {
-    this.el.hidden = false;
-    this.button.setAttribute('aria-expanded', 'true');
-    const r = this.button.getBoundingClientRect();
-    this.el.style.bottom = `${Math.max(8, window.innerHeight - r.top + 8)}px`;
-    this.el.style.right = `${Math.max(8, window.innerWidth - r.right)}px`;
-    document.addEventListener('pointerdown', this.onDoc, true);
-    await this.build(this.el);
-    (this.el.querySelector('select, button, input') || this.el).focus();
-  }
-
-  close(refocus) {
-    if (!this.open) return;
-    this.el.hidden = true;
-    this.button.setAttribute('aria-expanded', 'false');
-    document.removeEventListener('pointerdown', this.onDoc, true);
-    this.onclose();
-    if (refocus) this.button.focus();
-  }
 }

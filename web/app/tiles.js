@@ -33,7 +33,7 @@ export class TileView {
     this.view = 'grid';
     this.largeKey = null;
     this.pinnedKey = null;
-    this.main = h('div', { class: 'tiles-main' });
+    this.main = h('div', { class: 'tiles-main', role: 'list', 'aria-label': 'Video tiles' });
     this.strip = h('div', { class: 'tiles-strip', role: 'list', 'aria-label': 'Other participants' });
     this.pager = h('nav', { class: 'pager', 'aria-label': 'Pages of participants', hidden: true });
     this.el = h('div', { class: 'tiles grid' }, this.main, this.strip, this.pager);
