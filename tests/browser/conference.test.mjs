@@ -196,6 +196,58 @@ test('(a) two browsers join through the pre-join screen and see each other', { t
   await bob.page.locator('body').press('v');
   await waitForTileVideo(ann, 'Bob\'s camera again', (x) => x.participant === bob.pid);
 
+  // The invite dialog: the owner gets both links with the room's PINs,
+  // Bob the link with the PIN he joined with.
+  await ann.page.getByRole('button', { name: 'Invite people' }).click();
+  const annInvite = ann.page.getByRole('dialog', { name: 'Invite people' });
+  assert.match(await annInvite.getByLabel('Participant link', { exact: true }).inputValue(), new RegExp(`/r/${room.id}\\?pin=${room.participant_pin}$`));
+  assert.match(await annInvite.getByLabel('Viewer link', { exact: true }).inputValue(), new RegExp(`/r/${room.id}\\?pin=${room.viewer_pin}$`));
+  await shot(ann, 'a-ann-invite');
+  await annInvite.getByRole('button', { name: 'Close' }).click();
+  await bob.page.getByRole('button', { name: 'Invite people' }).click();
+  const bobInvite = bob.page.getByRole('dialog', { name: 'Invite people' });
+  assert.match(await bobInvite.getByLabel('Participant link', { exact: true }).inputValue(), new RegExp(`\\?pin=${room.participant_pin}$`));
+  assert.equal(await bobInvite.getByLabel('Viewer link', { exact: true }).count(), 0);
+  await bobInvite.getByRole('button', { name: 'Close' }).click();
+
+  // Bob switches microphones during the call: the same server track goes
+  // on, now from the other device, and Ann still hears him.
+  await bob.page.getByRole('button', { name: 'Unmute microphone' }).click();
+  await waitFor('Ann to see Bob unmuted', async () => {
+    const b = (await tiles(ann)).find((x) => x.participant === bob.pid);
+    return b && !b.micMuted ? b : { ok: false, b };
+  });
+  await bob.page.getByRole('button', { name: /^Settings/ }).click();
+  const mics = await bob.page.getByLabel('Microphone', { exact: true }).locator('option').evaluateAll((os) => os.map((o) => o.value));
+  const before = await bob.page.evaluate(() => {
+    const mic = window.conf.room.localTracks.find((x) => x.label === 'mic');
+    return { id: mic.id, device: mic.track.getSettings().deviceId };
+  });
+  const other = mics.find((m) => m !== before.device);
+  if (other) {
+    await bob.page.getByLabel('Microphone', { exact: true }).selectOption(other);
+    const now = await waitFor('Bob\'s microphone to switch', () => bob.page.evaluate((want) => {
+      const mic = window.conf.room.localTracks.find((x) => x.label === 'mic');
+      const sending = window.conf.room.sender('mic').track;
+      return mic.track.getSettings().deviceId === want && sending === mic.track ? { id: mic.id } : null;
+    }, other));
+    assert.equal(now.id, before.id);
+    const heard = async () => ann.page.evaluate(async (pid) => {
+      const room = window.conf.room;
+      const id = [...room.tracks.values()].find((x) => x.participant_id === pid && x.kind === 'audio')?.id;
+      let packets = 0;
+      (await room.subscribeConnection.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.trackIdentifier === room.remote.get(id)?.track.id) packets = s.packetsReceived;
+      });
+      return packets;
+    }, bob.pid);
+    const p0 = await heard();
+    await waitFor('Ann to keep receiving Bob\'s audio', async () => ((await heard()) > p0 + 50 ? true : { ok: false }));
+  } else {
+    t.diagnostic('one fake microphone only: no switch tried');
+  }
+  await bob.page.keyboard.press('Escape');
+
   // Leaving asks first; then Ann's tile of Bob goes.
   await bob.page.getByRole('button', { name: 'Leave the call' }).click();
   await bob.page.getByRole('dialog', { name: 'Leave the call?' }).getByRole('button', { name: 'Leave' }).click();
