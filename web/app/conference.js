@@ -14,7 +14,7 @@ import { icon } from './call-icons.js';
 import { TileView } from './tiles.js';
 import { prejoin } from './prejoin.js';
 import { SidePanel } from './side-panel.js';
-import { renderPeople } from './people.js';
+import { PeopleList } from './people.js';
 import { CallStats } from './call-stats.js';
 import { Popover } from './popover.js';
 import {
@@ -256,6 +256,7 @@ class Call {
         this.refresh();
       }),
     };
+    this.peopleList = new PeopleList(this.peoplePanel, this.peopleActions);
   }
 
   buildBar() {
@@ -755,13 +756,15 @@ class Call {
     label(this.camBtn, this.camOn ? 'Turn camera off' : 'Turn camera on', 'V');
     this.camBtn.classList.toggle('off', !this.camOn);
     label(this.shareBtn, this.screens.length ? 'Share another screen' : 'Share your screen');
-    this.shareChips.replaceChildren(...this.screens.map((share) => {
+    const chipsKey = this.screens.map((x) => x.label).join(',');
+    if (this.shareChips.dataset.key !== chipsKey) this.shareChips.replaceChildren(...this.screens.map((share) => {
       const name = share.n > 1 ? `screen ${share.n}` : 'screen';
       const chip = h('button', { type: 'button', class: 'chip-btn danger', onclick: () => this.stopShare(share) },
         icon('stop', 16), h('span', {}, `Stop ${name}`));
       label(chip, `Stop sharing your ${name}`);
       return chip;
     }));
+    this.shareChips.dataset.key = chipsKey;
     setIcon(this.layoutBtn, this.view === 'grid' ? 'speaker' : 'grid');
     label(this.layoutBtn, this.view === 'grid' ? 'Speaker view' : 'Grid view');
     this.audioOnlyBtn.setAttribute('aria-pressed', String(this.audioOnly));
@@ -835,10 +838,10 @@ class Call {
         hasVideo: tracks.some((t) => t.kind === 'video'), hidden: this.hidden.has(p.participant_id),
       });
     }
-    renderPeople(this.peoplePanel, people, {
+    this.peopleList.update(people, {
       moderator: this.canModerate, locked: !!room.info?.locked,
       canList: room.permissions.includes('list'), removed: this.removed,
-    }, this.peopleActions);
+    });
   }
 
   async moderate(fn) {

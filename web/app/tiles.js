@@ -145,6 +145,10 @@ export class TileView {
   }
 
   _pager(pages, page) {
+    // Rebuilt only when it changes: a button under the pointer must stay.
+    const key = `${this.view}:${pages}:${page}`;
+    if (this._pagerKey === key) return;
+    this._pagerKey = key;
     this.pager.hidden = pages <= 1;
     if (pages <= 1) {
       this.pager.replaceChildren();
