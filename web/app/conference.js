@@ -350,12 +350,19 @@ class Call {
     });
     on(r, 'trackmuted', (e) => {
       const d = e.detail;
-      if (d.local) {
-        if (d.forced) {
-          const what = d.info?.kind === 'audio' ? 'microphone' : 'camera';
-          toast(`A moderator muted your ${what}`);
-          if (d.info?.kind === 'audio') this.micOn = false;
-          else if (this.camOn) this.cameraOff(true);
+      if (d.local && d.forced) {
+        // A moderator muted one of ours: the controls follow.
+        const label = d.info?.label;
+        const share = this.screens.find((x) => x.label === label);
+        if (label === 'mic') {
+          this.micOn = false;
+          toast('A moderator muted your microphone');
+        } else if (label === 'camera') {
+          if (this.camOn) this.exclusive('cam', () => this.cameraOff(true));
+          toast('A moderator turned your camera off');
+        } else if (share) {
+          this.stopShare(share);
+          toast('A moderator stopped your screen share');
         }
       }
       this.refresh();
