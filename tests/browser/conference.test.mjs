@@ -282,6 +282,19 @@ test('(b) screen shares appear as tiles and go when stopped, two at once', { tim
   await shot(ann, 'b-ann-two-screens');
   await shot(bob, 'b-bob-two-screens');
 
+  // Full screen: one tile, then the whole call.
+  const screenTile = ann.page.locator(`.tile[data-track="${second.tile.track}"]`);
+  await screenTile.hover();
+  await screenTile.getByRole('button', { name: 'Show Bob\u2019s screen 2 full screen' }).click();
+  await ann.page.waitForFunction((id) => document.fullscreenElement?.dataset.track === id, second.tile.track);
+  await shot(ann, 'b-ann-tile-fullscreen');
+  await ann.page.evaluate(() => document.exitFullscreen());
+  await ann.page.waitForFunction(() => !document.fullscreenElement);
+  await ann.page.getByRole('button', { name: 'Full screen', exact: true }).click();
+  await ann.page.waitForFunction(() => document.fullscreenElement?.classList.contains('conference'));
+  await ann.page.getByRole('button', { name: 'Exit full screen' }).click();
+  await ann.page.waitForFunction(() => !document.fullscreenElement);
+
   // Stopping the first leaves the second.
   await bob.page.getByRole('button', { name: 'Stop sharing your screen', exact: true }).click();
   await waitFor('the first share to go at Ann', async () => {

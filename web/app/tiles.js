@@ -42,6 +42,10 @@ export class TileView {
     // Tiles keep 16:9 and grow as large as the stage allows.
     this._resize = new ResizeObserver(() => this._size());
     this._resize.observe(this.main);
+    this._onFullscreen = () => {
+      for (const tile of this.tiles.values()) tile._paintFullscreen();
+    };
+    document.addEventListener('fullscreenchange', this._onFullscreen);
   }
 
   _size() {
@@ -171,6 +175,7 @@ export class TileView {
 
   destroy() {
     this._resize.disconnect();
+    document.removeEventListener('fullscreenchange', this._onFullscreen);
     for (const tile of this.tiles.values()) tile.destroy();
     this.tiles.clear();
     this.el.remove();
@@ -234,22 +239,24 @@ class Tile {
     el.classList.toggle('mirror', !!d.mirror);
     el.setAttribute('aria-label', tileLabel(d));
     this.nameEl.textContent = d.name;
-    this.avatar.textContent = d.kind === 'screen' ? '' : initials(d.avatarName || d.name);
-    if (d.kind === 'screen') this.avatar.replaceChildren(icon('screen', 40));
+    if (d.kind === 'screen') {
+      if (!this.avatar.firstElementChild) this.avatar.replaceChildren(icon('screen', 40));
+    } else {
+      this.avatar.textContent = initials(d.avatarName || d.name);
+    }
     this.offText.textContent = d.offText || '';
     // Microphone mark: person tiles only.
     this.micIcon.hidden = d.kind !== 'person';
     this.micIcon.classList.toggle('muted', !!d.micMuted);
-    this.micIcon.replaceChildren(icon(d.micMuted ? 'micOff' : 'mic', 16));
+    if (this._micMuted !== !!d.micMuted) this.micIcon.replaceChildren(icon(d.micMuted ? 'micOff' : 'mic', 16));
+    this._micMuted = !!d.micMuted;
     this.micIcon.setAttribute('aria-label', d.micMuted ? 'Microphone muted' : 'Microphone on');
     this.micIcon.title = d.micMuted ? 'Microphone muted' : 'Microphone on';
     const pinLabel = pinned ? `Unpin ${d.name}` : `Pin ${d.name} (show large)`;
     this.pinBtn.setAttribute('aria-label', pinLabel);
     this.pinBtn.title = pinLabel;
     this.pinBtn.setAttribute('aria-pressed', String(!!pinned));
-    const fsLabel = `Show ${d.name} full screen`;
-    this.fsBtn.setAttribute('aria-label', fsLabel);
-    this.fsBtn.title = fsLabel;
+    this._paintFullscreen();
     this.stopBtn.hidden = !d.onstop;
     this.stopBtn.setAttribute('aria-label', `Stop sharing ${d.name}`);
     this.stopBtn.title = `Stop sharing ${d.name}`;
@@ -278,6 +285,15 @@ class Tile {
       (d.self || !this.track.muted) && this.playing);
     this.el.classList.toggle('video-on', on);
     this.el.classList.toggle('video-off', !!d?.videoOff);
+  }
+
+  _paintFullscreen() {
+    const full = document.fullscreenElement === this.el;
+    const text = full ? 'Exit full screen' : `Show ${this.d.name} full screen`;
+    this.fsBtn.setAttribute('aria-label', text);
+    this.fsBtn.title = text;
+    if (this._full !== full) this.fsBtn.replaceChildren(icon(full ? 'minimize' : 'maximize', 16));
+    this._full = full;
   }
 
   resume() {
