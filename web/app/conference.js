@@ -22,17 +22,22 @@ import {
 } from './local-media.js';
 
 // options: onjoined(room) is called with the zumzi.js Room once in the call;
-// maxTiles: tiles per grid page (16).
-export async function openRoom(container, { session, roomId, pin, onjoined, maxTiles = 16 } = {}) {
+// maxTiles: tiles per grid page (16); signal: an AbortSignal that ends it
+// all (the call is left, devices released), for a router leaving the page.
+export async function openRoom(container, { session, roomId, pin, onjoined, maxTiles = 16, signal } = {}) {
   if (!session?.token) throw new Error('openRoom: a session with a token is required');
   if (!roomId) throw new Error('openRoom: a room id is required');
   ensureStyles();
   let currentPin = pin || '';
   for (;;) {
+    if (signal?.aborted) {
+      container.replaceChildren();
+      return { reason: 'cancelled' };
+    }
     const media = new LocalMedia();
     let renamed = false;
     const choice = await prejoin(container, {
-      session, roomId, pin: currentPin, media,
+      session, pin: currentPin, media, signal,
       restJoin: (p) => rest(session, 'POST', `/api/v1/rooms/${encodeURIComponent(roomId)}/join`, p ? { pin: p } : {}),
       saveName: async (name) => {
         const user = await rest(session, 'PUT', '/api/v1/profile', { name });
@@ -40,18 +45,19 @@ export async function openRoom(container, { session, roomId, pin, onjoined, maxT
         renamed = true;
       },
     });
-    if (!choice) {
+    if (!choice || signal?.aborted) {
+      media.stopAll();
       container.replaceChildren();
       return { reason: 'cancelled' };
     }
     currentPin = choice.pin || '';
-    const call = new Call(container, { session, roomId, choice, media, renamed, onjoined, maxTiles });
+    const call = new Call(container, { session, roomId, choice, media, renamed, onjoined, maxTiles, signal });
     const end = await call.run();
-    if (end.reason === 'left') {
+    if (end.reason === 'left' || signal?.aborted) {
       container.replaceChildren();
       return end;
     }
-    if (!(await endScreen(container, end))) {
+    if (!(await endScreen(container, end, signal))) {
       container.replaceChildren();
       return end;
     }
@@ -95,8 +101,9 @@ const END_TEXT = {
 
 // After a call that ended without the user leaving: says why; resolves
 // true to join again.
-function endScreen(container, { reason, message }) {
+function endScreen(container, { reason, message }, signal) {
   return new Promise((resolve) => {
+    signal?.addEventListener('abort', () => resolve(false), { once: true });
     const [title, text] = END_TEXT[reason] || ['The call ended', reason];
     const close = h('button', { class: 'primary', type: 'button', onclick: () => resolve(false) }, 'Close');
     setChildren(container, h('section', { class: 'prejoin conf-ended', 'aria-label': title },
@@ -134,7 +141,8 @@ function formatDuration(ms) {
 
 
 class Call {
-  constructor(container, { session, roomId, choice, media, renamed, onjoined, maxTiles }) {
+  constructor(container, { session, roomId, choice, media, renamed, onjoined, maxTiles, signal }) {
+    this.signal = signal;
     this.container = container;
     this.session = session;
     this.roomId = roomId;
@@ -192,8 +200,17 @@ class Call {
       if (this.ownClient) this.client?.close();
       return { reason: 'error', message: `${e.message}${e.code ? ` (${e.code})` : ''}` };
     }
+    if (this.signal?.aborted) {
+      this.media.stopAll();
+      this.room.leave().catch(() => {});
+      if (this.ownClient) this.client.close();
+      return { reason: 'left' };
+    }
     this.build();
     this.wire();
+    const onAbort = () => this.finish('left');
+    this.signal?.addEventListener('abort', onAbort);
+    this.cleanups.push(() => this.signal?.removeEventListener('abort', onAbort));
     this.refresh();
     this.onjoined?.(this.room);
     this.publishInitial();

@@ -14,9 +14,10 @@ const PIN_ERRORS = {
 
 // Resolves with {room, pin, name, micOn, camOn} once the user pressed Join
 // (`media` then holds the open camera/microphone to publish), or null when
-// they cancelled. `restJoin(pin)` makes the REST join and resolves with the
-// room object (role and permissions included) or throws an error with `code`.
-export async function prejoin(container, { session, roomId, pin, media, restJoin, saveName }) {
+// they cancelled (or `signal` aborted). `restJoin(pin)` makes the REST join
+// and resolves with the room object (role and permissions included) or
+// throws an error with `code`; `saveName(name)` stores a changed name.
+export async function prejoin(container, { session, pin, media, restJoin, saveName, signal }) {
   const root = h('section', { class: 'prejoin', 'aria-label': 'Join the call' });
   setChildren(container, root);
 
@@ -30,10 +31,10 @@ export async function prejoin(container, { session, roomId, pin, media, restJoin
   while (!room) {
     if (error?.code === 'NOTFOUND' || !(error?.code in PIN_ERRORS || error?.code === 'BADREQUEST')) {
       await message(root, 'Cannot join', error?.code === 'NOTFOUND' ? 'There is no such room.' :
-        `Cannot join this room: ${error?.message || error}`);
+        `Cannot join this room: ${error?.message || error}`, signal);
       return null;
     }
-    const entered = await askPin(root, error, pin);
+    const entered = await askPin(root, error, pin, signal);
     if (entered === null) return null;
     pin = entered;
     try {
@@ -45,11 +46,13 @@ export async function prejoin(container, { session, roomId, pin, media, restJoin
   }
   const canPublish = (room.permissions || []).includes('publish');
   media.resolution = resolutionForHeight(room.height || 360); // the room's preset, at first
-  return form(root, { session, room, pin, media, canPublish, saveName });
+  if (signal?.aborted) return null;
+  return form(root, { session, room, pin, media, canPublish, saveName, signal });
 }
 
-function message(root, title, text) {
+function message(root, title, text, signal) {
   return new Promise((resolve) => {
+    signal?.addEventListener('abort', () => resolve(), { once: true });
     const close = h('button', { class: 'primary', type: 'button', onclick: () => resolve() }, 'Close');
     setChildren(root, h('div', { class: 'card prejoin-card' }, h('h1', {}, title), h('p', { role: 'alert' }, text),
       h('div', { class: 'row' }, close)));
@@ -57,8 +60,9 @@ function message(root, title, text) {
   });
 }
 
-function askPin(root, error, pin) {
+function askPin(root, error, pin, signal) {
   return new Promise((resolve) => {
+    signal?.addEventListener('abort', () => resolve(null), { once: true });
     const needs = error?.code === 'BADREQUEST' ? 'This room needs a PIN.' : PIN_ERRORS[error?.code] || error?.message;
     const input = h('input', {
       id: 'prejoin-pin', inputmode: 'numeric', autocomplete: 'off', value: pin || '',
@@ -80,7 +84,7 @@ function askPin(root, error, pin) {
   });
 }
 
-function form(root, { session, room, pin, media, canPublish, saveName }) {
+function form(root, { session, room, pin, media, canPublish, saveName, signal }) {
   return new Promise((resolve) => {
     let micOn = canPublish;
     let camOn = canPublish;
@@ -200,11 +204,16 @@ function form(root, { session, room, pin, media, canPublish, saveName }) {
       paint();
     };
 
+    let done = false;
+    let joined = false;
     const finish = (value) => {
+      if (done) return;
+      done = true;
       meter?.stop();
       if (!value) media.stopAll();
       resolve(value);
     };
+    signal?.addEventListener('abort', () => finish(null), { once: true });
     let opening = Promise.resolve();
     const submit = async (e) => {
       e.preventDefault();
@@ -227,6 +236,7 @@ function form(root, { session, room, pin, media, canPublish, saveName }) {
       }
       if (!micOn) media.stopMic();
       if (!camOn) media.stopCamera();
+      joined = true;
       finish({ room, pin, name, micOn: micOn && !!media.mic, camOn: camOn && !!media.camera });
     };
 
@@ -258,6 +268,10 @@ function form(root, { session, room, pin, media, canPublish, saveName }) {
         const { errors } = await media.open({ camera: true, mic: true });
         const problems = Object.entries(errors).map(([what, text]) => `${what === 'camera' ? 'Camera' : 'Microphone'}: ${text}`);
         status.textContent = problems.join('. ');
+        if (done && !joined) {
+          media.stopAll(); // cancelled while the devices opened
+          return;
+        }
         if (errors.camera) camOn = false;
         if (errors.mic) micOn = false;
         startMeter();
