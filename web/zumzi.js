@@ -133,7 +133,9 @@ export class Zumzi extends EventTarget {
       }
       return;
     }
-    const room = m.room && this.rooms.get(m.room);
+    // `room` is the room id, or (room_updated) the room object.
+    const roomId = typeof m.room === 'string' ? m.room : m.room?.id;
+    const room = roomId && this.rooms.get(roomId);
     if (room) room._onMessage(m);
   }
 
@@ -456,13 +458,11 @@ export class Room extends EventTarget {
         emit(this, 'participantupdated', { participant: merged, self });
         break;
       }
-      case 'room_updated': {
-        // The room as everyone sees it; our own role and permissions stay.
-        const { role, permissions, ...room } = m.room || {};
-        this.info = { ...(this.info || {}), ...room };
+      case 'room_updated':
+        // The room as we see it (our role and permissions included).
+        this.info = { ...(this.info || {}), ...(m.room || {}) };
         emit(this, 'roomupdated', { room: this.info });
         break;
-      }
       case 'track_muted':
         this._trackMuted(m);
         break;
