@@ -323,8 +323,9 @@ export class Room extends EventTarget {
   // --- moderation (needs the `moderate` permission; the server answers
   // PERMISSION otherwise). Each resolves with the server's ack.
 
-  // Mutes someone's tracks: kind 'audio', 'video' or 'all'.
-  muteParticipant(participantId, kind = 'all') {
+  // Mutes someone's tracks: kind 'audio' (default), 'video' (cameras and
+  // screens) or 'all'. They may unmute them themselves.
+  muteParticipant(participantId, kind = 'audio') {
     return this.client.request({ type: 'mute_participant', room: this.id, participant_id: participantId, kind });
   }
 

@@ -35,14 +35,12 @@ export async function openRoom(container, { session, roomId, pin, onjoined, maxT
       return { reason: 'cancelled' };
     }
     const media = new LocalMedia();
-    let renamed = false;
     const choice = await prejoin(container, {
       session, pin: currentPin, media, signal,
       restJoin: (p) => rest(session, 'POST', `/api/v1/rooms/${encodeURIComponent(roomId)}/join`, p ? { pin: p } : {}),
       saveName: async (name) => {
         const user = await rest(session, 'PUT', '/api/v1/profile', { name });
         session.user = { ...(session.user || {}), ...user };
-        renamed = true;
       },
     });
     if (!choice || signal?.aborted) {
@@ -51,7 +49,7 @@ export async function openRoom(container, { session, roomId, pin, onjoined, maxT
       return { reason: 'cancelled' };
     }
     currentPin = choice.pin || '';
-    const call = new Call(container, { session, roomId, choice, media, renamed, onjoined, maxTiles, signal });
+    const call = new Call(container, { session, roomId, choice, media, onjoined, maxTiles, signal });
     const end = await call.run();
     if (end.reason === 'left' || signal?.aborted) {
       container.replaceChildren();
@@ -141,7 +139,7 @@ function formatDuration(ms) {
 
 
 class Call {
-  constructor(container, { session, roomId, choice, media, renamed, onjoined, maxTiles, signal }) {
+  constructor(container, { session, roomId, choice, media, onjoined, maxTiles, signal }) {
     this.signal = signal;
     this.container = container;
     this.session = session;
@@ -149,7 +147,6 @@ class Call {
     this.pin = choice.pin;
     this.name = choice.name;
     this.media = media;
-    this.renamed = renamed;
     this.onjoined = onjoined;
     this.maxTiles = maxTiles;
     this.choice = choice;
@@ -184,7 +181,11 @@ class Call {
     const done = new Promise((resolve) => { this.ended = resolve; });
     try {
       const shared = this.session.client;
-      if (shared && !this.renamed && shared.ws?.readyState === WebSocket.OPEN && !shared.rooms.has(this.roomId)) {
+      // The server names participants after the name the connection opened
+      // with (its `welcome`): a connection older than a rename would show
+      // the old name to everyone.
+      if (shared && shared.user?.name === this.name && shared.ws?.readyState === WebSocket.OPEN &&
+          !shared.rooms.has(this.roomId)) {
         this.client = shared;
       } else {
         this.client = await Zumzi.connect({
