@@ -150,25 +150,26 @@ std::shared_ptr<Participant> Room::join(const std::string& participant_id,
     return participant;
 }
 
-void Room::subscribe(Participant& subscriber, Track& track)
+bool Room::subscribe(Participant& subscriber, Track& track)
 {
-    if (track.info().participant_id == subscriber.id())
-        return;
+    if (track.info().participant_id == subscriber.id() || deaf_.count(subscriber.id()))
+        return false;
     if (!subscriber.subscribes_) {
         // WHEP: no renegotiation, but a silent m-line may show a new track.
         subscriber.refill_view({});
-        return;
+        return false;
     }
     GstPad* sinkpad = subscriber.acquire_slot(track.info());
     if (!sinkpad || !track.add_subscription(subscriber.id(), sinkpad)) {
         subscriber.release_slot(track.info().id);
         GST_WARNING("room %s: cannot forward %s to %s", id_.c_str(), track.info().id.c_str(),
                     subscriber.id().c_str());
-        return;
+        return false;
     }
     // Paused from the start if it must be (muted, outside last-N, ...).
     if (should_pause(track, subscriber.id()))
         track.set_paused(subscriber.id(), true);
+    return true;
 }
 
 void Room::on_track_ready(Participant& publisher, GstElement* tee, GstCaps* caps,
@@ -192,34 +193,77 @@ void Room::on_track_ready(Participant& publisher, GstElement* tee, GstCaps* caps
     if (tracks_.count(info.id))
         return;  // caps renegotiated on a known pad
 
+    auto held = withheld_.find(publisher.id());
+    if (held != withheld_.end())
+        for (const auto& w : held->second)
+            if (w.track->info().id == info.id)
+                return;  // caps renegotiated on a withheld pad
+
     auto track =
         std::make_shared<Track>(ctx_, GST_BIN(pipeline_.get()), tee, std::move(gate), info);
-    tracks_.emplace(info.id, track);
-    order_.push_back(info.id);
+    std::shared_ptr<Levels> levels;
+    if (info.kind == TrackKind::Audio)
+        levels = watch_levels(publisher, tee, info);
+    if (barred_.count(publisher.id())) {
+        GST_INFO("room %s: track %s withheld: %s may not publish", id_.c_str(), info.id.c_str(),
+                 publisher.id().c_str());
+        withheld_[publisher.id()].push_back(Withheld{track, levels, false});
+        return;
+    }
     GST_INFO("room %s: track %s published (%s %s, label '%s', ssrc %u, pt %d)", id_.c_str(),
              info.id.c_str(), to_string(info.kind), info.codec.c_str(), info.label.c_str(),
              info.ssrc, info.payload);
-    if (info.kind == TrackKind::Audio)
-        watch_levels(publisher, tee, info);
+    if (levels)
+        start_levels(info.id, levels);
+    publish(track);
+}
+
+void Room::publish(std::shared_ptr<Track> track)
+{
+    const TrackInfo info = track->info();
+    tracks_.emplace(info.id, track);
+    order_.push_back(info.id);
     for (auto& entry : participants_) {
-        if (entry.first == publisher.id())
+        if (entry.first == info.participant_id)
             continue;
-        subscribe(*entry.second, *track);
-        entry.second->renegotiate();
+        if (subscribe(*entry.second, *track))
+            entry.second->renegotiate();
     }
     // A first camera may put its publisher into the last-N set.
     update_forwarding();
-    if (callbacks_.on_track_published)
-        callbacks_.on_track_published(info);
+    if (callbacks_.on_track_published) {
+        TrackInfo out = info;
+        out.muted = muted_.count(info.id) != 0;
+        callbacks_.on_track_published(out);
+    }
 }
 
 bool Room::unpublish_track(const std::string& track_id)
 {
+    // A withheld track whose pad ended is simply forgotten: it was taken
+    // down (and announced) when it was withheld.
+    for (auto w = withheld_.begin(); w != withheld_.end(); ++w) {
+        auto& list = w->second;
+        for (auto it = list.begin(); it != list.end(); ++it) {
+            if (it->track->info().id != track_id)
+                continue;
+            list.erase(it);
+            if (list.empty())
+                withheld_.erase(w);
+            return true;
+        }
+    }
     auto it = tracks_.find(track_id);
     if (it == tracks_.end())
         return false;
-    auto track = it->second;
-    tracks_.erase(it);
+    take_down(it->second);  // by value: it erases the map's copy
+    return true;
+}
+
+void Room::take_down(std::shared_ptr<Track> track)
+{
+    const std::string track_id = track->info().id;
+    tracks_.erase(track_id);
     forget_track(track_id);
     // The tee stays linked to the publisher's pad until the publisher leaves:
     // an unlinked webrtcbin src pad would fail its whole session.
@@ -236,7 +280,99 @@ bool Room::unpublish_track(const std::string& track_id)
     update_forwarding();
     if (callbacks_.on_track_unpublished)
         callbacks_.on_track_unpublished(track->info());
+}
+
+void Room::withhold(const std::string& track_id)
+{
+    auto it = tracks_.find(track_id);
+    if (it == tracks_.end())
+        return;
+    auto track = it->second;
+    auto levels = levels_.find(track_id);
+    Withheld w{track, levels == levels_.end() ? nullptr : levels->second,
+               muted_.count(track_id) != 0};
+    take_down(track);
+    withheld_[track->info().participant_id].push_back(std::move(w));
+    GST_INFO("room %s: track %s withheld", id_.c_str(), track_id.c_str());
+}
+
+bool Room::set_may_publish(const std::string& participant_id, bool may)
+{
+    if (!participants_.count(participant_id))
+        return false;
+    if (may == !barred_.count(participant_id))
+        return true;
+    if (!may) {
+        barred_.insert(participant_id);
+        std::vector<std::string> own;
+        for (const auto& tid : order_) {
+            auto it = tracks_.find(tid);
+            if (it != tracks_.end() && it->second->info().participant_id == participant_id)
+                own.push_back(tid);
+        }
+        for (const auto& tid : own)
+            withhold(tid);
+        return true;
+    }
+    barred_.erase(participant_id);
+    auto it = withheld_.find(participant_id);
+    if (it == withheld_.end())
+        return true;
+    std::vector<Withheld> list = std::move(it->second);
+    withheld_.erase(it);
+    for (auto& w : list) {
+        const std::string tid = w.track->info().id;
+        GST_INFO("room %s: track %s published again", id_.c_str(), tid.c_str());
+        if (w.muted)
+            muted_.insert(tid);
+        if (w.levels) {
+            w.levels->ticked = w.levels->voiced.load();
+            start_levels(tid, w.levels);
+        }
+        publish(w.track);
+    }
     return true;
+}
+
+bool Room::may_publish(const std::string& participant_id) const
+{
+    return participants_.count(participant_id) && !barred_.count(participant_id);
+}
+
+bool Room::set_receiving(const std::string& participant_id, bool receiving)
+{
+    auto subscriber = participant(participant_id);
+    if (!subscriber)
+        return false;
+    if (!receiving) {
+        if (deaf_.insert(participant_id).second) {
+            GST_INFO("room %s: %s receives nothing", id_.c_str(), participant_id.c_str());
+            update_forwarding();
+        }
+        return true;
+    }
+    deaf_.erase(participant_id);
+    // Joined without subscribing (but no WHEP viewer): a subscriber now.
+    if (!subscriber->subscribes_ && subscriber->views_.empty())
+        subscriber->subscribes_ = true;
+    bool added = false;
+    if (subscriber->subscribes_) {
+        for (const auto& tid : order_) {
+            auto it = tracks_.find(tid);
+            if (it == tracks_.end() || it->second->has_subscription(participant_id))
+                continue;
+            added = subscribe(*subscriber, *it->second) || added;
+        }
+    }
+    if (added)
+        subscriber->renegotiate();
+    update_forwarding();
+    return true;
+}
+
+bool Room::receiving(const std::string& participant_id) const
+{
+    return participants_.count(participant_id) && !deaf_.count(participant_id);
 }
 
 bool Room::leave(const std::string& participant_id, std::function<void()> done)
@@ -249,6 +385,9 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
     recent_.erase(std::remove(recent_.begin(), recent_.end(), participant_id), recent_.end());
     choices_.erase(participant_id);
     speakers_.erase(participant_id);
+    barred_.erase(participant_id);
+    withheld_.erase(participant_id);  // never forwarded: nothing to unlink
+    deaf_.erase(participant_id);
 
     auto barrier = std::make_shared<Barrier>();
     auto self = shared_from_this();  // the room lives until the teardown is over
@@ -430,6 +569,8 @@ bool Room::forwarding(const std::string& track_id, const std::string& subscriber
 bool Room::should_pause(const Track& track, const std::string& subscriber_id) const
 {
     const TrackInfo& info = track.info();
+    if (deaf_.count(subscriber_id))
+        return true;
     if (muted_.count(info.id))
         return true;
     auto c = choices_.find(subscriber_id);
@@ -485,17 +626,24 @@ void Room::update_forwarding()
     }
 }
 
-void Room::watch_levels(Participant& publisher, GstElement* tee, const TrackInfo& info)
+void Room::start_levels(const std::string& track_id, std::shared_ptr<Levels> levels)
+{
+    levels_[track_id] = std::move(levels);
+    if (!levels_timer_.active())
+        levels_timer_.start(ctx_, config_.speaking_tick_ms, [this]() { on_levels_tick(); });
+}
+
+std::shared_ptr<Room::Levels> Room::watch_levels(Participant& publisher, GstElement* tee,
+                                                 const TrackInfo& info)
 {
     const int ext_id = publisher.remote_extmap_id(info.mid, kAudioLevelUri);
     if (ext_id < 1 || ext_id > 255) {
         GST_INFO("room %s: %s sends no audio levels", id_.c_str(), info.id.c_str());
-        return;
+        return nullptr;
     }
     auto levels = std::make_shared<Levels>();
     levels->ext_id = ext_id;
     levels->threshold = config_.speaking_level;
-    levels_[info.id] = levels;
     GstPad* sink = gst_element_get_static_pad(tee, "sink");
     gst_pad_add_probe(
         sink,
@@ -503,8 +651,7 @@ void Room::watch_levels(Participant& publisher, GstElement* tee, const TrackInfo
         on_audio_packets, new std::shared_ptr<Levels>(levels), delete_levels);
     gst_object_unref(sink);
     GST_INFO("room %s: audio levels of %s from extension %d", id_.c_str(), info.id.c_str(), ext_id);
-    if (!levels_timer_.active())
-        levels_timer_.start(ctx_, config_.speaking_tick_ms, [this]() { on_levels_tick(); });
+    return levels;
 }
 
 void Room::on_levels_tick()

@@ -105,6 +105,26 @@ public:
     // Whether a subscription currently sends packets (test/diagnostics).
     bool forwarding(const std::string& track_id, const std::string& subscriber_id) const;
 
+    // --- Moderation ---------------------------------------------------------
+    // Whether a participant may publish (true when it joins). Taking it
+    // away unpublishes its tracks now (on_track_unpublished for each, the
+    // subscribers renegotiate) and withholds them, and any track it starts
+    // sending later, until it is given back: then they are published again
+    // (on_track_published) from the same publish session, without the
+    // publisher renegotiating. False if the participant is unknown.
+    bool set_may_publish(const std::string& participant_id, bool may);
+    bool may_publish(const std::string& participant_id) const;
+
+    // Whether a participant receives the others' tracks. Taking it away
+    // pauses every subscription it has (no renegotiation, as for a mute)
+    // and adds no new track to its subscribe session; giving it back
+    // resumes them (keyframes are requested) and subscribes it to the
+    // tracks it lacks, then renegotiates. A participant that joined with
+    // `subscribe` false (and is no WHEP viewer) becomes a subscriber then.
+    // False if the participant is unknown.
+    bool set_receiving(const std::string& participant_id, bool receiving);
+    bool receiving(const std::string& participant_id) const;
+
     static std::string track_id(const std::string& participant_id, const std::string& mid);
 
     // Engine internal: a publisher pad delivered its caps (main context).
@@ -130,12 +150,27 @@ private:
         bool speaking = false;
     };
     static gboolean on_bus_message(GstBus* bus, GstMessage* message, gpointer data);
-    void subscribe(Participant& subscriber, Track& track);
+    // A track taken down for a participant that may not publish, kept to
+    // be published again when it may.
+    struct Withheld {
+        std::shared_ptr<Track> track;
+        std::shared_ptr<Levels> levels;  // may be null
+        bool muted = false;
+    };
+    // False if nothing was added to the subscriber's session.
+    bool subscribe(Participant& subscriber, Track& track);
+    // Into tracks_, forwarded to every other participant; on_track_published.
+    void publish(std::shared_ptr<Track> track);
+    // Out of tracks_, unlinked from every subscriber; on_track_unpublished.
+    void take_down(std::shared_ptr<Track> track);
+    void withhold(const std::string& track_id);
+    void start_levels(const std::string& track_id, std::shared_ptr<Levels> levels);
     bool should_pause(const Track& track, const std::string& subscriber_id) const;
     // Recomputes the last-N set and pauses/resumes every subscription.
     void update_forwarding();
     void forget_track(const std::string& track_id);
-    void watch_levels(Participant& publisher, GstElement* tee, const TrackInfo& info);
+    std::shared_ptr<Levels> watch_levels(Participant& publisher, GstElement* tee,
+                                         const TrackInfo& info);
     void on_levels_tick();
 
     std::string id_;
@@ -154,6 +189,9 @@ private:
     std::set<std::string> forwarded_;  // last-N set (when last_n_ > 0)
     std::map<std::string, std::shared_ptr<Levels>> levels_;  // by audio track id
     std::map<std::string, Speaker> speakers_;                // by participant id
+    std::set<std::string> barred_;                           // participants that may not publish
+    std::map<std::string, std::vector<Withheld>> withheld_;  // by participant id
+    std::set<std::string> deaf_;                             // participants that receive nothing
     Timer levels_timer_;
 };
 

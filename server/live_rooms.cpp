@@ -37,4 +37,31 @@ std::vector<LiveParticipant> LiveRooms::participants(const std::string& room_id)
     return out;
 }
 
+const LiveParticipant* LiveRooms::find(const std::string& room_id,
+                                       const std::string& participant_id) const
+{
+    auto room = rooms_.find(room_id);
+    if (room == rooms_.end())
+        return nullptr;
+    for (const auto& [order, p] : room->second)
+        if (p.id == participant_id)
+            return &p;
+    return nullptr;
+}
+
+bool LiveRooms::update(const std::string& room_id, const std::string& participant_id,
+                       const std::string& role, uint32_t permissions)
+{
+    auto room = rooms_.find(room_id);
+    if (room == rooms_.end())
+        return false;
+    for (auto& [order, p] : room->second)
+        if (p.id == participant_id) {
+            p.role = role;
+            p.permissions = permissions;
+            return true;
+        }
+    return false;
+}
+
 }  // namespace zumzi

@@ -30,6 +30,12 @@ public:
     bool remove(const std::string& room_id, const std::string& participant_id);
     // In join order.
     std::vector<LiveParticipant> participants(const std::string& room_id) const;
+    // The participant, or nullptr (valid until the room changes).
+    const LiveParticipant* find(const std::string& room_id,
+                                const std::string& participant_id) const;
+    // A moderator changed what the participant may do; false if unknown.
+    bool update(const std::string& room_id, const std::string& participant_id,
+                const std::string& role, uint32_t permissions);
     size_t room_count() const { return rooms_.size(); }
 
 private:

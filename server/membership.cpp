@@ -40,10 +40,18 @@ std::optional<std::string> role_for_pin(const Room& room, const std::string& pin
     return std::nullopt;
 }
 
+void require_not_removed(Context& ctx, const Room& room, const std::string& user_id)
+{
+    if (user_id != room.owner_id && ctx.store.is_banned(room.id, user_id))
+        fail(403, "REMOVED", "a moderator removed you from this room");
+}
+
 Member join_room(Context& ctx, const Principal& me, const Room& room,
                  const std::optional<std::string>& pin)
 {
     auto existing = find_membership(ctx, room, me);
+    if (!existing)
+        require_not_removed(ctx, room, me.user.id);
     if (!pin) {
         if (existing)
             return *existing;

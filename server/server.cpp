@@ -85,6 +85,11 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
     whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);
     context_.whip = whip_.get();
     context_.media = &media_;
+    moderation_ = std::make_unique<Moderation>(context_, hub_, live_, media_, [this](uint64_t id) {
+        auto it = sessions_.find(id);
+        return it == sessions_.end() ? nullptr : it->second.get();
+    });
+    context_.moderation = moderation_.get();
     chat_ = std::make_unique<Chat>(context_, hub_);
     context_.chat = chat_.get();
     add_all_routes(router_);
@@ -263,8 +268,11 @@ media::RegistryCallbacks Server::registry_callbacks()
             .set("room", room)
             .set("track_id", t.id)
             .set("participant_id", t.participant_id)
-            .set("muted", t.muted)
-            .set("track", track_json(t));
+            .set("muted", t.muted);
+        // A moderator's mute says who (a publisher's own does not).
+        if (moderation_ && !moderation_->muting_by().empty())
+            event.set("by", moderation_->muting_by());
+        event.set("track", track_json(t));
         hub_.publish(room_topic(room), to_json_text(std::move(event)));
     };
     callbacks.on_speaking = [this](const std::string& room, const std::string& participant_id,

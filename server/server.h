@@ -18,6 +18,7 @@
 #include "config.h"
 #include "hub.h"
 #include "live_rooms.h"
+#include "moderation.h"
 #include "otp.h"
 #include "rate_limit.h"
 #include "room_registry.h"
@@ -50,6 +51,7 @@ public:
     LiveRooms& live_rooms() { return live_; }
     media::RoomRegistry& media() { return media_; }
     WhipService& whip() { return *whip_; }
+    Moderation& moderation() { return *moderation_; }
     size_t session_count() const { return sessions_.size(); }
 
 private:
@@ -81,6 +83,7 @@ private:
     std::unique_ptr<Chat> chat_;  // after hub_: unsubscribes from it
     media::RoomRegistry media_;
     std::unique_ptr<WhipService> whip_;  // after media_: ends its sessions first
+    std::unique_ptr<Moderation> moderation_;
     // WebSocket sessions by id; closed ones wait in closing_ for an idle
     // callback, so none is destroyed inside its own signal handler.
     std::map<uint64_t, std::unique_ptr<WsSession>> sessions_;

@@ -684,6 +684,52 @@ bool Store::delete_member(const std::string& room_id, const std::string& user_id
                .run() == 1;
 }
 
+bool Store::remove_and_ban_member(const RoomBan& ban)
+{
+    Transaction tx(db_);
+    if (!delete_member(ban.room_id, ban.user_id))
+        return false;  // the transaction rolls back (nothing written)
+    prepare(
+        "INSERT INTO room_bans (room_id, user_id, banned_by, banned_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (room_id, user_id) DO UPDATE SET "
+        "banned_by = excluded.banned_by, banned_at = excluded.banned_at")
+        .bind(ban.room_id)
+        .bind(ban.user_id)
+        .bind(ban.by)
+        .bind(ban.at)
+        .run();
+    tx.commit();
+    return true;
+}
+
+bool Store::is_banned(const std::string& room_id, const std::string& user_id)
+{
+    auto st = prepare("SELECT 1 FROM room_bans WHERE room_id = ? AND user_id = ?");
+    st.bind(room_id).bind(user_id);
+    return st.step();
+}
+
+std::vector<RoomBan> Store::list_bans(const std::string& room_id)
+{
+    auto st = prepare(
+        "SELECT b.room_id, b.user_id, u.name, b.banned_by, b.banned_at "
+        "FROM room_bans b JOIN users u ON u.id = b.user_id "
+        "WHERE b.room_id = ? ORDER BY b.banned_at, b.user_id");
+    st.bind(room_id);
+    std::vector<RoomBan> out;
+    while (st.step())
+        out.push_back(RoomBan{st.text(0), st.text(1), st.text(2), st.text(3), st.i64(4)});
+    return out;
+}
+
+bool Store::delete_ban(const std::string& room_id, const std::string& user_id)
+{
+    return prepare("DELETE FROM room_bans WHERE room_id = ? AND user_id = ?")
+               .bind(room_id)
+               .bind(user_id)
+               .run() == 1;
+}
+
 // ---- groups --------------------------------------------------------------
 
 #define GROUP_COLUMNS "id, app_id, owner_id, name, photo_url, created_at"

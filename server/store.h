@@ -82,6 +82,16 @@ struct Member {
     int64_t joined_at = 0;
 };
 
+// A member a moderator removed from a room: they may not join it again
+// until a moderator lets them back in.
+struct RoomBan {
+    std::string room_id;
+    std::string user_id;
+    std::string user_name;  // read-only, joined from users
+    std::string by;         // the moderator's user id
+    int64_t at = 0;
+};
+
 struct Group {
     std::string id;
     std::string app_id;
@@ -204,6 +214,13 @@ public:
     std::optional<Member> find_member(const std::string& room_id, const std::string& user_id);
     std::vector<Member> list_members(const std::string& room_id);
     bool delete_member(const std::string& room_id, const std::string& user_id);
+    // Removes the member and records the ban, in one transaction; false
+    // (and nothing changed) if they were not a member.
+    bool remove_and_ban_member(const RoomBan& ban);
+    bool is_banned(const std::string& room_id, const std::string& user_id);
+    // Oldest first.
+    std::vector<RoomBan> list_bans(const std::string& room_id);
+    bool delete_ban(const std::string& room_id, const std::string& user_id);
 
     // Groups
     void create_group(const Group& group, const std::vector<GroupMember>& members);

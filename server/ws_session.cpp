@@ -5,6 +5,7 @@
 #include "api/views.h"
 #include "chat.h"
 #include "membership.h"
+#include "moderation.h"
 #include "permissions.h"
 
 namespace zumzi {
@@ -125,6 +126,16 @@ void WsSession::handle(std::string_view text)
             handle_track_subscription(id, fields, *type == "subscribe_track");
         else if (*type == "audio_only")
             handle_audio_only(id, fields);
+        else if (*type == "set_permissions")
+            handle_set_permissions(id, fields);
+        else if (*type == "remove_participant")
+            handle_remove_participant(id, fields);
+        else if (*type == "readmit")
+            handle_readmit(id, fields);
+        else if (*type == "mute_participant")
+            handle_mute_participant(id, fields);
+        else if (*type == "lock_room")
+            handle_lock_room(id, fields);
         else if (ctx_.chat && ctx_.chat->handles(*type))
             ctx_.chat->handle(*this, *type, id, fields);
         else
@@ -162,6 +173,10 @@ void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
     if (rooms_.count(room.id))
         fail(409, "ALREADYJOINED", "this connection is already in the room");
     const Member member = join_room(ctx_, principal_, room, fields.string_field("pin"));
+    // A viewer who came back with the participant PIN publishes at once in
+    // its other sessions too.
+    if (ctx_.moderation)
+        ctx_.moderation->apply_member(room, member);
 
     LiveParticipant me{"",          principal_.user.id, principal_.user.name,
                        member.role, member.permissions, id_,
@@ -329,10 +344,34 @@ void WsSession::media_timed_out(const std::string& room_id, const char* why)
     std::shared_ptr<media::Timer> dead = it->second.dead_timer;
     std::shared_ptr<media::Timer> silence = it->second.silence_timer;
     g_message("ws session: media of room %s timed out (%s)", room_id.c_str(), why);
-    leave(room_id);
+    remove_from(room_id, "media timeout");
+}
+
+void WsSession::remove_from(const std::string& room_id, const std::string& reason)
+{
+    if (!rooms_.count(room_id))
+        return;
+    leave(room_id, reason);
     JsonOut out;
-    out.set("type", "left").set("room", room_id).set("reason", "media timeout");
+    out.set("type", "left").set("room", room_id).set("reason", reason);
     send(to_json_text(std::move(out)));
+}
+
+void WsSession::set_permissions(const std::string& room_id, uint32_t permissions)
+{
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end())
+        return;
+    Joined& joined = it->second;
+    joined.permissions = permissions;
+    const bool list = has_permission(permissions, kList);
+    if (list && !joined.roster_handle)
+        joined.roster_handle =
+            hub_.subscribe(roster_topic(room_id), [this](const std::string& m) { send(m); });
+    else if (!list && joined.roster_handle) {
+        hub_.unsubscribe(joined.roster_handle);
+        joined.roster_handle = 0;
+    }
 }
 
 WsSession::Joined& WsSession::joined_room(const JsonFields& fields)
@@ -376,9 +415,10 @@ void WsSession::handle_publish(JsonNode* id, const JsonFields& fields)
 
 void WsSession::handle_subscribe_answer(JsonNode* id, const JsonFields& fields)
 {
+    // Whatever the permissions: the engine offers only what it may send, and
+    // a participant whose 'subscribe' was taken away still answers the
+    // offers that take tracks away.
     Joined& joined = joined_room(fields);
-    if (!has_permission(joined.permissions, kSubscribe))
-        fail(403, "PERMISSION", "you may not subscribe in this room");
     if (!joined.media->subscribe_answer(fields.required_string("sdp")))
         fail(400, "BADREQUEST", "'sdp' is not a valid SDP answer");
     send(to_json_text(reply("ack", id)));
@@ -485,7 +525,7 @@ void WsSession::handle_leave(JsonNode* id, const JsonFields& fields)
     send(to_json_text(std::move(out)));
 }
 
-void WsSession::leave(std::string room_id)
+void WsSession::leave(std::string room_id, const std::string& reason)
 {
     auto it = rooms_.find(room_id);
     if (it == rooms_.end())
@@ -506,8 +546,71 @@ void WsSession::leave(std::string room_id)
     event.set("type", "participant_left")
         .set("room", room_id)
         .set("participant_id", joined.participant_id)
-        .set("user_id", principal_.user.id);
+        .set("user_id", principal_.user.id)
+        .set("reason", reason);
     hub_.publish(roster_topic(room_id), to_json_text(std::move(event)));
+}
+
+// ---- moderation -------------------------------------------------------------
+
+Moderation& WsSession::moderation()
+{
+    if (!ctx_.moderation)
+        fail(500, "INTERNAL", "the server could not complete the request");
+    return *ctx_.moderation;
+}
+
+void WsSession::handle_set_permissions(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    const std::string user_id = fields.required_string("user_id");
+    const Member member = moderation().set_permissions(principal_, room_id, user_id, fields);
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("member", member_json(member));
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::handle_remove_participant(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    const std::string user_id = fields.required_string("user_id");
+    moderation().remove_member(principal_, room_id, user_id);
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("user_id", user_id);
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::handle_readmit(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    const std::string user_id = fields.required_string("user_id");
+    moderation().readmit(principal_, room_id, user_id);
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("user_id", user_id);
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::handle_mute_participant(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    const std::string participant_id = fields.required_string("participant_id");
+    const std::vector<std::string> muted =
+        moderation().mute_participant(principal_, room_id, participant_id, fields);
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("participant_id", participant_id).set("muted", muted);
+    send(to_json_text(std::move(out)));
+}
+
+void WsSession::handle_lock_room(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    auto locked = fields.bool_field("locked");
+    if (!locked)
+        fail(400, "BADREQUEST", "'locked' is required (true or false)");
+    const Room room = moderation().lock_room(principal_, room_id, *locked);
+    JsonOut out = reply("ack", id);
+    out.set("room", room.id).set("locked", room.locked);
+    send(to_json_text(std::move(out)));
 }
 
 }  // namespace zumzi

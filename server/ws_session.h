@@ -18,6 +18,8 @@
 
 namespace zumzi {
 
+class Moderation;
+
 class WsSession {
 public:
     using Closed = std::function<void(uint64_t session_id)>;
@@ -33,6 +35,15 @@ public:
 
     // Sends a message (JSON text) if the connection is open.
     void send(const std::string& text);
+
+    // Moderation (moderation.cpp) of this session's participant in
+    // `room_id`; nothing if it is not there. What it may do changed: later
+    // requests are checked against `permissions`, and it hears roster
+    // events only with 'list'.
+    void set_permissions(const std::string& room_id, uint32_t permissions);
+    // Takes the participant out of the room: it gets
+    // {"type":"left","room":...,"reason":reason}, the others participant_left.
+    void remove_from(const std::string& room_id, const std::string& reason);
 
 private:
     struct Joined {
@@ -62,6 +73,13 @@ private:
     void handle_mute(JsonNode* id, const JsonFields& fields, bool muted);
     void handle_track_subscription(JsonNode* id, const JsonFields& fields, bool subscribe);
     void handle_audio_only(JsonNode* id, const JsonFields& fields);
+    // Moderation requests (see Moderation).
+    void handle_set_permissions(JsonNode* id, const JsonFields& fields);
+    void handle_remove_participant(JsonNode* id, const JsonFields& fields);
+    void handle_readmit(JsonNode* id, const JsonFields& fields);
+    void handle_mute_participant(JsonNode* id, const JsonFields& fields);
+    void handle_lock_room(JsonNode* id, const JsonFields& fields);
+    Moderation& moderation();
     std::shared_ptr<media::Room> media_room(const std::string& room_id);  // or NOTJOINED
     Joined& joined_room(const JsonFields& fields);                        // or NOTJOINED
     media::ParticipantCallbacks media_callbacks(const std::string& room_id);
@@ -69,7 +87,9 @@ private:
                         const std::string& state);
     void watch_silence(const std::string& room_id);
     void media_timed_out(const std::string& room_id, const char* why);
-    void leave(std::string room_id);  // by value: callers pass map keys it erases
+    // By value: callers pass map keys it erases. participant_left carries
+    // `reason` ("left", "media timeout", "removed").
+    void leave(std::string room_id, const std::string& reason = "left");
 
     uint64_t id_;
     Context& ctx_;

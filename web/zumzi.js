@@ -12,6 +12,11 @@
 //
 // See docs/client.md.
 
+// The REST client and the chat/calls layer ride along, so one import gives
+// all of it.
+export * from './zumzi-api.js';
+export * from './zumzi-chat.js';
+
 const WS_PATH = '/api/v1/ws';
 
 // An error reply of the server, with its stable code.

@@ -15,6 +15,7 @@
 namespace zumzi {
 
 class Chat;
+class Moderation;
 class WhipService;
 namespace media {
 class RoomRegistry;
@@ -30,6 +31,7 @@ struct Context {
     WhipService* whip = nullptr;           // WHIP/WHEP sessions (api/whip.cpp)
     media::RoomRegistry* media = nullptr;  // live rooms (settings that apply at once)
     Chat* chat = nullptr;                  // messaging (chat.cpp)
+    Moderation* moderation = nullptr;      // moderating rooms, live (moderation.cpp)
     // Expires with the server: work finishing later (answer_after) checks it.
     std::shared_ptr<void> alive = std::make_shared<int>(0);
 };

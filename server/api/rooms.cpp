@@ -1,9 +1,11 @@
 // Rooms, the data side: create, list mine, read, edit, delete, join with a
-// PIN, and the member list with per-member permissions.
+// PIN, and the member list with per-member permissions. What moderators do
+// (and what follows live) is in moderation.cpp.
 #include <glib.h>
 
 #include "../crypto.h"
 #include "../membership.h"
+#include "../moderation.h"
 #include "../permissions.h"
 #include "context.h"
 #include "preset.h"
@@ -22,32 +24,6 @@ void require_permission(const Member& member, Permission p, const char* what)
         fail(403, "PERMISSION", "you may not %s", what);
 }
 
-std::string check_preset(const std::string& value)
-{
-    const Preset* preset = find_preset(value);
-    if (!preset) {
-        std::string names;
-        for (const Preset& p : all_presets())
-            names += (names.empty() ? "" : ", ") + std::string(p.name);
-        fail(400, "BADREQUEST", "'preset' must be one of %s", names.c_str());
-    }
-    return std::string(preset->name);
-}
-
-// Camera videos a room forwards at most (latest speakers first); 0: all.
-constexpr int64_t kMaxLastN = 100;
-
-int check_last_n(Request& req)
-{
-    auto value = req.int_field("last_n");
-    if (!value)
-        return 0;
-    if (*value < 0 || *value > kMaxLastN)
-        fail(400, "BADREQUEST", "'last_n' must be an integer from 0 (all) to %d",
-             static_cast<int>(kMaxLastN));
-    return static_cast<int>(*value);
-}
-
 Reply room_reply(const Room& room, const Member& member, int status = 200)
 {
     Reply reply;
@@ -62,7 +38,7 @@ Reply create_room(Context& ctx, Request& req)
     Room room;
     room.name = check_text(req.required_string("name"), "name", 1, 128);
     room.preset = check_preset(req.string_field("preset").value_or("default"));
-    room.last_n = check_last_n(req);
+    room.last_n = check_last_n(req.int_field("last_n"));
     room.id = random_id("", 10);
     room.app_id = me.app.id;
     room.owner_id = me.user.id;
@@ -98,36 +74,19 @@ Reply get_room(Context& ctx, Request& req)
     return room_reply(room, require_membership(ctx, room, me));
 }
 
+Moderation& moderation(Context& ctx)
+{
+    if (!ctx.moderation)
+        fail(500, "INTERNAL", "the server could not complete the request");
+    return *ctx.moderation;
+}
+
 Reply edit_room(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
-    Room room = load_room(ctx, me, req.param(0));
-    Member member = require_membership(ctx, room, me);
-    auto name = req.string_field("name");
-    auto preset = req.string_field("preset");
-    auto locked = req.bool_field("locked");
-    const bool last_n = req.has_field("last_n");
-    if (!name && !preset && !locked && !last_n)
-        fail(400, "BADREQUEST", "give at least one of 'name', 'preset', 'locked', 'last_n'");
-    if ((name || preset) && room.owner_id != me.user.id)
-        fail(403, "PERMISSION", "only the owner may rename the room or change its preset");
-    if (locked)
-        require_permission(member, kModerate, "lock or unlock this room");
-    if (last_n)
-        require_permission(member, kModerate, "change the room's last-N");
-    const int new_last_n = last_n ? check_last_n(req) : room.last_n;
-    if (name)
-        room.name = check_text(*name, "name", 1, 128);
-    if (preset)
-        room.preset = check_preset(*preset);
-    if (locked)
-        room.locked = *locked;
-    room.last_n = new_last_n;
-    ctx.store.update_room(room);
-    // A live room follows at once.
-    if (last_n && ctx.media)
-        ctx.media->set_last_n(room.id, static_cast<unsigned>(room.last_n));
-    return room_reply(room, member);
+    Member caller;
+    Room room = moderation(ctx).edit_room(me, req.param(0), JsonFields(req.json()), caller);
+    return room_reply(room, caller);
 }
 
 Reply delete_room(Context& ctx, Request& req)
@@ -148,7 +107,11 @@ Reply post_join(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
     Room room = load_room(ctx, me, req.param(0));
-    return room_reply(room, join_room(ctx, me, room, req.string_field("pin")));
+    Member member = join_room(ctx, me, room, req.string_field("pin"));
+    // A viewer who came back with the participant PIN publishes at once.
+    if (ctx.moderation)
+        ctx.moderation->apply_member(room, member);
+    return room_reply(room, member);
 }
 
 Reply list_members(Context& ctx, Request& req)
@@ -168,41 +131,46 @@ Reply list_members(Context& ctx, Request& req)
 Reply edit_member(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
-    Room room = load_room(ctx, me, req.param(0));
-    require_permission(require_membership(ctx, room, me), kModerate,
-                       "change members' permissions in this room");
-    auto target = ctx.store.find_member(room.id, req.param(1));
-    if (!target)
-        fail(404, "NOTFOUND", "no such member in this room");
-    if (target->role == "owner")
-        fail(403, "PERMISSION", "the owner's permissions cannot be changed");
-    auto names = req.string_list_field("permissions");
-    if (!names)
-        fail(400, "BADREQUEST", "'permissions' is required");
-    auto flags = parse_permission_names(*names);
-    if (!flags)
-        fail(400, "BADREQUEST",
-             "'permissions' may hold publish, subscribe, list, chat_send, chat_receive, "
-             "record, moderate");
-    target->permissions = *flags;
-    ctx.store.put_member(*target);
     Reply reply;
-    reply.body = member_json(*target);
+    reply.body = member_json(
+        moderation(ctx).set_permissions(me, req.param(0), req.param(1), JsonFields(req.json())));
     return reply;
 }
 
 Reply remove_member(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
-    Room room = load_room(ctx, me, req.param(0));
-    Member caller = require_membership(ctx, room, me);
-    const std::string& user_id = req.param(1);
-    if (user_id != me.user.id)
-        require_permission(caller, kModerate, "remove members from this room");
-    if (user_id == room.owner_id)
-        fail(403, "PERMISSION", "the owner cannot leave or be removed; delete the room instead");
-    if (!ctx.store.delete_member(room.id, user_id))
-        fail(404, "NOTFOUND", "no such member in this room");
+    moderation(ctx).remove_member(me, req.param(0), req.param(1));
+    Reply reply;
+    reply.body.set("ok", true);
+    return reply;
+}
+
+Reply mute_member(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    std::vector<std::string> muted =
+        moderation(ctx).mute_member(me, req.param(0), req.param(1), JsonFields(req.json()));
+    Reply reply;
+    reply.body.set("ok", true).set("muted", muted);
+    return reply;
+}
+
+Reply list_bans(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    std::vector<JsonOut> bans;
+    for (const RoomBan& ban : moderation(ctx).bans(me, req.param(0)))
+        bans.push_back(ban_json(ban));
+    Reply reply;
+    reply.body.set("bans", std::move(bans));
+    return reply;
+}
+
+Reply readmit(Context& ctx, Request& req)
+{
+    Principal me = require_user(ctx, req);
+    moderation(ctx).readmit(me, req.param(0), req.param(1));
     Reply reply;
     reply.body.set("ok", true);
     return reply;
@@ -239,6 +207,9 @@ void add_rooms_routes(Router& router)
     router.add("GET", "/api/v1/rooms/{id}/members", list_members);
     router.add("PATCH", "/api/v1/rooms/{id}/members/{user}", edit_member);
     router.add("DELETE", "/api/v1/rooms/{id}/members/{user}", remove_member);
+    router.add("POST", "/api/v1/rooms/{id}/members/{user}/mute", mute_member);
+    router.add("GET", "/api/v1/rooms/{id}/bans", list_bans);
+    router.add("DELETE", "/api/v1/rooms/{id}/bans/{user}", readmit);
 }
 
 }  // namespace zumzi

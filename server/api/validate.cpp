@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "../http.h"
+#include "preset.h"
 
 namespace zumzi {
 
@@ -93,6 +94,28 @@ int query_int(const std::optional<std::string>& value, const char* field, int fa
     if (value->empty() || *end != '\0' || errno != 0 || v < min || v > max)
         fail(400, "BADREQUEST", "'%s' must be an integer from %d to %d", field, min, max);
     return static_cast<int>(v);
+}
+
+std::string check_preset(const std::string& value)
+{
+    const Preset* preset = find_preset(value);
+    if (!preset) {
+        std::string names;
+        for (const Preset& p : all_presets())
+            names += (names.empty() ? "" : ", ") + std::string(p.name);
+        fail(400, "BADREQUEST", "'preset' must be one of %s", names.c_str());
+    }
+    return std::string(preset->name);
+}
+
+int check_last_n(const std::optional<int64_t>& value)
+{
+    if (!value)
+        return 0;
+    if (*value < 0 || *value > kMaxLastN)
+        fail(400, "BADREQUEST", "'last_n' must be an integer from 0 (all) to %d",
+             static_cast<int>(kMaxLastN));
+    return static_cast<int>(*value);
 }
 
 }  // namespace zumzi

@@ -2,6 +2,7 @@
 // with a message naming the field.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -19,6 +20,14 @@ std::string check_text(const std::string& value, const char* field, size_t min, 
 
 // Empty, or an http(s) URL of at most 2048 bytes.
 std::string check_url(const std::string& value, const char* field);
+
+// A preset name (case-insensitive) as the room stores it.
+std::string check_preset(const std::string& value);
+
+// Camera videos a room forwards at most (latest speakers first); 0: all.
+constexpr int64_t kMaxLastN = 100;
+// A room's 'last_n': absent gives 0.
+int check_last_n(const std::optional<int64_t>& value);
 
 // An integer query parameter from `min` to `max`, or `fallback` when absent.
 int query_int(const std::optional<std::string>& value, const char* field, int fallback, int min,

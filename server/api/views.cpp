@@ -69,6 +69,13 @@ JsonOut member_json(const Member& member)
     return out;
 }
 
+JsonOut ban_json(const RoomBan& ban)
+{
+    JsonOut out;
+    out.set("user_id", ban.user_id).set("name", ban.user_name).set("by", ban.by).set("at", ban.at);
+    return out;
+}
+
 JsonOut participant_json(const LiveParticipant& p)
 {
     JsonOut out;
@@ -76,6 +83,7 @@ JsonOut participant_json(const LiveParticipant& p)
         .set("user_id", p.user_id)
         .set("name", p.name)
         .set("role", p.role)
+        .set("permissions", permission_names(p.permissions))
         .set("joined_at", p.joined_at);
     return out;
 }

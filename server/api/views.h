@@ -15,6 +15,8 @@ JsonOut token_json(const AccessToken& token);
 // `membership` is the caller's (may be null); PINs only when `show_pins`.
 JsonOut room_json(const Room& room, const Member* membership, bool show_pins);
 JsonOut member_json(const Member& member);
+// A member a moderator removed: {user_id, name, by, at}.
+JsonOut ban_json(const RoomBan& ban);
 // Someone in a room right now, as roster events carry them.
 JsonOut participant_json(const LiveParticipant& participant);
 // The STUN and TURN servers of the config in RTCPeerConnection's

@@ -50,8 +50,10 @@ Caller authenticate(Context& ctx, Request& req, const Room& room, bool publish)
                  "access token of its app");
         }
         auto member = find_membership(ctx, room, *principal);
-        if (!member)
+        if (!member) {
+            require_not_removed(ctx, room, principal->user.id);
             fail(403, "NOTMEMBER", "join the room first");
+        }
         caller.user_id = principal->user.id;
         caller.role = member->role;
         caller.permissions = member->permissions;
@@ -231,7 +233,7 @@ void WhipService::watch_silence(const std::string& session_id)
         // end() drops the timer that is running us.
         auto running = s.silence_timer;
         g_message("WHIP/WHEP session %s: media silence, ended", session_id.c_str());
-        end(session_id, nullptr);
+        end(session_id, nullptr, "media timeout");
         return;
     }
     // Checked four times per timeout: the session ends within 1.25x.
@@ -286,14 +288,44 @@ void WhipService::on_media_state(const std::string& session_id, const std::strin
                 // end() drops the timer that is running us.
                 auto running = found->second->dead_timer;
                 g_message("WHIP/WHEP session %s: media timed out", session_id.c_str());
-                (*self)->end(session_id, nullptr);
+                (*self)->end(session_id, nullptr, "media timeout");
             });
     } else if (state == "connected" && s.dead_timer) {
         s.dead_timer->cancel();
     }
 }
 
-void WhipService::end(std::string session_id, const ApiError* error)
+bool WhipService::end_participant(const std::string& room_id, const std::string& participant_id,
+                                  const std::string& reason)
+{
+    for (const auto& [sid, s] : sessions_) {
+        if (s->room_id != room_id || s->participant_id != participant_id)
+            continue;
+        const ApiError error =
+            reason == "removed"
+                ? ApiError{403, "REMOVED", "a moderator removed you from this room"}
+                : ApiError{403, "PERMISSION", "a moderator took away the permission you need"};
+        g_message("%s session %s ended by a moderator (%s)", kind_name(s->publish), sid.c_str(),
+                  reason.c_str());
+        end(sid, &error, reason);
+        return true;
+    }
+    return false;
+}
+
+void WhipService::permissions_changed(const std::string& room_id, const std::string& participant_id,
+                                      uint32_t permissions)
+{
+    for (const auto& [sid, s] : sessions_) {
+        if (s->room_id != room_id || s->participant_id != participant_id)
+            continue;
+        if (!has_permission(permissions, s->publish ? kPublish : kSubscribe))
+            end_participant(room_id, participant_id, "permission");
+        return;
+    }
+}
+
+void WhipService::end(std::string session_id, const ApiError* error, const std::string& reason)
 {
     auto it = sessions_.find(session_id);
     if (it == sessions_.end())
@@ -321,7 +353,8 @@ void WhipService::end(std::string session_id, const ApiError* error)
     event.set("type", "participant_left")
         .set("room", s->room_id)
         .set("participant_id", s->participant_id)
-        .set("user_id", s->user_id);
+        .set("user_id", s->user_id)
+        .set("reason", reason);
     hub_.publish(roster_topic(s->room_id), to_json_text(std::move(event)));
     g_message("%s session %s ended", kind_name(s->publish), session_id.c_str());
 }

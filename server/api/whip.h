@@ -37,6 +37,17 @@ public:
 
     size_t session_count() const { return sessions_.size(); }
 
+    // Moderation: ends the session of live participant `participant_id`
+    // (participant_left carries `reason`; a request still waiting for its
+    // answer gets 403 REMOVED or PERMISSION). False if there is none.
+    bool end_participant(const std::string& room_id, const std::string& participant_id,
+                         const std::string& reason);
+    // A moderator changed the permissions of that participant's user: a
+    // WHIP session without 'publish', or a WHEP one without 'subscribe',
+    // ends (reason "permission").
+    void permissions_changed(const std::string& room_id, const std::string& participant_id,
+                             uint32_t permissions);
+
 private:
     struct Session {
         std::string id;
@@ -60,7 +71,8 @@ private:
     void watch_silence(const std::string& session_id);
     // Ends the session: out of the media room and the roster. A request
     // still waiting for its answer gets `error` (unless shutting down).
-    void end(std::string session_id, const ApiError* error);
+    // participant_left carries `reason` ("left", "media timeout", ...).
+    void end(std::string session_id, const ApiError* error, const std::string& reason = "left");
     static void on_disconnected(SoupServerMessage* msg, gpointer data);
 
     Context& ctx_;

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { createRoom, login, logDir, openPeer, sleep, startServer, waitFor } from './harness.mjs';
+import { createRoom, login, logDir, openBrowser, sleep, startServer, waitFor } from './harness.mjs';
 
 const TEST_TIMEOUT = 300000;
 const VIEWPORT = { width: 1280, height: 720 };
@@ -44,7 +44,7 @@ async function closePeers() {
 // The test page for `room`, signed in as `user` (a key of `tokens`).
 async function openConference(name, room, { user, pin = '', query = '' }) {
   const path = `/test/conference.html?room=${room.id}&pin=${pin}&token=${encodeURIComponent(tokens[user])}${query}`;
-  const peer = await openPeer(server, name, { path, viewport: VIEWPORT });
+  const peer = await openBrowser(server, name, path, { viewport: VIEWPORT });
   peers.push(peer);
   // The pre-join screen, or the page's own failure.
   await peer.page.waitForFunction(() => window.conf?.error || document.querySelector('.prejoin input'));

@@ -48,6 +48,8 @@ export async function waitFor(what, probe, timeoutMs = 60000, everyMs = 250) {
 }
 
 // zumzi-server on port 0 (it prints the port it got), ICE on 127.0.0.1.
+// `kill()` stops it and `restart()` starts it again on the same port with
+// the same data (clients see the server go away and come back).
 export async function startServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zumzi-browser-'));
   const config = path.join(dir, 'zumzi.ini');
@@ -57,37 +59,52 @@ export async function startServer() {
     config,
     `[server]\nweb_dir = ${path.join(sourceRoot, 'web')}\n[media]\nhost_addresses = 127.0.0.1\n`,
   );
-  const child = spawn(
-    serverBinary,
-    ['--demo', '--port', '0', '--listen', '127.0.0.1', '--data-dir', path.join(dir, 'data'), '--config', config],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, G_MESSAGES_DEBUG: '' } },
-  );
   const logFile = fs.createWriteStream(path.join(logDir, 'zumzi-server.log'));
-  child.stderr.pipe(logFile);
-  let out = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`zumzi-server did not start: ${out}`)), 30000);
-    child.on('exit', (code) => reject(new Error(`zumzi-server exited (${code}): ${out}`)));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
+  let child = null;
+  let port = '0';
+  async function launch() {
+    child = spawn(
+      serverBinary,
+      ['--demo', '--port', port, '--listen', '127.0.0.1', '--data-dir', path.join(dir, 'data'), '--config', config],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, G_MESSAGES_DEBUG: '' } },
+    );
+    child.stderr.pipe(logFile, { end: false });
+    let out = '';
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`zumzi-server did not start: ${out}`)), 30000);
+      child.on('exit', (code) => reject(new Error(`zumzi-server exited (${code}): ${out}`)));
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))\//.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          port = m[2];
+          resolve(m[1]);
+        }
+      });
     });
-  });
-  child.stdout.on('data', (d) => logFile.write(d));
+    child.stdout.on('data', (d) => logFile.write(d));
+    return url;
+  }
+  async function kill() {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }
+  const url = await launch();
   return {
     url,
     dir,
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(10000)]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await kill();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -136,16 +153,16 @@ const chromiumArgs = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-// One Chromium with its own profile, on the test page, its console saved
-// to <logDir>/<name>.console.log. Options: `path` (another page than
-// /test/call.html; then it does not wait for window.call), `viewport`.
-export async function openPeer(server, name, { path: pagePath = '/test/call.html', viewport } = {}) {
+// One Chromium with its own profile at `pathname` of the server (the web
+// client's pages), its console saved to <logDir>/<name>.console.log.
+// `viewport`: {width, height}.
+export async function openBrowser(server, name, pathname = '/', { viewport = { width: 1000, height: 480 } } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `zumzi-chromium-${name}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
     args: chromiumArgs,
-    viewport: viewport || { width: 1000, height: 480 },
+    viewport,
     timeout: 120000,
   });
   const page = context.pages()[0] || (await context.newPage());
@@ -153,12 +170,11 @@ export async function openPeer(server, name, { path: pagePath = '/test/call.html
   const consoleLog = fs.createWriteStream(path.join(logDir, `${name}.console.log`));
   page.on('console', (m) => consoleLog.write(`${m.type()}: ${m.text()}\n`));
   page.on('pageerror', (e) => consoleLog.write(`pageerror: ${e.message}\n`));
-  await page.goto(`${server.url}${pagePath}`);
-  if (pagePath === '/test/call.html') await page.waitForFunction(() => window.call !== undefined);
+  await page.goto(`${server.url}${pathname}`);
   return {
     name,
     page,
-    call: (method, arg) => page.evaluate(([m, a]) => window.call[m](a), [method, arg]),
+    context,
     async screenshot(label) {
       const file = path.join(logDir, `${label}.png`);
       await page.screenshot({ path: file });
@@ -169,6 +185,17 @@ export async function openPeer(server, name, { path: pagePath = '/test/call.html
       consoleLog.end();
       fs.rmSync(profile, { recursive: true, force: true });
     },
+  };
+}
+
+// One Chromium on the test page web/test/call.html (window.call).
+export async function openPeer(server, name) {
+  const browser = await openBrowser(server, name, '/test/call.html');
+  const { page } = browser;
+  await page.waitForFunction(() => window.call !== undefined);
+  return {
+    ...browser,
+    call: (method, arg) => page.evaluate(([m, a]) => window.call[m](a), [method, arg]),
   };
 }
 

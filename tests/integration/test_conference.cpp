@@ -5,61 +5,28 @@
 #include <memory>
 #include <vector>
 
-#include "bot.h"
-#include "../api/test_server.h"
+#include "room_bots.h"
 
 using namespace zumzi_test;
 using zumzi::bot::Bot;
-using zumzi::bot::BotOptions;
 
 namespace {
 
 const char* const kRoomBody = "{\"name\":\"Standup\",\"preset\":\"qvga\"}";
-
-std::unique_ptr<Bot> make_bot(TestServer& server, const TestUser& user, const std::string& room,
-                              const std::string& pin, const std::string& name, bool publish = true)
-{
-    BotOptions o;
-    o.server_url = server.url();
-    o.token = user.token;
-    o.room = room;
-    o.pin = pin;
-    o.name = name;
-    o.width = 320;
-    o.height = 240;
-    o.fps = 15;
-    o.video_kbps = 250;
-    o.publish_video = publish;
-    o.publish_audio = publish;
-    auto bot = std::make_unique<Bot>(o);
-    bot->start();
-    return bot;
-}
-
-// Iterates the test thread's context (where the bots live) until `cond`.
-bool wait_for(Bot& any, const std::function<bool()>& cond, int timeout_ms = 30000)
-{
-    return any.wait_until(cond, timeout_ms);
-}
-
-std::string describe(const Bot& bot)
-{
-    std::string out = bot.options().name + " (" + bot.participant_id() + "):";
-    for (const auto& t : bot.tracks())
-        out += " [" + t.participant_id + " " + t.label + " " + t.kind + " frames=" +
-               std::to_string(t.frames) + " packets=" + std::to_string(t.packets) + "]";
-    for (const auto& e : bot.errors())
-        out += " error: " + e;
-    return out;
-}
 
 }  // namespace
 
 TEST_GROUP(Conference)
 {
     std::unique_ptr<TestServer> server;
-    void setup() override { server = std::make_unique<TestServer>(); }
-    void teardown() override { server.reset(); }
+    void setup() override
+    {
+        server = std::make_unique<TestServer>();
+    }
+    void teardown() override
+    {
+        server.reset();
+    }
 };
 
 TEST(Conference, ThreeBotsEachDecodeTheOtherTwo)
@@ -70,9 +37,9 @@ TEST(Conference, ThreeBotsEachDecodeTheOtherTwo)
     RoomInfo room = server->create_room(ann, kRoomBody);
 
     std::vector<std::unique_ptr<Bot>> bots;
-    bots.push_back(make_bot(*server, ann, room.id, "", "ann"));
-    bots.push_back(make_bot(*server, bob, room.id, room.participant_pin, "bob"));
-    bots.push_back(make_bot(*server, cat, room.id, room.participant_pin, "cat"));
+    bots.push_back(start_bot(*server, ann, room.id, "", "ann"));
+    bots.push_back(start_bot(*server, bob, room.id, room.participant_pin, "bob"));
+    bots.push_back(start_bot(*server, cat, room.id, room.participant_pin, "cat"));
 
     auto all_decode = [&] {
         for (auto& me : bots)
@@ -87,8 +54,8 @@ TEST(Conference, ThreeBotsEachDecodeTheOtherTwo)
         return true;
     };
     const bool ok = wait_for(*bots[0], all_decode, 45000);
-    CHECK_TEXT(ok, (describe(*bots[0]) + "\n" + describe(*bots[1]) + "\n" + describe(*bots[2]))
-                       .c_str());
+    CHECK_TEXT(
+        ok, (describe(*bots[0]) + "\n" + describe(*bots[1]) + "\n" + describe(*bots[2])).c_str());
     for (auto& b : bots) {
         CHECK_TEXT(b->errors().empty(), describe(*b).c_str());
         CHECK_TRUE(b->first_frame_ms() > 0);
@@ -97,7 +64,8 @@ TEST(Conference, ThreeBotsEachDecodeTheOtherTwo)
 
     for (auto& b : bots)
         b->leave();
-    wait_for(*bots[0], [&] { return server->media_rooms() == 0; }, 10000);
+    wait_for(
+        *bots[0], [&] { return server->media_rooms() == 0; }, 10000);
     CHECK_EQUAL(0u, server->media_rooms());
 }
 
@@ -106,12 +74,13 @@ TEST(Conference, AScreenShareAppearsAndGoes)
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
     RoomInfo room = server->create_room(ann, kRoomBody);
-    auto a = make_bot(*server, ann, room.id, "", "ann");
-    auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob");
-    CHECK_TEXT(wait_for(*a, [&] {
-                   return !a->participant_id().empty() &&
-                          b->video_frames_from(a->participant_id()) >= 5;
-               }),
+    auto a = start_bot(*server, ann, room.id, "", "ann");
+    auto b = start_bot(*server, bob, room.id, room.participant_pin, "bob");
+    CHECK_TEXT(wait_for(*a,
+                        [&] {
+                            return !a->participant_id().empty() &&
+                                   b->video_frames_from(a->participant_id()) >= 5;
+                        }),
                describe(*b).c_str());
 
     CHECK_TRUE(a->add_screen());
@@ -136,8 +105,9 @@ TEST(Conference, AScreenShareAppearsAndGoes)
     CHECK_TEXT(wait_for(*a, screen_gone), describe(*b).c_str());
     // The camera keeps flowing after the share went away.
     const uint64_t before = b->video_frames_from(a->participant_id());
-    CHECK_TEXT(wait_for(*a, [&] { return b->video_frames_from(a->participant_id()) >= before + 10; }),
-               describe(*b).c_str());
+    CHECK_TEXT(
+        wait_for(*a, [&] { return b->video_frames_from(a->participant_id()) >= before + 10; }),
+        describe(*b).c_str());
 }
 
 TEST(Conference, AViewerWatchesButCannotPublish)
@@ -145,13 +115,14 @@ TEST(Conference, AViewerWatchesButCannotPublish)
     TestUser ann = server->login("ann@example.com");
     TestUser vic = server->login("vic@example.com");
     RoomInfo room = server->create_room(ann, kRoomBody);
-    auto a = make_bot(*server, ann, room.id, "", "ann");
-    auto v = make_bot(*server, vic, room.id, room.viewer_pin, "vic");  // tries to publish
-    CHECK_TEXT(wait_for(*a, [&] {
-                   return !a->participant_id().empty() &&
-                          v->video_frames_from(a->participant_id()) >= 10 &&
-                          !v->errors().empty();
-               }),
+    auto a = start_bot(*server, ann, room.id, "", "ann");
+    auto v = start_bot(*server, vic, room.id, room.viewer_pin, "vic");  // tries to publish
+    CHECK_TEXT(wait_for(*a,
+                        [&] {
+                            return !a->participant_id().empty() &&
+                                   v->video_frames_from(a->participant_id()) >= 10 &&
+                                   !v->errors().empty();
+                        }),
                describe(*v).c_str());
     bool refused = false;
     for (const auto& e : v->errors())
@@ -169,23 +140,26 @@ TEST(Conference, ALeavingParticipantDoesNotStopTheOthers)
     TestUser bob = server->login("bob@example.com");
     TestUser cat = server->login("cat@example.com");
     RoomInfo room = server->create_room(ann, kRoomBody);
-    auto a = make_bot(*server, ann, room.id, "", "ann");
-    auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob");
-    auto c = make_bot(*server, cat, room.id, room.participant_pin, "cat");
-    CHECK_TEXT(wait_for(*a, [&] {
-                   return !a->participant_id().empty() && !c->participant_id().empty() &&
-                          b->video_frames_from(a->participant_id()) >= 10 &&
-                          b->video_frames_from(c->participant_id()) >= 10;
-               }),
+    auto a = start_bot(*server, ann, room.id, "", "ann");
+    auto b = start_bot(*server, bob, room.id, room.participant_pin, "bob");
+    auto c = start_bot(*server, cat, room.id, room.participant_pin, "cat");
+    CHECK_TEXT(wait_for(*a,
+                        [&] {
+                            return !a->participant_id().empty() && !c->participant_id().empty() &&
+                                   b->video_frames_from(a->participant_id()) >= 10 &&
+                                   b->video_frames_from(c->participant_id()) >= 10;
+                        }),
                describe(*b).c_str());
     const std::string c_id = c->participant_id();
     c.reset();  // drops the connection without a leave
-    CHECK_TEXT(wait_for(*a, [&] {
-                   auto it = b->participants().find(c_id);
-                   return it != b->participants().end() && !it->second.present;
-               }),
+    CHECK_TEXT(wait_for(*a,
+                        [&] {
+                            auto it = b->participants().find(c_id);
+                            return it != b->participants().end() && !it->second.present;
+                        }),
                describe(*b).c_str());
     const uint64_t before = b->video_frames_from(a->participant_id());
-    CHECK_TEXT(wait_for(*a, [&] { return b->video_frames_from(a->participant_id()) >= before + 15; }),
-               describe(*b).c_str());
+    CHECK_TEXT(
+        wait_for(*a, [&] { return b->video_frames_from(a->participant_id()) >= before + 15; }),
+        describe(*b).c_str());
 }

@@ -8,8 +8,7 @@
 #include <mutex>
 #include <vector>
 
-#include "../api/test_server.h"
-#include "bot.h"
+#include "room_bots.h"
 
 using namespace zumzi_test;
 using zumzi::bot::Bot;
@@ -57,43 +56,16 @@ struct ElementTracker {
     }
 };
 
-std::unique_ptr<Bot> make_bot(TestServer& server, const TestUser& user, const std::string& room,
-                              const std::string& pin, bool publish)
+// Small and cheap: the cycles are about elements, not picture quality.
+std::unique_ptr<Bot> cycle_bot(TestServer& server, const TestUser& user, const std::string& room,
+                               const std::string& pin, bool publish)
 {
-    BotOptions o;
-    o.server_url = server.url();
-    o.token = user.token;
-    o.room = room;
-    o.pin = pin;
-    o.name = publish ? "publisher" : "viewer";
-    o.width = 160;
-    o.height = 120;
-    o.fps = 15;
-    o.video_kbps = 100;
-    o.publish_video = publish;
-    o.publish_audio = publish;
-    auto bot = std::make_unique<Bot>(o);
-    bot->start();
-    return bot;
-}
-
-size_t room_elements(TestServer& server, const std::string& room_id)
-{
-    size_t n = 0;
-    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) {
-        auto room = s.media().find(room_id);
-        if (!room)
-            return;
-        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(room->pipeline()));
-        GValue item = G_VALUE_INIT;
-        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-            n++;
-            g_value_reset(&item);
-        }
-        g_value_unset(&item);
-        gst_iterator_free(it);
-    });
-    return n;
+    BotShape shape;
+    shape.publish = publish;
+    shape.width = 160;
+    shape.height = 120;
+    shape.video_kbps = 100;
+    return start_bot(server, user, room, pin, publish ? "publisher" : "viewer", shape);
 }
 
 // Lets queued teardown closures on both threads run.
@@ -129,13 +101,13 @@ TEST(Cycles, FiftyJoinLeaveCyclesLeakNothing)
     const std::string room = r.str("id");
     const std::string pin = r.str("viewer_pin");
 
-    auto publisher = make_bot(*server, ann, room, "", true);
+    auto publisher = cycle_bot(*server, ann, room, "", true);
     CHECK_TRUE(publisher->wait_until([&] { return publisher->publish_answers() > 0; }, 20000));
 
     // One warm-up cycle: first-use allocations (caches, plugin features,
     // type registrations) are not leaks.
     {
-        auto viewer = make_bot(*server, bob, room, pin, false);
+        auto viewer = cycle_bot(*server, bob, room, pin, false);
         CHECK_TRUE(viewer->wait_until(
             [&] { return viewer->video_frames_from(publisher->participant_id()) >= 3; }, 20000));
         viewer->leave();
@@ -155,7 +127,7 @@ TEST(Cycles, FiftyJoinLeaveCyclesLeakNothing)
     }
 
     for (int i = 0; i < kCycles; i++) {
-        auto viewer = make_bot(*server, bob, room, pin, false);
+        auto viewer = cycle_bot(*server, bob, room, pin, false);
         const bool got = viewer->wait_until(
             [&] { return viewer->video_frames_from(publisher->participant_id()) >= 3; }, 20000);
         CHECK_TEXT(got, ("cycle " + std::to_string(i) + ": no frames").c_str());

@@ -6,56 +6,12 @@
 #include <memory>
 #include <vector>
 
-#include "../api/test_server.h"
-#include "bot.h"
+#include "room_bots.h"
 
 using namespace zumzi_test;
 using zumzi::bot::Bot;
-using zumzi::bot::BotOptions;
 
 namespace {
-
-std::unique_ptr<Bot> make_bot(TestServer& server, const TestUser& user, const std::string& room,
-                              const std::string& pin, const std::string& name, bool publish = true,
-                              bool talking = true)
-{
-    BotOptions o;
-    o.server_url = server.url();
-    o.token = user.token;
-    o.room = room;
-    o.pin = pin;
-    o.name = name;
-    o.width = 320;
-    o.height = 240;
-    o.fps = 15;
-    o.video_kbps = 250;
-    o.publish_video = publish;
-    o.publish_audio = publish;
-    o.talking = talking;
-    auto bot = std::make_unique<Bot>(o);
-    bot->start();
-    return bot;
-}
-
-bool wait_for(Bot& any, const std::function<bool()>& cond, int timeout_ms = 30000)
-{
-    return any.wait_until(cond, timeout_ms);
-}
-
-std::string describe(const Bot& bot)
-{
-    std::string out = bot.options().name + " (" + bot.participant_id() + "):";
-    for (const auto& t : bot.tracks())
-        out += " [" + t.track_id + " " + t.label + " " + t.kind +
-               " frames=" + std::to_string(t.frames) + " packets=" + std::to_string(t.packets) +
-               "]";
-    for (const auto& e : bot.errors())
-        out += " error: " + e;
-    out += " offers=" + std::to_string(bot.subscribe_offers());
-    for (const auto& s : bot.connection_states())
-        out += " " + s.first + "=" + s.second;
-    return out;
-}
 
 // `n` more decoded frames of `track` reach `bot`.
 bool keeps_getting(Bot& bot, const std::string& track, uint64_t n = 10)
@@ -113,9 +69,9 @@ TEST(Select, MuteUnsubscribeAndAudioOnly)
     TestUser bob = server->login("bob@example.com");
     TestUser cat = server->login("cat@example.com");
     RoomInfo room = server->create_room(ann, "{\"name\":\"Select\",\"preset\":\"qvga\"}");
-    auto a = make_bot(*server, ann, room.id, "", "ann");
-    auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob", false);
-    auto c = make_bot(*server, cat, room.id, room.participant_pin, "cat", false);
+    auto a = start_bot(*server, ann, room.id, "", "ann");
+    auto b = start_bot(*server, bob, room.id, room.participant_pin, "bob", {false});
+    auto c = start_bot(*server, cat, room.id, room.participant_pin, "cat", {false});
     CHECK_TRUE(wait_for(*a, [&] { return !track_of(*b, *a, "camera").empty(); }));
     const std::string camera = track_of(*b, *a, "camera");
     CHECK_TEXT(keeps_getting(*b, camera), describe(*b).c_str());
@@ -140,7 +96,7 @@ TEST(Select, MuteUnsubscribeAndAudioOnly)
     CHECK_TRUE(gets_nothing_of(*b, camera));
     // A late joiner sees it muted in `joined`.
     TestUser dan = server->login("dan@example.com");
-    auto d = make_bot(*server, dan, room.id, room.participant_pin, "dan", false);
+    auto d = start_bot(*server, dan, room.id, room.participant_pin, "dan", {false});
     CHECK_TRUE(wait_for(*d, [&] { return d->remote_tracks().count(camera) != 0; }));
     CHECK_TRUE(d->remote_tracks().at(camera).muted);
     d->leave();
@@ -187,10 +143,10 @@ TEST(Select, LastNFollowsTheTalkingBot)
     RoomInfo room =
         server->create_room(ann, "{\"name\":\"Panel\",\"preset\":\"qvga\",\"last_n\":1}");
     // Three silent publishers and one who only watches.
-    auto a = make_bot(*server, ann, room.id, "", "ann", true, false);
-    auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob", true, false);
-    auto c = make_bot(*server, cat, room.id, room.participant_pin, "cat", true, false);
-    auto d = make_bot(*server, dan, room.id, room.participant_pin, "dan", false);
+    auto a = start_bot(*server, ann, room.id, "", "ann", {true, false});
+    auto b = start_bot(*server, bob, room.id, room.participant_pin, "bob", {true, false});
+    auto c = start_bot(*server, cat, room.id, room.participant_pin, "cat", {true, false});
+    auto d = start_bot(*server, dan, room.id, room.participant_pin, "dan", {false});
     CHECK_TRUE(wait_for(*d, [&] {
         return !track_of(*d, *a, "camera").empty() && !track_of(*d, *b, "camera").empty() &&
                !track_of(*d, *c, "camera").empty();
@@ -242,8 +198,8 @@ TEST(Select, AFrozenPeerLeavesAfterMediaSilence)
     TestUser ann = server->login("ann@example.com");
     TestUser bob = server->login("bob@example.com");
     RoomInfo room = server->create_room(ann, "{\"name\":\"Frozen\",\"preset\":\"qvga\"}");
-    auto a = make_bot(*server, ann, room.id, "", "ann");
-    auto b = make_bot(*server, bob, room.id, room.participant_pin, "bob");
+    auto a = start_bot(*server, ann, room.id, "", "ann");
+    auto b = start_bot(*server, bob, room.id, room.participant_pin, "bob");
     CHECK_TRUE(wait_for(*a, [&] {
         return !b->participant_id().empty() && a->video_frames_from(b->participant_id()) >= 10 &&
                b->video_frames_from(a->participant_id()) >= 10;

@@ -11,10 +11,9 @@
 #include <memory>
 #include <string>
 
-#include "../api/test_server.h"
 #include "api/whip.h"
-#include "bot.h"
 #include "media_config.h"
+#include "room_bots.h"
 
 using namespace zumzi_test;
 using zumzi::bot::Bot;
@@ -270,26 +269,6 @@ size_t room_tracks(TestServer& server, const std::string& room_id)
     return n;
 }
 
-// Elements in the media room's pipeline, 0 when there is no room.
-int room_elements(TestServer& server, const std::string& room_id)
-{
-    int n = 0;
-    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) {
-        auto room = s.media().find(room_id);
-        if (!room)
-            return;
-        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(room->pipeline()));
-        GValue item = G_VALUE_INIT;
-        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-            n++;
-            g_value_reset(&item);
-        }
-        g_value_unset(&item);
-        gst_iterator_free(it);
-    });
-    return n;
-}
-
 // The tracks the room's WHEP participant shows, in m-line order ("" for a
 // silent m-line), and the publishers of the room's tracks, oldest first.
 struct Viewing {
@@ -518,7 +497,7 @@ TEST(Whip, WhipPublisherToWhepPlayer)
     const std::string whip_location = r.header("location");
     CHECK_TRUE(publisher.apply_answer(r.body));
     CHECK_TRUE(wait_for([&] { return room_tracks(*server, room.id) == 2; }));
-    const int publisher_only = room_elements(*server, room.id);
+    const size_t publisher_only = room_elements(*server, room.id);
 
     // WHEP with the viewer PIN: the player decodes the room's video and audio.
     auto player = std::make_unique<Peer>(false);
@@ -584,7 +563,7 @@ TEST(Whip, WhepErrorsChangeNothing)
     CHECK_TRUE(wait_for([&] { return room_tracks(*server, room.id) == 2; }));
     const Counts before = counts(*server);
     CHECK_EQUAL(1u, before.whip_sessions);
-    const int elements = room_elements(*server, room.id);
+    const size_t elements = room_elements(*server, room.id);
 
     CHECK_ERROR(post_sdp(*server, path, offer, ""), 401, "AUTHFAIL");
     CHECK_ERROR(post_sdp(*server, path, offer, "00000000"), 403, "BADPIN");

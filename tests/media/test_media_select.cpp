@@ -1,6 +1,7 @@
 // What each subscriber receives: mute, per-track unsubscribe, audio only,
 // last-N active speakers from the RTP audio-level extension, screen shares
-// outside last-N, and media silence of a frozen peer. Pausing never
+// outside last-N, media silence of a frozen peer, and a moderator's
+// withholding of a publisher or silencing of a subscriber. Pausing never
 // renegotiates: the tests check the subscribe offers did not change.
 #include <memory>
 #include <string>
@@ -51,6 +52,7 @@ TEST_GROUP(MediaSelect)
 {
     std::unique_ptr<RoomRegistry> registry;
     std::vector<TrackInfo> published;
+    std::vector<TrackInfo> unpublished;
     std::vector<TrackInfo> muted_events;
     std::vector<std::pair<std::string, bool>> speaking_events;
 
@@ -59,6 +61,9 @@ TEST_GROUP(MediaSelect)
         RegistryCallbacks callbacks;
         callbacks.on_track_published = [this](const std::string&, const TrackInfo& t) {
             published.push_back(t);
+        };
+        callbacks.on_track_unpublished = [this](const std::string&, const TrackInfo& t) {
+            unpublished.push_back(t);
         };
         callbacks.on_track_muted = [this](const std::string&, const TrackInfo& t) {
             muted_events.push_back(t);
@@ -179,6 +184,78 @@ TEST(MediaSelect, UnsubscribeResubscribeAndAudioOnly)
     CHECK_TRUE(room->subscribed("alice", video));
     // One renegotiation: the screen track. Pausing made none.
     CHECK_EQUAL(offers + 1, bob->subscribe_offers());
+    CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
+    carol->leave();
+    bob->leave();
+    alice->leave();
+}
+
+// What a moderator does to a participant's media: a publisher that may no
+// longer publish has its tracks taken down (and back up, from the same
+// publish session, when it may again); a subscriber that may no longer
+// subscribe gets nothing, not even tracks published meanwhile, until it may.
+TEST(MediaSelect, ModeratorWithholdsAPublisherAndSilencesASubscriber)
+{
+    auto alice = Bot::create(*registry, "mod", "alice");
+    auto bob = Bot::create(*registry, "mod", "bob");
+    auto carol = Bot::create(*registry, "mod", "carol");
+    alice->publish();
+    auto room = registry->find("mod");
+    CHECK_TRUE(wait_until([&]() { return room->tracks().size() == 2; }));
+    const std::string video = track_of(*room, "alice", TrackKind::Video);
+    const std::string mic = track_of(*room, "alice", TrackKind::Audio);
+    CHECK_TRUE(keeps_getting(*bob, video));
+    CHECK_TRUE(room->may_publish("alice"));
+    CHECK_TRUE(room->receiving("bob"));
+
+    // Publishing taken away: both tracks unpublished, nobody gets them.
+    CHECK_TRUE(room->set_may_publish("alice", false));
+    CHECK_FALSE(room->may_publish("alice"));
+    CHECK_EQUAL(0u, room->tracks().size());
+    CHECK_EQUAL(2u, unpublished.size());
+    CHECK_TRUE(gets_nothing_of(*bob, video));
+    CHECK_TRUE(gets_nothing_of(*carol, video));
+    CHECK_TRUE(room->set_may_publish("alice", false));  // again: nothing more
+    CHECK_EQUAL(2u, unpublished.size());
+
+    // Given back: the same tracks are published again and forwarded, the
+    // publisher renegotiated nothing.
+    const size_t published_before = published.size();
+    const int answers = alice->publish_answers();
+    CHECK_TRUE(room->set_may_publish("alice", true));
+    CHECK_EQUAL(2u, room->tracks().size());
+    CHECK_EQUAL(published_before + 2, published.size());
+    CHECK_FALSE(track_of(*room, "alice", TrackKind::Video).empty());
+    CHECK_EQUAL(video, track_of(*room, "alice", TrackKind::Video));
+    CHECK_TRUE(keeps_getting(*bob, video));
+    CHECK_TRUE(keeps_getting(*carol, video));
+    CHECK_EQUAL(answers, alice->publish_answers());
+
+    // Bob may no longer subscribe: nothing reaches him, Carol still gets
+    // everything; a track published meanwhile is not even offered to him.
+    CHECK_TRUE(room->set_receiving("bob", false));
+    CHECK_FALSE(room->receiving("bob"));
+    CHECK_FALSE(room->forwarding(video, "bob"));
+    CHECK_FALSE(room->forwarding(mic, "bob"));
+    CHECK_TRUE(gets_nothing_of(*bob, video));
+    const int offers = bob->subscribe_offers();
+    CHECK_TRUE(keeps_getting(*carol, video));
+    alice->add_screen();
+    CHECK_TRUE(wait_until(
+        [&]() { return !track_of(*room, "alice", TrackKind::Video, "screen").empty(); }));
+    const std::string screen = track_of(*room, "alice", TrackKind::Video, "screen");
+    CHECK_TRUE(wait_until([&]() { return carol->video_frames_of(screen) >= 5; }));
+    CHECK_EQUAL(offers, bob->subscribe_offers());
+    CHECK_EQUAL(0, bob->video_frames_of(screen));
+
+    // Back: the camera resumes and the screen comes with one renegotiation.
+    CHECK_TRUE(room->set_receiving("bob", true));
+    CHECK_TRUE(keeps_getting(*bob, video));
+    CHECK_TRUE(keeps_getting(*bob, screen, 5));
+    CHECK_EQUAL(offers + 1, bob->subscribe_offers());
+
+    CHECK_FALSE(room->set_may_publish("nobody", false));
+    CHECK_FALSE(room->set_receiving("nobody", false));
     CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
     carol->leave();
     bob->leave();

@@ -70,14 +70,16 @@ AccessToken make_token(const std::string& id, const User& user, int64_t created_
 std::vector<std::string> room_ids(const std::vector<Room>& rooms)
 {
     std::vector<std::string> out;
-    for (const Room& r : rooms) out.push_back(r.id);
+    for (const Room& r : rooms)
+        out.push_back(r.id);
     return out;
 }
 
 std::string joined(const std::vector<std::string>& v)
 {
     std::string out;
-    for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
+    for (const std::string& s : v)
+        out += (out.empty() ? "" : ",") + s;
     return out;
 }
 
@@ -299,7 +301,8 @@ TEST(Store, ListUsersPages)
 
     auto all = store->list_users(app.id, 100, 0);
     LONGS_EQUAL(7, all.size());
-    for (size_t i = 1; i < all.size(); i++) CHECK(all[i - 1].created_at <= all[i].created_at);
+    for (size_t i = 1; i < all.size(); i++)
+        CHECK(all[i - 1].created_at <= all[i].created_at);
 
     std::vector<std::string> paged;
     for (int offset = 0; offset < 10; offset += 3) {
@@ -311,7 +314,8 @@ TEST(Store, ListUsersPages)
         }
     }
     std::vector<std::string> all_ids;
-    for (const User& u : all) all_ids.push_back(u.id);
+    for (const User& u : all)
+        all_ids.push_back(u.id);
     STRCMP_EQUAL(joined(all_ids).c_str(), joined(paged).c_str());
     std::sort(created.begin(), created.end());
     std::sort(all_ids.begin(), all_ids.end());
@@ -572,6 +576,45 @@ TEST(Store, CreateRoomIsAllOrNothing)
     store->create_room(make_room("r_3", app.id, owner.id, 1),
                        make_member("r_3", owner.id, "owner", 127, 1));
     CHECK(store->find_room(app.id, "r_3").has_value());
+}
+
+TEST(Store, RemoveAndBanMemberIsAllOrNothing)
+{
+    User owner = add_user(app.id, "owner@example.org");
+    User bob = add_user(app.id, "bob@example.org");
+    User cat = add_user(app.id, "cat@example.org");
+    store->create_room(make_room("r_1", app.id, owner.id, 1),
+                       make_member("r_1", owner.id, "owner", 127, 1));
+    store->put_member(make_member("r_1", bob.id, "publisher", 31, 2));
+    store->put_member(make_member("r_1", cat.id, "viewer", 30, 3));
+
+    CHECK_TRUE(store->remove_and_ban_member(RoomBan{"r_1", cat.id, "", owner.id, 500}));
+    CHECK_TRUE(store->remove_and_ban_member(RoomBan{"r_1", bob.id, "", owner.id, 400}));
+    CHECK_FALSE(store->find_member("r_1", bob.id).has_value());
+    CHECK_TRUE(store->is_banned("r_1", bob.id));
+    CHECK_FALSE(store->is_banned("r_1", owner.id));
+    auto bans = store->list_bans("r_1");
+    LONGS_EQUAL(2, bans.size());  // oldest first
+    STRCMP_EQUAL(bob.id.c_str(), bans[0].user_id.c_str());
+    STRCMP_EQUAL(bob.name.c_str(), bans[0].user_name.c_str());
+    STRCMP_EQUAL(owner.id.c_str(), bans[0].by.c_str());
+    LONGS_EQUAL(400, bans[0].at);
+    STRCMP_EQUAL(cat.id.c_str(), bans[1].user_id.c_str());
+
+    // Not a member (any more): nothing is written.
+    CHECK_FALSE(store->remove_and_ban_member(RoomBan{"r_1", bob.id, "", owner.id, 900}));
+    LONGS_EQUAL(400, store->list_bans("r_1")[0].at);
+    User dan = add_user(app.id, "dan@example.org");
+    CHECK_FALSE(store->remove_and_ban_member(RoomBan{"r_1", dan.id, "", owner.id, 900}));
+    CHECK_FALSE(store->is_banned("r_1", dan.id));
+
+    CHECK_TRUE(store->delete_ban("r_1", bob.id));
+    CHECK_FALSE(store->delete_ban("r_1", bob.id));
+    CHECK_FALSE(store->is_banned("r_1", bob.id));
+    LONGS_EQUAL(1, store->list_bans("r_1").size());
+    // Bans go with the room.
+    CHECK_TRUE(store->delete_room(app.id, "r_1"));
+    LONGS_EQUAL(0, store->list_bans("r_1").size());
 }
 
 TEST(Store, RoomsOfUserNewestFirst)
