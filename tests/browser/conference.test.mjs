@@ -338,12 +338,20 @@ test('(c) a viewer sees the publishers and has no publish controls', { timeout: 
   await row.waitFor();
   assert.match(await row.textContent(), /Viewer/);
   assert.ok(!(await tiles(ann)).some((x) => x.name === 'Carol'));
-  // The viewer may chat: the chat button opens the room chat tab.
-  await carol.page.getByRole('button', { name: /^Chat/ }).click();
-  const tab = carol.page.getByRole('tab', { name: 'Room chat' });
+  // Room chat in the side panel: Ann writes, Carol's chat button counts
+  // it as unread, and her room chat tab shows it.
+  await ann.page.getByRole('button', { name: /^Chat($| \()/ }).click();
+  const annChat = ann.page.locator('#side-chat-room');
+  await annChat.getByRole('textbox', { name: 'Message' }).fill('Hello viewers');
+  await annChat.getByRole('button', { name: 'Send' }).click();
+  await carol.page.getByRole('button', { name: 'Chat (1 unread)' }).waitFor();
+  await carol.page.getByRole('button', { name: /^Chat($| \()/ }).click();
+  const tab = carol.page.getByRole('tab', { name: /Room chat/ });
   assert.equal(await tab.getAttribute('aria-selected'), 'true');
-  await carol.page.locator('#side-chat-room').waitFor({ state: 'visible' });
+  await carol.page.locator('#side-chat-room').getByText('Hello viewers').waitFor();
+  await carol.page.getByRole('button', { name: 'Chat', exact: true }).waitFor(); // read: no badge
   await shot(carol, 'c-carol-chat');
+  await shot(ann, 'c-ann-chat');
   await carol.page.getByRole('button', { name: 'Close the side panel' }).click();
   await shot(carol, 'c-carol-viewer');
   await shot(ann, 'c-ann-with-viewer');

@@ -23,8 +23,10 @@ import {
 
 // options: onjoined(room) is called with the zumzi.js Room once in the call;
 // maxTiles: tiles per grid page (16); signal: an AbortSignal that ends it
-// all (the call is left, devices released), for a router leaving the page.
-export async function openRoom(container, { session, roomId, pin, onjoined, maxTiles = 16, signal } = {}) {
+// all (the call is left, devices released), for a router leaving the page;
+// call: the 1-1 call (zumzi-chat.js) whose room this is: no pre-join form,
+// the microphone and (for a video call) the camera go on at once.
+export async function openRoom(container, { session, roomId, pin, onjoined, maxTiles = 16, signal, call = null } = {}) {
   if (!session?.token) throw new Error('openRoom: a session with a token is required');
   if (!roomId) throw new Error('openRoom: a room id is required');
   ensureStyles();
@@ -37,8 +39,14 @@ export async function openRoom(container, { session, roomId, pin, onjoined, maxT
     const media = new LocalMedia();
     const choice = await prejoin(container, {
       session, pin: currentPin, media, signal,
+      auto: call ? { camera: call.video !== false, mic: true } : null,
       restJoin: (p) => rest(session, 'POST', `/api/v1/rooms/${encodeURIComponent(roomId)}/join`, p ? { pin: p } : {}),
       saveName: async (name) => {
+        // The shell's session keeps the header and its name cache in step.
+        if (typeof session.updateProfile === 'function') {
+          await session.updateProfile({ name });
+          return;
+        }
         const user = await rest(session, 'PUT', '/api/v1/profile', { name });
         session.user = { ...(session.user || {}), ...user };
       },
@@ -49,8 +57,8 @@ export async function openRoom(container, { session, roomId, pin, onjoined, maxT
       return { reason: 'cancelled' };
     }
     currentPin = choice.pin || '';
-    const call = new Call(container, { session, roomId, choice, media, onjoined, maxTiles, signal });
-    const end = await call.run();
+    const conf = new Call(container, { session, roomId, choice, media, onjoined, maxTiles, signal });
+    const end = await conf.run();
     if (end.reason === 'left' || signal?.aborted) {
       container.replaceChildren();
       return end;
@@ -253,7 +261,8 @@ class Call {
     this.side.add('chat:room', 'Room chat', {
       chat: {
         conversation: `room:${this.roomId}`, title: info.name || 'Room chat',
-        refused: perms.includes('chat_receive') || perms.includes('chat_send') ? null : 'you may not chat in this room',
+        canSend: perms.includes('chat_send'),
+        refused: perms.includes('chat_receive') ? null : 'you may not read this room\u2019s chat',
       },
     });
     this.side.select('people');
@@ -840,7 +849,7 @@ class Call {
     const id = `chat:${userId}`;
     if (!this.side.tabs.has(id)) {
       const conversation = `dm:${[me, userId].sort().join(':')}`;
-      this.side.add(id, name, { closable: true, chat: { conversation, user: userId, title: name } });
+      this.side.add(id, name, { closable: true, chat: { conversation, user: { id: userId, name }, title: name } });
     }
     this.side.select(id);
     this.side.show(true);

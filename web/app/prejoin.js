@@ -17,7 +17,9 @@ const PIN_ERRORS = {
 // they cancelled (or `signal` aborted). `restJoin(pin)` makes the REST join
 // and resolves with the room object (role and permissions included) or
 // throws an error with `code`; `saveName(name)` stores a changed name.
-export async function prejoin(container, { session, pin, media, restJoin, saveName, signal }) {
+// `auto` ({camera, mic}: a 1-1 call answered elsewhere) skips the form:
+// the devices asked for open and the call is joined at once.
+export async function prejoin(container, { session, pin, media, restJoin, saveName, signal, auto = null }) {
   const root = h('section', { class: 'prejoin', 'aria-label': 'Join the call' });
   setChildren(container, root);
 
@@ -47,6 +49,7 @@ export async function prejoin(container, { session, pin, media, restJoin, saveNa
   const canPublish = (room.permissions || []).includes('publish');
   media.resolution = resolutionForHeight(room.height || 360); // the room's preset, at first
   if (signal?.aborted) return null;
+  if (auto) return quick(root, { session, room, pin, media, canPublish, auto, signal });
   return form(root, { session, room, pin, media, canPublish, saveName, signal });
 }
 
@@ -82,6 +85,17 @@ function askPin(root, error, pin, signal) {
         h('button', { type: 'button', onclick: () => resolve(null) }, 'Cancel'))));
     input.focus();
   });
+}
+
+async function quick(root, { session, room, pin, media, canPublish, auto, signal }) {
+  setChildren(root, h('div', { class: 'card prejoin-card' },
+    h('h1', {}, room.name || 'Call'), h('p', { class: 'dim', role: 'status' }, 'Joining the call…')));
+  if (canPublish) await media.open({ camera: !!auto.camera, mic: auto.mic !== false });
+  if (signal?.aborted) {
+    media.stopAll();
+    return null;
+  }
+  return { room, pin, name: session.user?.name || '', micOn: !!media.mic, camOn: !!media.camera };
 }
 
 function form(root, { session, room, pin, media, canPublish, saveName, signal }) {

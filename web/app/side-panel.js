@@ -34,7 +34,8 @@ export class SidePanel {
   }
 
   // A tab: `panel` (an element to show), or `chat` ({conversation, user,
-  // title, refused}: a chat view is mounted into a panel of its own).
+  // title, canSend, refused}: a chat view is mounted into a panel of its
+  // own; `refused` says why there is none).
   add(id, title, { panel = null, chat = null, closable = false } = {}) {
     const tab = { id, title, unread: 0, chat, view: null };
     tab.panel = panel || h('div', { class: 'chat-panel' });
@@ -84,6 +85,7 @@ export class SidePanel {
         conversation: tab.chat.conversation,
         user: tab.chat.user,
         title: tab.chat.title,
+        canSend: tab.chat.canSend !== false,
         onunread: (n) => {
           tab.unread = Number(n) || 0;
           tab.badge.hidden = !tab.unread;
