@@ -8,6 +8,7 @@
 //   (e) speaker view shows whoever talks large;
 //   (f) grid pages: tiles off the page are unsubscribed, and so is the
 //       video of someone hidden; audio only;
+//   (k) a 1-1 call's room joins without the form, camera per call type;
 //   moderation (mute, remove, allow to publish, lock): skipped, with the
 //   reason printed, while the server answers those messages with
 //   BADREQUEST "unknown message type".
@@ -478,6 +479,28 @@ test('(f) grid pages: tiles off the page are unsubscribed', { timeout: TEST_TIME
   await shot(ann, 'f-ann-audio-only');
   await ann.page.getByRole('button', { name: 'Receive video again' }).click();
   await waitForTileVideo(ann, 'Cat\'s camera after audio only', (x) => x.participant === cat.pid);
+  await closePeers();
+});
+
+test('(k) a 1-1 call\'s room joins at once: camera for video, microphone only for voice', { timeout: TEST_TIMEOUT }, async () => {
+  const room = await createRoom(server, annToken, 'Call');
+  const ann = await openBrowser(server, 'conf-k-ann', `/test/conference.html?room=${room.id}&token=${tokens.ann}&call=voice`, { viewport: VIEWPORT });
+  peers.push(ann);
+  const bob = await openBrowser(server, 'conf-k-bob',
+    `/test/conference.html?room=${room.id}&pin=${room.participant_pin}&token=${tokens.bob}&call=video`, { viewport: VIEWPORT });
+  peers.push(bob);
+  for (const p of [ann, bob]) {
+    await p.page.waitForFunction(() => window.conf?.room);
+    p.pid = await p.page.evaluate(() => window.conf.room.participantId);
+  }
+  assert.equal(await ann.page.getByRole('button', { name: 'Join', exact: true }).count(), 0);
+  await waitForTileVideo(ann, 'Bob\'s camera', (x) => x.participant === bob.pid);
+  await ann.page.getByRole('button', { name: 'Turn camera on' }).waitFor(); // voice: camera off
+  await waitFor('Bob to see Ann with her microphone on and no video', async () => {
+    const a = (await tiles(bob)).find((x) => x.participant === ann.pid);
+    return a && !a.micMuted && !a.videoOn ? a : { ok: false, a };
+  });
+  await shot(bob, 'k-bob-voice-call');
   await closePeers();
 });
 
