@@ -138,7 +138,9 @@ export class Zumzi extends EventTarget {
       }
       return;
     }
-    const room = m.room && this.rooms.get(m.room);
+    // `room` is the room id, or (room_updated) the room object.
+    const roomId = typeof m.room === 'string' ? m.room : m.room?.id;
+    const room = roomId && this.rooms.get(roomId);
     if (room) room._onMessage(m);
   }
 
@@ -157,11 +159,16 @@ export class Zumzi extends EventTarget {
 }
 
 // One joined room. Events (event.detail):
-//   participantjoined {participant}       participantleft {participant_id, user_id}
-//   trackpublished {info}                 trackunpublished {info}
+//   participantjoined {participant}       participantleft {participant_id, user_id, reason}
+//   participantupdated {participant, self}  role or permissions changed (self: it is us)
+//   roomupdated {room}                     the room changed (locked...)
+//   trackpublished {info, local}           trackunpublished {info, local}
+//   trackmuted {track_id, participant_id, muted, by, info, local, forced}
 //   track {track, stream, info}           a remote MediaStreamTrack is playing
 //   trackremoved {track, stream, info}    it is gone (unpublished or left)
+//   speaking {participant_id, speaking}
 //   connectionstate {session, state, side}  side: 'server' or 'client'
+//   removed {reason}                       a moderator took us out (then `left`)
 //   left {reason}                          the room is over for us
 //   error {error}                          a media error the server reported
 export class Room extends EventTarget {
@@ -177,7 +184,12 @@ export class Room extends EventTarget {
     this._announced = new Set(); // track ids whose 'track' event went out
     this._pub = null; // publish RTCPeerConnection, made on first publish
     this._sub = null; // subscribe RTCPeerConnection, made on first offer
-    this._published = new Map(); // MediaStreamTrack -> {transceiver, label}
+    // Our own tracks, by label: {label, track (null while paused), transceiver,
+    // msidTrack (the track id in our offer's msid), info (the server's track
+    // object, once announced), muted (what we want)}.
+    this._published = new Map();
+    this.unsubscribed = new Set(); // track ids we chose not to receive
+    this.audioOnly = false;
     this._pubQueue = Promise.resolve(); // publish negotiations run one at a time
     this._subQueue = Promise.resolve();
     this._early = { publish: [], subscribe: [] }; // candidates before the remote SDP
@@ -195,26 +207,151 @@ export class Room extends EventTarget {
   // Publishes `track` (a MediaStreamTrack) labelled `label` ('camera',
   // 'mic', 'screen', 'screen-2'...). Resolves once the server answered.
   // `options.codecs`: RTCRtpCodecCapability[] to prefer (setCodecPreferences).
+  // `options.muted`: publish it muted (track.enabled false, and mute_track
+  // as soon as the server announces it).
   publish(track, label, options = {}) {
-    if (this._published.has(track)) return Promise.reject(new Error('zumzi: already published'));
+    if (!label) return Promise.reject(new Error('zumzi: a label is required'));
+    if (this._entry(track)) return Promise.reject(new Error('zumzi: already published'));
+    if (this._published.has(label)) return Promise.reject(new Error(`zumzi: '${label}' is already published`));
+    const entry = { label, track, transceiver: null, msidTrack: track.id, info: null, muted: !!options.muted };
+    if (entry.muted) track.enabled = false;
+    this._published.set(label, entry);
     return this._negotiate(() => {
       const pc = this._publishPc();
-      const transceiver = pc.addTransceiver(track, { direction: 'sendonly', ...(options.init || {}) });
-      if (options.codecs) transceiver.setCodecPreferences(options.codecs);
-      this._published.set(track, { transceiver, label });
+      entry.transceiver = pc.addTransceiver(track, { direction: 'sendonly', ...(options.init || {}) });
+      if (options.codecs) entry.transceiver.setCodecPreferences(options.codecs);
+    }).catch((e) => {
+      if (this._published.get(label) === entry) this._published.delete(label);
+      throw e;
     });
   }
 
-  // Stops sending `track`: its m-line goes inactive and the server
-  // unpublishes it. The track itself is left running (stop it yourself).
-  unpublish(track) {
-    const entry = this._published.get(track);
+  // Stops sending a published track (the MediaStreamTrack or its label):
+  // its m-line goes inactive and the server unpublishes it. The track itself
+  // is left running (stop it yourself).
+  unpublish(trackOrLabel) {
+    const entry = this._entry(trackOrLabel);
     if (!entry) return Promise.reject(new Error('zumzi: not published'));
+    this._published.delete(entry.label);
     return this._negotiate(() => {
-      this._published.delete(track);
+      if (!entry.transceiver) return; // its publish failed
       entry.transceiver.direction = 'inactive';
       entry.transceiver.sender.replaceTrack(null);
     });
+  }
+
+  // Our published tracks: [{label, track, id, muted}] (`id` is the server's
+  // track id, null until the server announced the track).
+  get localTracks() {
+    return [...this._published.values()].map((e) => ({
+      label: e.label, track: e.track, id: e.info?.id ?? null, muted: e.muted,
+    }));
+  }
+
+  // The RTCRtpSender of a published track (MediaStreamTrack or label).
+  sender(trackOrLabel) {
+    return this._entry(trackOrLabel)?.transceiver?.sender ?? null;
+  }
+
+  // Sends `newTrack` instead of a published track (a camera or microphone
+  // switch) without renegotiating: RTCRtpSender.replaceTrack. The server
+  // keeps the same track (id, label, muted state). `newTrack` null pauses
+  // sending (nothing goes out until the next replaceTrack). A muted track
+  // stays muted: the new track gets enabled = false.
+  async replaceTrack(trackOrLabel, newTrack) {
+    const entry = this._entry(trackOrLabel);
+    if (!entry) throw new Error('zumzi: not published');
+    // The transceiver exists once publish() ran its change; wait for it.
+    await this._pubQueue;
+    if (!entry.transceiver) throw new Error('zumzi: not published');
+    const kind = entry.transceiver.receiver.track.kind; // the m-line's kind
+    if (newTrack && newTrack.kind !== kind)
+      throw new Error(`zumzi: cannot send ${newTrack.kind} on a ${kind} track`);
+    if (newTrack && entry.muted) newTrack.enabled = false;
+    await entry.transceiver.sender.replaceTrack(newTrack);
+    entry.track = newTrack;
+  }
+
+  // Changes the first encoding of a published track's sender (see
+  // RTCRtpSender.setParameters): `maxBitrate` (bit/s), `maxFramerate`,
+  // `scaleResolutionDownBy`, `active`; `degradationPreference`
+  // ('maintain-resolution', 'maintain-framerate', 'balanced') applies to
+  // the whole sender. A value of null removes that limit. Resolves with
+  // the parameters now in force.
+  async setSendParameters(trackOrLabel, { degradationPreference, ...encoding } = {}) {
+    const entry = this._entry(trackOrLabel);
+    if (!entry) throw new Error('zumzi: not published');
+    await this._pubQueue; // the encodings exist once negotiated
+    if (!entry.transceiver) throw new Error('zumzi: not published');
+    const sender = entry.transceiver.sender;
+    const params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+    for (const [key, value] of Object.entries(encoding)) {
+      if (value === null || value === undefined) delete params.encodings[0][key];
+      else params.encodings[0][key] = value;
+    }
+    if (degradationPreference) params.degradationPreference = degradationPreference;
+    await sender.setParameters(params);
+    return sender.getParameters();
+  }
+
+  // Mutes one of our published tracks (MediaStreamTrack or label) for
+  // everyone: track.enabled = false here, and `mute_track` so the server
+  // forwards nothing and tells the room (`trackmuted`). Before the server
+  // has announced the track the request waits for that announcement.
+  muteTrack(trackOrLabel) {
+    return this._setMuted(trackOrLabel, true);
+  }
+
+  unmuteTrack(trackOrLabel) {
+    return this._setMuted(trackOrLabel, false);
+  }
+
+  // Receive someone else's track again / stop receiving it (track id).
+  // The choice lasts as long as the track; see `unsubscribed`.
+  async subscribeTrack(trackId) {
+    await this.client.request({ type: 'subscribe_track', room: this.id, track: trackId });
+    this.unsubscribed.delete(trackId);
+  }
+
+  async unsubscribeTrack(trackId) {
+    await this.client.request({ type: 'unsubscribe_track', room: this.id, track: trackId });
+    this.unsubscribed.add(trackId);
+  }
+
+  // No video at all from anyone (true), or video again (false).
+  async setAudioOnly(enabled) {
+    await this.client.request({ type: 'audio_only', room: this.id, enabled: !!enabled });
+    this.audioOnly = !!enabled;
+  }
+
+  // --- moderation (needs the `moderate` permission; the server answers
+  // PERMISSION otherwise). Each resolves with the server's ack.
+
+  // Mutes someone's tracks: kind 'audio' (default), 'video' (cameras and
+  // screens) or 'all'. They may unmute them themselves.
+  muteParticipant(participantId, kind = 'audio') {
+    return this.client.request({ type: 'mute_participant', room: this.id, participant_id: participantId, kind });
+  }
+
+  // Takes a member out of the room (their connections get `left` with
+  // reason `removed`).
+  removeParticipant(userId) {
+    return this.client.request({ type: 'remove_participant', room: this.id, user_id: userId });
+  }
+
+  // Replaces a member's permissions (letting a viewer publish: add 'publish').
+  setPermissions(userId, permissions) {
+    return this.client.request({ type: 'set_permissions', room: this.id, user_id: userId, permissions });
+  }
+
+  lockRoom(locked) {
+    return this.client.request({ type: 'lock_room', room: this.id, locked: !!locked });
+  }
+
+  // Lets a removed member in again.
+  readmit(userId) {
+    return this.client.request({ type: 'readmit', room: this.id, user_id: userId });
   }
 
   // The RTCPeerConnections, for getStats() and the like (null until used).
@@ -238,11 +375,70 @@ export class Room extends EventTarget {
 
   // --- internals ---
 
+  // The entry of a published track, by MediaStreamTrack or label.
+  _entry(trackOrLabel) {
+    if (typeof trackOrLabel === 'string') return this._published.get(trackOrLabel) || null;
+    for (const entry of this._published.values()) if (entry.track === trackOrLabel) return entry;
+    return null;
+  }
+
+  async _setMuted(trackOrLabel, muted) {
+    const entry = this._entry(trackOrLabel);
+    if (!entry) throw new Error('zumzi: not published');
+    entry.muted = muted;
+    if (entry.track) entry.track.enabled = !muted;
+    // Not announced yet: _ownTrackPublished applies it.
+    if (!entry.info || entry.info.muted === muted) return;
+    await this.client.request({ type: muted ? 'mute_track' : 'unmute_track', room: this.id, track: entry.info.id });
+  }
+
   _joined(m) {
     this.info = m.room;
     this.participantId = m.participant_id;
     for (const p of m.participants || []) this.participants.set(p.participant_id, p);
     for (const t of m.tracks || []) this._trackPublished(t);
+  }
+
+  // The server announced one of our own tracks: remember its id, and send
+  // a mute wanted before it existed.
+  _ownTrackPublished(info) {
+    const msidTrack = (info.msid || '').split(' ')[1];
+    const entry = [...this._published.values()].find((e) =>
+      e.label === info.label && !e.info && (!msidTrack || msidTrack === e.msidTrack)) ||
+      [...this._published.values()].find((e) => e.label === info.label && !e.info);
+    if (!entry) return;
+    entry.info = info;
+    emit(this, 'trackpublished', { info, local: true });
+    if (entry.muted !== !!info.muted)
+      this.client
+        .request({ type: entry.muted ? 'mute_track' : 'unmute_track', room: this.id, track: info.id })
+        .catch((error) => emit(this, 'error', { error }));
+  }
+
+  _trackMuted(m) {
+    const local = m.participant_id === this.participantId;
+    let info = null;
+    let forced = false;
+    if (local) {
+      const entry = [...this._published.values()].find((e) => e.info?.id === m.track_id);
+      if (entry) {
+        info = entry.info;
+        info.muted = m.muted;
+        // Someone else (a moderator) muted us: stop sending too.
+        if (m.muted && !entry.muted) {
+          forced = true;
+          entry.muted = true;
+          if (entry.track) entry.track.enabled = false;
+        }
+      }
+    } else {
+      info = this.tracks.get(m.track_id) || null;
+      if (info) info.muted = m.muted;
+    }
+    emit(this, 'trackmuted', {
+      track_id: m.track_id, participant_id: m.participant_id, muted: m.muted,
+      by: m.by ?? null, info: info || m.track || null, local, forced,
+    });
   }
 
   _onMessage(m) {
@@ -253,7 +449,28 @@ export class Room extends EventTarget {
         break;
       case 'participant_left':
         this.participants.delete(m.participant_id);
-        emit(this, 'participantleft', { participant_id: m.participant_id, user_id: m.user_id });
+        emit(this, 'participantleft', { participant_id: m.participant_id, user_id: m.user_id, reason: m.reason ?? null });
+        break;
+      case 'participant_updated': {
+        const p = m.participant;
+        if (!p?.participant_id) break;
+        const self = p.participant_id === this.participantId;
+        const merged = { ...(this.participants.get(p.participant_id) || {}), ...p };
+        if (this.participants.has(p.participant_id) || !self) this.participants.set(p.participant_id, merged);
+        if (self && this.info) {
+          if (p.role) this.info.role = p.role;
+          if (p.permissions) this.info.permissions = p.permissions;
+        }
+        emit(this, 'participantupdated', { participant: merged, self });
+        break;
+      }
+      case 'room_updated':
+        // The room as we see it (our role and permissions included).
+        this.info = { ...(this.info || {}), ...(m.room || {}) };
+        emit(this, 'roomupdated', { room: this.info });
+        break;
+      case 'track_muted':
+        this._trackMuted(m);
         break;
       case 'speaking': {
         const p = this.participants.get(m.participant_id);
@@ -279,6 +496,7 @@ export class Room extends EventTarget {
         break;
       case 'left':
         this.client.rooms.delete(this.id);
+        if (m.reason === 'removed') emit(this, 'removed', { reason: m.reason });
         this._close(m.reason || 'left');
         break;
       case 'error':
@@ -288,20 +506,31 @@ export class Room extends EventTarget {
   }
 
   _trackPublished(info) {
-    if (info.participant_id === this.participantId) return; // our own
+    if (info.participant_id === this.participantId) {
+      this._ownTrackPublished(info);
+      return;
+    }
     this.tracks.set(info.id, info);
-    emit(this, 'trackpublished', { info });
+    emit(this, 'trackpublished', { info, local: false });
     this._maybeAnnounce(info.id);
   }
 
   _trackUnpublished(id) {
+    const own = [...this._published.values()].find((e) => e.info?.id === id);
+    if (own) {
+      // The server ended it (we unpublished it, or it stopped on its side).
+      emit(this, 'trackunpublished', { info: own.info, local: true });
+      own.info = null;
+      return;
+    }
+    this.unsubscribed.delete(id);
     const info = this.tracks.get(id);
     if (!info) return;
     this.tracks.delete(id);
     const remote = this.remote.get(id);
     this.remote.delete(id);
     if (this._announced.delete(id)) emit(this, 'trackremoved', { ...remote, info });
-    emit(this, 'trackunpublished', { info });
+    emit(this, 'trackunpublished', { info, local: false });
   }
 
   // A track is announced once both its info (track events) and its
@@ -369,7 +598,7 @@ export class Room extends EventTarget {
   _labelled(sdp) {
     const labels = new Map();
     for (const { transceiver, label } of this._published.values())
-      if (transceiver.mid !== null) labels.set(transceiver.mid, label);
+      if (transceiver && transceiver.mid !== null) labels.set(transceiver.mid, label);
     const sections = sdp.split(/\r\n(?=m=)/);
     return sections
       .map((section) => {
