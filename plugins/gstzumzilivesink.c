@@ -4,7 +4,8 @@
  *
  * A sink bin for live output. Raw video into the `video` pad is encoded once
  * with x264 (tune=zerolatency, speed-preset=veryfast, a keyframe every two
- * seconds, `bitrate` or the room preset's bitrate for the input size); raw
+ * seconds or every `target-duration` when HLS is on and that is shorter,
+ * `bitrate` or the room preset's bitrate for the input size); raw
  * audio into the `audio` pad is encoded once to AAC. Both streams are then
  * shared (tee) by the outputs the properties ask for:
  *
@@ -112,8 +113,9 @@ struct _GstZumziLiveSink {
 
     Stream* video;
     Stream* audio;
-    GList* outputs;   /* Output*, running or being stopped */
-    gboolean running; /* PAUSED or PLAYING: outputs exist */
+    GList* outputs;             /* Output*, running or being stopped */
+    GstClockTime next_keyframe; /* stream time of the next forced keyframe */
+    gboolean running;           /* PAUSED or PLAYING: outputs exist */
 };
 
 enum {
@@ -369,6 +371,9 @@ static Output* output_start(GstZumziLiveSink* self, OutputKind kind, const gchar
             } else if (g_str_equal(factory, "mpegtsmux")) {
                 video_pad = "sink_%d";
                 audio_pad = "sink_%d";
+            } else if (g_str_equal(factory, "flvmux")) {
+                /* no keyframe index: ffmpeg misreads flvmux's reserved one */
+                g_object_set(mux, "streamable", TRUE, NULL);
             }
             g_object_set(sink, "location", location, "async", FALSE, NULL);
             break;
@@ -668,6 +673,8 @@ static void remove_all_outputs(GstZumziLiveSink* self)
 
 /* ---------------------------------------------------------------- encoders */
 
+/* The encoder's bitrate from the input size when `bitrate` is 0 (x264enc
+ * takes a new bitrate while playing). */
 static GstPadProbeReturn video_caps_probe(GstPad* pad, GstPadProbeInfo* info, gpointer user_data)
 {
     (void)pad;
@@ -689,12 +696,43 @@ static GstPadProbeReturn video_caps_probe(GstPad* pad, GstPadProbeInfo* info, gp
         return GST_PAD_PROBE_PASS;
     if (bitrate == 0)
         bitrate = gst_zumzi_preset_kbps_for(vinfo.width, vinfo.height, fps);
-    guint key_int = (guint)MAX(1.0, round(fps * 2));
-    GST_INFO_OBJECT(self, "encoding %dx%d at %.2f fps: %u kbit/s, a keyframe every %u frames",
-                    vinfo.width, vinfo.height, fps, bitrate, key_int);
-    g_object_set(encoder, "bitrate", bitrate, "key-int-max", key_int, NULL);
+    GST_INFO_OBJECT(self, "encoding %dx%d at %.2f fps: %u kbit/s", vinfo.width, vinfo.height, fps,
+                    bitrate);
+    g_object_set(encoder, "bitrate", bitrate, NULL);
     gst_object_unref(encoder);
     return GST_PAD_PROBE_PASS;
+}
+
+/* A keyframe every 2 s of stream time, or every HLS segment when that is
+ * shorter (segments are then cut on time even when a keyframe request of
+ * hlssink2 comes late, as with an encoder running ahead of a non-live
+ * source). x264enc's key-int-max cannot change once it runs and depends
+ * on the frame rate; a force-key-unit event before the frame does neither. */
+static GstPadProbeReturn video_keyframe_probe(GstPad* pad, GstPadProbeInfo* info,
+                                              gpointer user_data)
+{
+    GstZumziLiveSink* self = user_data;
+    GstClockTime pts = GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info));
+    if (!GST_CLOCK_TIME_IS_VALID(pts))
+        return GST_PAD_PROBE_OK;
+    g_mutex_lock(&self->lock);
+    GstClockTime gop = 2 * GST_SECOND;
+    if (is_set(self->hls_playlist_location))
+        gop = MIN(gop, self->target_duration * GST_SECOND);
+    gboolean force = FALSE;
+    if (!GST_CLOCK_TIME_IS_VALID(self->next_keyframe) || pts >= self->next_keyframe ||
+        pts + gop < self->next_keyframe) {
+        force = GST_CLOCK_TIME_IS_VALID(self->next_keyframe);
+        self->next_keyframe = pts + gop;
+    }
+    g_mutex_unlock(&self->lock);
+    if (force) {
+        /* serialized, before this buffer: the stream lock is ours already */
+        gst_pad_send_event(
+            pad, gst_video_event_new_downstream_force_key_unit(
+                     GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, TRUE, 0));
+    }
+    return GST_PAD_PROBE_OK;
 }
 
 static void stream_free(GstZumziLiveSink* self, Stream* s)
@@ -790,6 +828,7 @@ static Stream* stream_new(GstZumziLiveSink* self, gboolean video, GstPadTemplate
         GstPad* enc_sink = gst_element_get_static_pad(s->encoder, "sink");
         gst_pad_add_probe(enc_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, video_caps_probe, self,
                           NULL);
+        gst_pad_add_probe(enc_sink, GST_PAD_PROBE_TYPE_BUFFER, video_keyframe_probe, self, NULL);
         gst_object_unref(enc_sink);
     }
 
@@ -927,6 +966,7 @@ static GstStateChangeReturn gst_zumzi_live_sink_change_state(GstElement* element
     if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
         g_mutex_lock(&self->lock);
         self->running = TRUE;
+        self->next_keyframe = GST_CLOCK_TIME_NONE;
         g_mutex_unlock(&self->lock);
         if (!start_outputs(self)) {
             remove_all_outputs(self);
@@ -1167,4 +1207,5 @@ static void gst_zumzi_live_sink_init(GstZumziLiveSink* self)
     self->max_files = DEFAULT_MAX_FILES;
     self->bitrate = DEFAULT_BITRATE;
     self->audio_bitrate = DEFAULT_AUDIO_BITRATE;
+    self->next_keyframe = GST_CLOCK_TIME_NONE;
 }

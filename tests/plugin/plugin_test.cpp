@@ -21,9 +21,10 @@ void init_gstreamer()
     for (const char* name : {"zumzimixer", "zumzispeaker", "zumzilivesink"}) {
         GstElementFactory* f = gst_element_factory_find(name);
         if (!f)
-            FAIL(g_strdup_printf("element %s not found: is GST_PLUGIN_PATH (%s) the build's "
-                                 "plugins/?",
-                                 name, g_getenv("GST_PLUGIN_PATH")));
+            FAIL(
+                g_strdup_printf("element %s not found: is GST_PLUGIN_PATH (%s) the build's "
+                                "plugins/?",
+                                name, g_getenv("GST_PLUGIN_PATH")));
         gst_object_unref(f);
     }
 }
@@ -121,8 +122,7 @@ static bool collect(GstMessage* m, RunResult& result)
         }
         case GST_MESSAGE_ELEMENT:
             if (gst_message_get_structure(m))
-                result.element_messages.push_back(
-                    gst_structure_copy(gst_message_get_structure(m)));
+                result.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
             return false;
         default:
             return false;
@@ -218,8 +218,8 @@ Command run_command(const std::vector<std::string>& argv, const std::string& cwd
         g_subprocess_launcher_set_cwd(launcher, cwd.c_str());
     for (const std::string& kv : env) {
         size_t eq = kv.find('=');
-        g_subprocess_launcher_setenv(launcher, kv.substr(0, eq).c_str(),
-                                     kv.substr(eq + 1).c_str(), TRUE);
+        g_subprocess_launcher_setenv(launcher, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(),
+                                     TRUE);
     }
     std::vector<const gchar*> args;
     for (const std::string& a : argv)

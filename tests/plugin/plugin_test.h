@@ -42,8 +42,8 @@ bool watch_bus(GstElement* pipeline, int timeout_ms,
 
 struct RunResult {
     bool eos = false;
-    std::string error;                  // the first ERROR message, if any
-    std::vector<std::string> warnings;  // WARNING messages
+    std::string error;                            // the first ERROR message, if any
+    std::vector<std::string> warnings;            // WARNING messages
     std::vector<GstStructure*> element_messages;  // copies; freed by ~RunResult
     ~RunResult();
     RunResult() = default;
@@ -76,14 +76,14 @@ private:
 
 // What ffprobe says about a media file.
 struct Probe {
-    bool ok = false;       // ffprobe ran and exited 0
-    std::string error;     // its stderr when not
-    int width = 0;         // first video stream
+    bool ok = false;    // ffprobe ran and exited 0
+    std::string error;  // its stderr when not
+    int width = 0;      // first video stream
     int height = 0;
     std::string video_codec;
     std::string audio_codec;
-    double duration = -1;  // container duration, seconds
-    int video_frames = -1; // decoded frames (when counted)
+    double duration = -1;   // container duration, seconds
+    int video_frames = -1;  // decoded frames (when counted)
 };
 
 // Runs ffprobe on `path`; with `count_frames` it decodes the whole video

@@ -104,7 +104,8 @@ struct MixerPipeline {
         CHECK(pts.size() >= 2);
         for (size_t i = 1; i < pts.size(); i++) {
             if (pts[i] - pts[i - 1] != FRAME) {
-                FAIL(g_strdup_printf("gap at frame %zu: %" GST_TIME_FORMAT " then %" GST_TIME_FORMAT,
+                FAIL(g_strdup_printf("gap at frame %zu: %" GST_TIME_FORMAT
+                                     " then %" GST_TIME_FORMAT,
                                      i, GST_TIME_ARGS(pts[i - 1]), GST_TIME_ARGS(pts[i])));
             }
         }
@@ -119,8 +120,7 @@ struct MixerPipeline {
         GstVideoInfo info;
         CHECK_TRUE(gst_video_info_from_caps(&info, gst_sample_get_caps(sample)));
         GstVideoFrame frame;
-        CHECK_TRUE(
-            gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ));
+        CHECK_TRUE(gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ));
         const guint8* row = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
                             y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
         Rgb c{row[x * 3], row[x * 3 + 1], row[x * 3 + 2]};
@@ -140,8 +140,8 @@ void check_color(const Rgb& want, const Rgb& got, const char* where)
 {
     if (std::abs(want.r - got.r) > 60 || std::abs(want.g - got.g) > 60 ||
         std::abs(want.b - got.b) > 60)
-        FAIL(g_strdup_printf("%s: want %d,%d,%d got %d,%d,%d", where, want.r, want.g, want.b,
-                             got.r, got.g, got.b));
+        FAIL(g_strdup_printf("%s: want %d,%d,%d got %d,%d,%d", where, want.r, want.g, want.b, got.r,
+                             got.g, got.b));
 }
 
 // A live test source of one colour, `w` x `h` at 10 fps, as a bin.
@@ -193,10 +193,10 @@ struct Input {
 
 }  // namespace
 
-TEST_GROUP(Mixer)
-{
-    void setup() override { init_gstreamer(); }
-};
+TEST_GROUP(Mixer){void setup() override{init_gstreamer();
+}
+}
+;
 
 TEST(Mixer, OutputHasThePresetSizeAndGoesOnBlackWithoutInputs)
 {
@@ -378,9 +378,9 @@ struct AudioPeak {
 
 TEST(Mixer, AudioInputsAreMixedAndMuteSilencesOne)
 {
-    ElementPtr pipeline =
-        parse("zumzimixer name=mix mix.audio_src ! fakesink name=out sync=false "
-              "audiotestsrc is-live=true volume=0.5 samplesperbuffer=480 ! mix.audio_0");
+    ElementPtr pipeline = parse(
+        "zumzimixer name=mix mix.audio_src ! fakesink name=out sync=false "
+        "audiotestsrc is-live=true volume=0.5 samplesperbuffer=480 ! mix.audio_0");
     ElementPtr mixer = child(pipeline.get(), "mix");
     ElementPtr out = child(pipeline.get(), "out");
     AudioPeak peak;
@@ -450,22 +450,22 @@ TEST(Mixer, AudioInputsAreMixedAndMuteSilencesOne)
 
 TEST(Mixer, EndsWhenEveryInputHasEnded)
 {
-    ElementPtr pipeline =
-        parse("zumzimixer name=mix preset=qvga framerate=10/1 "
-              "mix.video_src ! fakesink name=v mix.audio_src ! fakesink name=a "
-              "videotestsrc num-buffers=10 ! video/x-raw,framerate=10/1 ! mix.video_0 "
-              "videotestsrc num-buffers=5 ! video/x-raw,framerate=10/1 ! mix.video_1 "
-              "audiotestsrc num-buffers=20 ! mix.audio_0");
+    ElementPtr pipeline = parse(
+        "zumzimixer name=mix preset=qvga framerate=10/1 "
+        "mix.video_src ! fakesink name=v mix.audio_src ! fakesink name=a "
+        "videotestsrc num-buffers=10 ! video/x-raw,framerate=10/1 ! mix.video_0 "
+        "videotestsrc num-buffers=5 ! video/x-raw,framerate=10/1 ! mix.video_1 "
+        "audiotestsrc num-buffers=20 ! mix.audio_0");
     RunResult result;
     run_to_eos(pipeline.get(), result);
     STRCMP_EQUAL("", result.error.c_str());
     CHECK_TRUE(result.eos);
 
     // video only: the audio side, which never had an input, ends with it
-    ElementPtr video_only =
-        parse("zumzimixer name=mix preset=qvga framerate=10/1 "
-              "mix.video_src ! fakesink mix.audio_src ! fakesink "
-              "videotestsrc num-buffers=10 ! video/x-raw,framerate=10/1 ! mix.video_0");
+    ElementPtr video_only = parse(
+        "zumzimixer name=mix preset=qvga framerate=10/1 "
+        "mix.video_src ! fakesink mix.audio_src ! fakesink "
+        "videotestsrc num-buffers=10 ! video/x-raw,framerate=10/1 ! mix.video_0");
     RunResult result2;
     run_to_eos(video_only.get(), result2);
     STRCMP_EQUAL("", result2.error.c_str());

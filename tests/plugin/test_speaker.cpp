@@ -137,10 +137,10 @@ struct Speaker {
 
 }  // namespace
 
-TEST_GROUP(Speaker)
-{
-    void setup() override { init_gstreamer(); }
-};
+TEST_GROUP(Speaker){void setup() override{init_gstreamer();
+}
+}
+;
 
 TEST(Speaker, TheLoudestBecomesSpeakerAfterTheHoldTimeAndShortBurstsDoNotSwitch)
 {
