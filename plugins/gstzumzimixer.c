@@ -8,11 +8,10 @@
  * (videoscale, videoconvert, a capsfilter with the cell size) and can carry a
  * name label (textoverlay, from gst-plugins-base's pango plugin). Both
  * aggregators are kept live by an internal live source each (a transparent
- * video, a muted silence) and do not wait for inputs that have not produced
- * anything yet (ignore-inactive-pads): the output keeps its frame rate in
- * real time when inputs stall, are added or are released, and is black (and
- * silent) when there are none. The mixer ends (EOS) when every input has
- * ended, or when the pipeline is sent EOS.
+ * video, a muted silence), so they time out on inputs that are late, new or
+ * stalled: the output keeps its frame rate in real time when inputs stall,
+ * are added or are released, and is black (and silent) when there are none. The mixer ends (EOS)
+ * when every input has ended, or when the pipeline is sent EOS.
  *
  * Inputs may be requested and released in any state. To release one while
  * PLAYING, stop or unlink what feeds it first (an IDLE probe on the upstream
@@ -1038,8 +1037,10 @@ static void gst_zumzi_mixer_init(GstZumziMixer* self)
     }
 
     gst_util_set_object_arg(G_OBJECT(self->compositor), "background", "black");
-    g_object_set(self->compositor, "ignore-inactive-pads", TRUE, "latency", self->latency, NULL);
-    g_object_set(self->audiomixer, "ignore-inactive-pads", TRUE, "latency", self->latency, NULL);
+    /* not ignore-inactive-pads: in 1.22 compositor ends its stream when
+     * every pad is inactive, as all are at start */
+    g_object_set(self->compositor, "latency", self->latency, NULL);
+    g_object_set(self->audiomixer, "latency", self->latency, NULL);
     g_object_set(self->video_bg, "is-live", TRUE, NULL);
     gst_util_set_object_arg(G_OBJECT(self->video_bg), "pattern", "black");
     g_object_set(self->audio_bg, "is-live", TRUE, "samplesperbuffer", AUDIO_RATE / 100, NULL);

@@ -181,7 +181,9 @@ TEST(PluginDocs, EveryCommandOfTheDocRunsAndWritesWhatItSays)
             STRCMP_EQUAL("gst-launch-1.0", args[0].c_str());
             std::string problem = check_outputs(args, dir.path(), run);
             if (!problem.empty())
-                FAIL((where + problem).c_str());
+                FAIL((where + problem + "\n" + run.err +
+                      run.out.substr(run.out.size() > 2000 ? run.out.size() - 2000 : 0))
+                         .c_str());
             launched++;
         }
     }
