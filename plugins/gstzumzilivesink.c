@@ -83,8 +83,9 @@ typedef struct {
     GstElement* last; /* its EOS means the output is finalised */
     GstPad* vtee_pad;
     GstPad* atee_pad;
-    gint state;   /* atomic: OUTPUT_* */
-    gint started; /* atomic: data has gone in */
+    gulong vprobe, aprobe; /* on the tee pads; they hold a ref on the output */
+    gint state;            /* atomic: OUTPUT_* */
+    gint started;          /* atomic: data has gone in */
 } Output;
 
 /* The encode chain of one stream: queue ! ... ! encoder ! tee. */
@@ -452,8 +453,8 @@ static Output* output_start(GstZumziLiveSink* self, OutputKind kind, const gchar
 
     if (has_video) {
         o->vtee_pad = gst_element_request_pad_simple(vtee, "src_%u");
-        gst_pad_add_probe(o->vtee_pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, video_probe,
-                          output_ref(o), output_unref);
+        o->vprobe = gst_pad_add_probe(o->vtee_pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, video_probe,
+                                      output_ref(o), output_unref);
         GstPad* qsink = gst_element_get_static_pad(o->vqueue, "sink");
         gst_pad_link(o->vtee_pad, qsink);
         gst_object_unref(qsink);
@@ -465,8 +466,8 @@ static Output* output_start(GstZumziLiveSink* self, OutputKind kind, const gchar
     }
     if (has_audio) {
         o->atee_pad = gst_element_request_pad_simple(atee, "src_%u");
-        gst_pad_add_probe(o->atee_pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, audio_probe,
-                          output_ref(o), output_unref);
+        o->aprobe = gst_pad_add_probe(o->atee_pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, audio_probe,
+                                      output_ref(o), output_unref);
         GstPad* qsink = gst_element_get_static_pad(o->aqueue, "sink");
         gst_pad_link(o->atee_pad, qsink);
         gst_object_unref(qsink);
@@ -504,10 +505,13 @@ static gboolean output_remove(GstZumziLiveSink* self, Output* o)
         return FALSE;
 
     GstPad* tee_pads[] = {o->vtee_pad, o->atee_pad};
+    gulong probes[] = {o->vprobe, o->aprobe};
     GstElement* queues[] = {o->vqueue, o->aqueue};
     for (guint i = 0; i < 2; i++) {
         if (!tee_pads[i])
             continue;
+        /* the probe holds a ref on the output, which holds the pad */
+        gst_pad_remove_probe(tee_pads[i], probes[i]);
         GstPad* qsink = gst_element_get_static_pad(queues[i], "sink");
         gst_pad_unlink(tee_pads[i], qsink);
         gst_object_unref(qsink);

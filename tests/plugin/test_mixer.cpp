@@ -184,6 +184,53 @@ struct Input {
         bin = nullptr;
     }
 
+    // The way a server takes a live input away while its source runs on:
+    // from an IDLE probe on the source's pad, drop what it still sends, unlink
+    // and release; the source is stopped later.
+    void remove_from_idle_probe(MixerPipeline& p)
+    {
+        PadPtr src(gst_element_get_static_pad(bin, "src"));
+        struct Ctx {
+            GstElement* mixer;
+            GstPad* mixer_pad;
+            GMutex lock;
+            GCond cond;
+            bool done = false;
+        } ctx;
+        ctx.mixer = p.mixer.get();
+        ctx.mixer_pad = mixer_pad;
+        g_mutex_init(&ctx.lock);
+        g_cond_init(&ctx.cond);
+        gst_pad_add_probe(
+            src.get(), GST_PAD_PROBE_TYPE_IDLE,
+            [](GstPad* pad, GstPadProbeInfo*, gpointer data) {
+                auto* c = static_cast<Ctx*>(data);
+                gst_pad_add_probe(
+                    pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM,
+                    [](GstPad*, GstPadProbeInfo*, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr,
+                    nullptr);
+                gst_pad_unlink(pad, c->mixer_pad);
+                gst_element_release_request_pad(c->mixer, c->mixer_pad);
+                g_mutex_lock(&c->lock);
+                c->done = true;
+                g_cond_signal(&c->cond);
+                g_mutex_unlock(&c->lock);
+                return GST_PAD_PROBE_REMOVE;
+            },
+            &ctx, nullptr);
+        g_mutex_lock(&ctx.lock);
+        while (!ctx.done)
+            g_cond_wait(&ctx.cond, &ctx.lock);
+        g_mutex_unlock(&ctx.lock);
+        g_mutex_clear(&ctx.lock);
+        g_cond_clear(&ctx.cond);
+        gst_object_unref(mixer_pad);
+        mixer_pad = nullptr;
+        gst_element_set_state(bin, GST_STATE_NULL);
+        gst_bin_remove(GST_BIN(p.pipeline.get()), bin);
+        bin = nullptr;
+    }
+
     ~Input()
     {
         if (mixer_pad)
@@ -340,6 +387,42 @@ TEST(Mixer, AStalledLiveInputDoesNotStopTheOutput)
     p.wait_frames(5);
     red.remove(p);
     blue.remove(p);
+}
+
+TEST(Mixer, ManyInputsComeAndGoWhileTheOthersPlayOn)
+{
+    MixerPipeline p;
+    CHECK_TRUE(set_state(p.pipeline.get(), GST_STATE_PLAYING));
+    Input steady(p, "blue", 320, 240, "video_%u", "Steady");
+    p.wait_frames(3);
+    for (int cycle = 0; cycle < 12; cycle++) {
+        Input a(p, "red", 640, 360);
+        Input b(p, "green", 176, 144, "video_%u", "B");
+        p.wait_frames(2);
+        if (cycle % 2) {
+            a.remove_from_idle_probe(p);
+            b.remove(p);
+        } else {
+            b.remove_from_idle_probe(p);
+            a.remove(p);
+        }
+        p.wait_frames(1);
+    }
+    check_color(BLUE, p.pixel(W / 2, H / 2), "the steady input alone again");
+    p.check_no_gap();
+    // only the steady input's branch is left in the bin
+    int scalers = 0;
+    GstIterator* it = gst_bin_iterate_elements(GST_BIN(p.mixer.get()));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        if (g_str_has_suffix(GST_OBJECT_NAME(g_value_get_object(&item)), "-scale"))
+            scalers++;
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    CHECK_EQUAL(1, scalers);
+    steady.remove(p);
 }
 
 TEST(Mixer, PadNamesCanBeAskedForAndAreNotReused)
