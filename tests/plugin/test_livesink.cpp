@@ -4,7 +4,10 @@
 // stopped while PLAYING, and a failing RTMP target that leaves the other
 // outputs running. QVGA at 10 fps, a few seconds each.
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
+#include <cmath>
+#include <csignal>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -111,6 +114,58 @@ std::vector<double> keyframe_times(const std::string& path)
     g_strfreev(lines);
     return out;
 }
+
+// nginx with Debian's RTMP module, on 127.0.0.1:`port`, recording every
+// stream it receives as <dir>/<stream>.flv; stopped by the destructor.
+class NginxRtmp {
+public:
+    NginxRtmp(const TempDir& dir, int port) : dir_(dir)
+    {
+        std::string conf = dir.file("nginx.conf");
+        std::string text =
+            "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;\n"
+            "daemon off;\nmaster_process off;\n"
+            "pid " +
+            dir.file("nginx.pid") + ";\nerror_log " + dir.file("error.log") +
+            " info;\nevents { worker_connections 64; }\n"
+            "rtmp { server { listen 127.0.0.1:" +
+            std::to_string(port) + ";\n application live { live on; record all; record_path " +
+            dir.path() + "; record_unique off; } } }\n";
+        CHECK_TRUE(g_file_set_contents(conf.c_str(), text.c_str(), -1, nullptr));
+        GError* error = nullptr;
+        process_ = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "nginx", "-c", conf.c_str(),
+                                    "-p", dir.path().c_str(), nullptr);
+        if (!process_)
+            FAIL(error->message);
+        // listening when a connection succeeds
+        for (int i = 0; i < 1000; i++) {
+            GSocketClient* client = g_socket_client_new();
+            GSocketConnection* c =
+                g_socket_client_connect_to_host(client, "127.0.0.1", port, nullptr, nullptr);
+            g_object_unref(client);
+            if (c) {
+                g_object_unref(c);
+                return;
+            }
+            g_usleep(10000);
+        }
+        FAIL(("nginx did not listen: " + read_file(dir.file("error.log"))).c_str());
+    }
+    ~NginxRtmp()
+    {
+        if (process_) {
+            g_subprocess_send_signal(process_, SIGTERM);
+            g_subprocess_wait(process_, nullptr, nullptr);
+            g_object_unref(process_);
+        }
+    }
+    // What nginx recorded of stream `name`.
+    std::string recording(const std::string& name) const { return dir_.file(name + ".flv"); }
+
+private:
+    const TempDir& dir_;
+    GSubprocess* process_ = nullptr;
+};
 
 void check_recording(const std::string& path, double seconds)
 {
@@ -290,6 +345,18 @@ TEST(LiveSink, OutputsStartAndStopWhilePlayingWithoutDisturbingTheOthers)
         FAIL(p.error.c_str());
     CHECK_EQUAL(240, p.height);
     CHECK(p.video_frames >= 10);
+    // both start at 0, hold at least the two segments' worth they ran
+    // for, and every 100 ms of them has its frame (no hole)
+    for (const std::string& file : {first, second}) {
+        Probe d = ffprobe(file);
+        Probe f = ffprobe(file, true);
+        CHECK(d.duration > 1.0);
+        CHECK(std::fabs(f.video_frames - d.duration * 10) <= 2);
+        Command start = run_command({"ffprobe", "-v", "error", "-show_entries", "format=start_time",
+                                     "-of", "csv=p=0", file},
+                                    "", {}, 60000);
+        DOUBLES_EQUAL(0.0, g_ascii_strtod(start.out.c_str(), nullptr), 0.1);
+    }
 
     // HLS went on all along and still does
     before = segments_now();
@@ -370,4 +437,88 @@ TEST(LiveSink, VideoOnlyRecording)
     CHECK_TRUE(p.ok);
     CHECK_EQUAL(160, p.width);
     STRCMP_EQUAL("", p.audio_codec.c_str());
+}
+
+TEST(LiveSink, RtmpReachesARealServer)
+{
+    TempDir server_dir;
+    int port = closed_port();
+    NginxRtmp nginx(server_dir, port);
+    std::string url = "rtmp://127.0.0.1:" + std::to_string(port) + "/live/room";
+    ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url + sources(0, true));
+    RunResult r;
+    CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PLAYING));
+    // three seconds of media, as counted by nginx's recording of it
+    std::string flv = nginx.recording("room");
+    for (int i = 0; i < 300; i++) {
+        watch_bus(pipeline.get(), 100, [&](GstMessage* m) {
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_get_structure(m))
+                r.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR)
+                r.error = "error";
+            return false;
+        });
+        if (!r.error.empty() || ffprobe(flv).duration >= 3.0)
+            break;
+    }
+    stop_with_eos(pipeline.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    CHECK_TRUE(r.eos);
+    CHECK_EQUAL(1, count_status(r, "rtmp", "started"));
+    Probe p = ffprobe(flv, true);
+    if (!p.ok)
+        FAIL(p.error.c_str());
+    CHECK_EQUAL(320, p.width);
+    CHECK_EQUAL(240, p.height);
+    STRCMP_EQUAL("aac", ffprobe(flv).audio_codec.c_str());
+    CHECK(p.video_frames >= 28);
+}
+
+TEST(LiveSink, RtmpCanBeRetriedAfterAFailureWhileTheRecordingGoesOn)
+{
+    TempDir dir, server_dir;
+    int port = closed_port();
+    std::string url = "rtmp://127.0.0.1:" + std::to_string(port) + "/live/retry";
+    std::string file = dir.file("kept.mkv");
+    ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url +
+                                " record-location=" + file + sources(0, true));
+    ElementPtr out = child(pipeline.get(), "out");
+    RunResult r;
+    auto wait_for = [&](const char* status, int count) {
+        bool ok = watch_bus(pipeline.get(), 30000, [&](GstMessage* m) {
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR)
+                r.error = "error on the bus";
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_get_structure(m))
+                r.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
+            return !r.error.empty() || count_status(r, "rtmp", status) >= count;
+        });
+        STRCMP_EQUAL("", r.error.c_str());
+        CHECK_TRUE(ok);
+    };
+    CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PLAYING));
+    wait_for("error", 1);
+    // the server is back: the application sets the location again
+    NginxRtmp nginx(server_dir, port);
+    g_object_set(out.get(), "rtmp-location", url.c_str(), nullptr);
+    wait_for("started", 1);
+    std::string flv = nginx.recording("retry");
+    for (int i = 0; i < 300 && ffprobe(flv).duration < 1.0; i++)
+        g_usleep(100000);
+    g_object_set(out.get(), "rtmp-location", nullptr, nullptr);
+    wait_for("stopped", 1);
+    Probe p = ffprobe(flv, true);
+    if (!p.ok)
+        FAIL(p.error.c_str());
+    CHECK(p.video_frames >= 10);
+
+    RunResult end;
+    stop_with_eos(pipeline.get(), end);
+    STRCMP_EQUAL("", end.error.c_str());
+    CHECK_TRUE(end.eos);
+    Probe rec = ffprobe(file, true);
+    if (!rec.ok)
+        FAIL(rec.error.c_str());
+    CHECK(rec.video_frames > p.video_frames);
+    CHECK_EQUAL(1, count_status(r, "record", "started"));
+    CHECK_EQUAL(0, count_status(r, "record", "error"));
 }
