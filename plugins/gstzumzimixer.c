@@ -435,8 +435,9 @@ static GstPadProbeReturn input_eos_probe(GstPad* pad, GstPadProbeInfo* info, gpo
         return GST_PAD_PROBE_OK;
     gboolean eos = GST_EVENT_TYPE(event) == GST_EVENT_EOS;
     GstPad* input = user_data; /* compared, not used, until found in a list */
-    GstObject* parent = GST_OBJECT_PARENT(GST_OBJECT_PARENT(pad));
-    if (!GST_IS_ZUMZI_MIXER(parent))
+    GstObject* element = GST_OBJECT_PARENT(pad);
+    GstObject* parent = element ? GST_OBJECT_PARENT(element) : NULL;
+    if (!parent || !GST_IS_ZUMZI_MIXER(parent))
         return GST_PAD_PROBE_OK;
     GstZumziMixer* self = GST_ZUMZI_MIXER(parent);
     g_mutex_lock(&self->lock);
