@@ -540,6 +540,8 @@ static GstPad* request_video_pad(GstZumziMixer* self, GstPadTemplate* templ, con
     }
     g_free(name);
 
+    /* a new cell size must not refuse the frames already on their way */
+    gst_util_set_object_arg(G_OBJECT(pad->capsfilter), "caps-change-mode", "delayed");
     gst_bin_add_many(GST_BIN(self), pad->scale, pad->convert, pad->capsfilter, NULL);
     gst_element_link_many(pad->scale, pad->convert, pad->capsfilter, NULL);
     GstElement* last = pad->capsfilter;
@@ -1038,6 +1040,8 @@ static void gst_zumzi_mixer_init(GstZumziMixer* self)
     }
 
     gst_util_set_object_arg(G_OBJECT(self->compositor), "background", "black");
+    gst_util_set_object_arg(G_OBJECT(self->vcapsfilter), "caps-change-mode", "delayed");
+    gst_util_set_object_arg(G_OBJECT(self->video_bg_caps), "caps-change-mode", "delayed");
     /* not ignore-inactive-pads: in 1.22 compositor ends its stream when
      * every pad is inactive, as all are at start */
     g_object_set(self->compositor, "latency", self->latency, NULL);

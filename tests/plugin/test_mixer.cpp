@@ -85,9 +85,12 @@ struct MixerPipeline {
             GstMessage* m = gst_bus_timed_pop_filtered(bus, 10 * GST_MSECOND, GST_MESSAGE_ERROR);
             if (m) {
                 GError* e = nullptr;
-                gst_message_parse_error(m, &e, nullptr);
-                error = e->message;
+                gchar* debug = nullptr;
+                gst_message_parse_error(m, &e, &debug);
+                error = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(m))) + ": " + e->message +
+                        " (" + (debug ? debug : "") + ")";
                 g_error_free(e);
+                g_free(debug);
                 gst_message_unref(m);
             }
         }
