@@ -1,0 +1,524 @@
+// zumzilivesink: recordings that ffprobe plays to the end at the right size
+// and duration, HLS playlists whose segments decode, max-files bounding the
+// segments on disk, one encode for several outputs, outputs started and
+// stopped while PLAYING, and a failing RTMP target that leaves the other
+// outputs running. QVGA at 10 fps, a few seconds each.
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "plugin_test.h"
+
+// Last: CppUTest redefines `new` for its leak checker.
+#include <CppUTest/TestHarness.h>
+
+using namespace zumzi::plugin_test;
+
+namespace {
+
+// `seconds` of QVGA video at 10 fps and 48 kHz audio, not live (as fast as
+// the encoder goes), into the livesink named out.
+std::string sources(int seconds, bool live = false)
+{
+    std::string is_live = live ? " is-live=true" : "";
+    std::string video_buffers = live ? "" : " num-buffers=" + std::to_string(seconds * 10);
+    std::string audio_buffers = live ? "" : " num-buffers=" + std::to_string(seconds * 10);
+    return " videotestsrc" + is_live + video_buffers +
+           " ! video/x-raw,width=320,height=240,framerate=10/1 ! out.video"
+           " audiotestsrc" +
+           is_live + audio_buffers +
+           " samplesperbuffer=4800 ! audio/x-raw,rate=48000,channels=2 ! out.audio";
+}
+
+// The segment file names a playlist lists, in order.
+std::vector<std::string> playlist_segments(const std::string& playlist)
+{
+    std::vector<std::string> out;
+    gchar** lines = g_strsplit(playlist.c_str(), "\n", -1);
+    for (gchar** l = lines; *l; l++) {
+        g_strstrip(*l);
+        if (**l && **l != '#')
+            out.push_back(*l);
+    }
+    g_strfreev(lines);
+    return out;
+}
+
+std::string field_string(const GstStructure* s, const char* name)
+{
+    const char* v = gst_structure_get_string(s, name);
+    return v ? v : "";
+}
+
+// The zumzi-livesink messages of `output` with `status`.
+int count_status(const RunResult& r, const char* output, const char* status)
+{
+    int n = 0;
+    for (const GstStructure* s : r.named("zumzi-livesink"))
+        if (field_string(s, "output") == output && field_string(s, "status") == status)
+            n++;
+    return n;
+}
+
+int count_factory(GstElement* bin, const char* factory)
+{
+    int n = 0;
+    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        GstElement* e = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory* f = gst_element_get_factory(e);
+        if (f && g_str_equal(GST_OBJECT_NAME(f), factory))
+            n++;
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return n;
+}
+
+// A TCP port on 127.0.0.1 where nothing listens (bound, then closed).
+int closed_port()
+{
+    GSocket* socket =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr);
+    GInetAddress* loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress* address = g_inet_socket_address_new(loopback, 0);
+    g_socket_bind(socket, address, TRUE, nullptr);
+    GSocketAddress* bound = g_socket_get_local_address(socket, nullptr);
+    int port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    g_object_unref(bound);
+    g_object_unref(address);
+    g_object_unref(loopback);
+    g_socket_close(socket, nullptr);
+    g_object_unref(socket);
+    return port;
+}
+
+// The timestamps (s) of the video keyframes in a file.
+std::vector<double> keyframe_times(const std::string& path)
+{
+    Command c = run_command({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                             "packet=pts_time,flags", "-of", "csv=p=0", path},
+                            "", {}, 60000);
+    std::vector<double> out;
+    gchar** lines = g_strsplit(c.out.c_str(), "\n", -1);
+    for (gchar** l = lines; *l; l++)
+        if (strstr(*l, ",K"))
+            out.push_back(g_ascii_strtod(*l, nullptr));
+    g_strfreev(lines);
+    return out;
+}
+
+// nginx with Debian's RTMP module, on 127.0.0.1:`port`, recording every
+// stream it receives as <dir>/<stream>.flv; stopped by the destructor.
+class NginxRtmp {
+public:
+    NginxRtmp(const TempDir& dir, int port) : dir_(dir)
+    {
+        std::string conf = dir.file("nginx.conf");
+        std::string text =
+            "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;\n"
+            "daemon off;\nmaster_process off;\n"
+            "pid " +
+            dir.file("nginx.pid") + ";\nerror_log " + dir.file("error.log") +
+            " info;\nevents { worker_connections 64; }\n"
+            "rtmp { server { listen 127.0.0.1:" +
+            std::to_string(port) + ";\n application live { live on; record all; record_path " +
+            dir.path() + "; record_unique off; } } }\n";
+        CHECK_TRUE(g_file_set_contents(conf.c_str(), text.c_str(), -1, nullptr));
+        GError* error = nullptr;
+        process_ = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "nginx", "-c", conf.c_str(),
+                                    "-p", dir.path().c_str(), nullptr);
+        if (!process_)
+            FAIL(error->message);
+        // listening when a connection succeeds
+        for (int i = 0; i < 1000; i++) {
+            GSocketClient* client = g_socket_client_new();
+            GSocketConnection* c =
+                g_socket_client_connect_to_host(client, "127.0.0.1", port, nullptr, nullptr);
+            g_object_unref(client);
+            if (c) {
+                g_object_unref(c);
+                return;
+            }
+            g_usleep(10000);
+        }
+        FAIL(("nginx did not listen: " + read_file(dir.file("error.log"))).c_str());
+    }
+    ~NginxRtmp()
+    {
+        if (process_) {
+            g_subprocess_send_signal(process_, SIGTERM);
+            g_subprocess_wait(process_, nullptr, nullptr);
+            g_object_unref(process_);
+        }
+    }
+    // What nginx recorded of stream `name`.
+    std::string recording(const std::string& name) const { return dir_.file(name + ".flv"); }
+
+private:
+    const TempDir& dir_;
+    GSubprocess* process_ = nullptr;
+};
+
+void check_recording(const std::string& path, double seconds)
+{
+    Probe p = ffprobe(path);
+    if (!p.ok)
+        FAIL(("ffprobe " + path + ": " + p.error).c_str());
+    STRCMP_EQUAL("h264", p.video_codec.c_str());
+    STRCMP_EQUAL("aac", p.audio_codec.c_str());
+    CHECK_EQUAL(320, p.width);
+    CHECK_EQUAL(240, p.height);
+    if (p.duration < seconds - 1 || p.duration > seconds + 1)
+        FAIL(g_strdup_printf("%s: duration %.3f, ran %.1f s", path.c_str(), p.duration, seconds));
+    // every frame decodes, to the end
+    Probe frames = ffprobe(path, true);
+    if (!frames.ok)
+        FAIL(("decoding " + path + ": " + frames.error).c_str());
+    CHECK(frames.video_frames >= int(seconds * 10) - 2);
+}
+
+}  // namespace
+
+TEST_GROUP(LiveSink){void setup() override{init_gstreamer();
+}
+}
+;
+
+TEST(LiveSink, RecordingsPlayToTheEndInEveryContainer)
+{
+    for (const char* extension : {"mp4", "mkv", "ts", "flv"}) {
+        TempDir dir;
+        std::string file = dir.file(std::string("rec.") + extension);
+        ElementPtr pipeline = parse("zumzilivesink name=out record-location=" + file + sources(3));
+        RunResult r;
+        run_to_eos(pipeline.get(), r);
+        STRCMP_EQUAL("", r.error.c_str());
+        CHECK_TRUE(r.eos);
+        CHECK_EQUAL(1, count_status(r, "record", "started"));
+        check_recording(file, 3.0);
+        // a keyframe every two seconds
+        auto keys = keyframe_times(file);
+        CHECK_EQUAL(2u, keys.size());
+        DOUBLES_EQUAL(2.0, keys[1] - keys[0], 0.01);
+    }
+}
+
+TEST(LiveSink, HlsWritesAValidPlaylistOfDecodableSegments)
+{
+    TempDir dir;
+    std::string playlist = dir.file("index.m3u8");
+    // HLS and a recording at once: one encoder for both
+    ElementPtr pipeline =
+        parse("zumzilivesink name=out target-duration=1 hls-playlist-location=" + playlist +
+              " record-location=" + dir.file("all.mkv") + sources(4));
+    ElementPtr out = child(pipeline.get(), "out");
+    CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PAUSED));
+    CHECK_EQUAL(1, count_factory(out.get(), "x264enc"));
+    CHECK_EQUAL(1, count_factory(out.get(), "hlssink2"));
+    CHECK_EQUAL(1, count_factory(out.get(), "matroskamux"));
+    RunResult r;
+    run_to_eos(pipeline.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    CHECK_TRUE(r.eos);
+
+    std::string text = read_file(playlist);
+    CHECK_TRUE(g_str_has_prefix(text.c_str(), "#EXTM3U"));
+    CHECK(text.find("#EXT-X-TARGETDURATION:") != std::string::npos);
+    CHECK(text.find("#EXT-X-ENDLIST") != std::string::npos);
+    auto segments = playlist_segments(text);
+    CHECK(segments.size() >= 3);
+    double total = 0;
+    for (const std::string& name : segments) {
+        Probe p = ffprobe(dir.file(name), true);
+        if (!p.ok)
+            FAIL(("segment " + name + ": " + p.error).c_str());
+        CHECK_EQUAL(320, p.width);
+        CHECK_EQUAL(240, p.height);
+        CHECK(p.video_frames > 0);
+        total += ffprobe(dir.file(name)).duration;
+    }
+    CHECK(total > 3.0 && total < 5.0);
+    // with one-second segments, a keyframe every second
+    auto keys = keyframe_times(dir.file("all.mkv"));
+    CHECK_EQUAL(4u, keys.size());
+    for (size_t i = 1; i < keys.size(); i++)
+        DOUBLES_EQUAL(1.0, keys[i] - keys[i - 1], 0.01);
+    check_recording(dir.file("all.mkv"), 4.0);
+}
+
+TEST(LiveSink, MaxFilesBoundsTheSegmentsOnDisk)
+{
+    TempDir dir;
+    ElementPtr pipeline = parse(
+        "zumzilivesink name=out target-duration=1 max-files=3 playlist-length=2 "
+        "hls-playlist-location=" +
+        dir.file("live.m3u8") + " hls-location=" + dir.file("part%03d.ts") + sources(8));
+    RunResult r;
+    run_to_eos(pipeline.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    CHECK_TRUE(r.eos);
+    int ts_files = 0;
+    for (const std::string& name : dir.list())
+        if (g_str_has_suffix(name.c_str(), ".ts")) {
+            CHECK_TRUE(g_str_has_prefix(name.c_str(), "part"));
+            ts_files++;
+        }
+    CHECK(ts_files >= 2);
+    CHECK(ts_files <= 3);
+    auto segments = playlist_segments(read_file(dir.file("live.m3u8")));
+    CHECK(segments.size() >= 1 && segments.size() <= 2);
+    for (const std::string& name : segments)
+        CHECK_TRUE(ffprobe(dir.file(name)).ok);
+    // the newest segments are the ones kept
+    CHECK(segments.back() >= "part006.ts");
+}
+
+TEST(LiveSink, OutputsStartAndStopWhilePlayingWithoutDisturbingTheOthers)
+{
+    TempDir dir;
+    std::string playlist = dir.file("index.m3u8");
+    ElementPtr pipeline = parse(
+        "zumzilivesink name=out target-duration=1 playlist-length=0 "
+        "hls-playlist-location=" +
+        playlist + sources(0, true));
+    ElementPtr out = child(pipeline.get(), "out");
+    RunResult r;
+    auto wait_for = [&](const char* output, const char* status, int count) {
+        bool ok = watch_bus(pipeline.get(), 30000, [&](GstMessage* m) {
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+                GError* e = nullptr;
+                gst_message_parse_error(m, &e, nullptr);
+                r.error = e->message;
+                g_error_free(e);
+                return true;
+            }
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_get_structure(m))
+                r.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
+            return count_status(r, output, status) >= count;
+        });
+        STRCMP_EQUAL("", r.error.c_str());
+        CHECK_TRUE(ok);
+    };
+    auto segments_now = [&]() { return playlist_segments(read_file(playlist)).size(); };
+    auto wait_segments = [&](size_t n) {
+        for (int i = 0; i < 3000 && segments_now() < n; i++)
+            g_usleep(10000);
+        CHECK(segments_now() >= n);
+    };
+
+    CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PLAYING));
+    wait_for("hls", "started", 1);
+
+    // a recording starts at a keyframe, and stops finalised
+    std::string first = dir.file("first.mkv");
+    g_object_set(out.get(), "record-location", first.c_str(), nullptr);
+    wait_for("record", "started", 1);
+    size_t before = segments_now();
+    wait_segments(before + 2);
+    // changing the location finalises the first file and starts a second
+    std::string second = dir.file("second.mp4");
+    g_object_set(out.get(), "record-location", second.c_str(), nullptr);
+    wait_for("record", "stopped", 1);
+    wait_for("record", "started", 2);
+    Probe p = ffprobe(first, true);
+    if (!p.ok)
+        FAIL(p.error.c_str());
+    CHECK_EQUAL(320, p.width);
+    CHECK(p.video_frames >= 10);
+    CHECK_EQUAL(1, count_factory(out.get(), "matroskamux") + count_factory(out.get(), "mp4mux"));
+
+    before = segments_now();
+    wait_segments(before + 2);
+    g_object_set(out.get(), "record-location", nullptr, nullptr);
+    wait_for("record", "stopped", 2);
+    CHECK_EQUAL(0, count_factory(out.get(), "mp4mux"));
+    p = ffprobe(second, true);
+    if (!p.ok)
+        FAIL(p.error.c_str());
+    CHECK_EQUAL(240, p.height);
+    CHECK(p.video_frames >= 10);
+    // both start at 0, hold at least the two segments' worth they ran
+    // for, and every 100 ms of them has its frame (no hole)
+    for (const std::string& file : {first, second}) {
+        Probe d = ffprobe(file);
+        Probe f = ffprobe(file, true);
+        CHECK(d.duration > 1.0);
+        CHECK(std::fabs(f.video_frames - d.duration * 10) <= 2);
+        Command start = run_command({"ffprobe", "-v", "error", "-show_entries", "format=start_time",
+                                     "-of", "csv=p=0", file},
+                                    "", {}, 60000);
+        DOUBLES_EQUAL(0.0, g_ascii_strtod(start.out.c_str(), nullptr), 0.1);
+    }
+
+    // HLS went on all along and still does
+    before = segments_now();
+    wait_segments(before + 1);
+    RunResult end;
+    stop_with_eos(pipeline.get(), end);
+    STRCMP_EQUAL("", end.error.c_str());
+    CHECK_TRUE(end.eos);
+    CHECK(read_file(playlist).find("#EXT-X-ENDLIST") != std::string::npos);
+    CHECK_EQUAL(0, count_status(r, "hls", "stopped") + count_status(r, "hls", "error"));
+}
+
+TEST(LiveSink, AFailingRtmpTargetLeavesTheOtherOutputsRunning)
+{
+    TempDir dir;
+    std::string file = dir.file("kept.mp4");
+    std::string url = "rtmp://127.0.0.1:" + std::to_string(closed_port()) + "/live/test";
+    ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url +
+                                " record-location=" + file + sources(3));
+    RunResult r;
+    run_to_eos(pipeline.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    CHECK_TRUE(r.eos);
+    CHECK_EQUAL(1, count_status(r, "rtmp", "error"));
+    CHECK(!r.warnings.empty());
+    for (const GstStructure* s : r.named("zumzi-livesink"))
+        if (field_string(s, "status") == "error") {
+            STRCMP_EQUAL(url.c_str(), field_string(s, "location").c_str());
+            CHECK(!field_string(s, "error").empty());
+        }
+    check_recording(file, 3.0);
+}
+
+TEST(LiveSink, AFailingOnlyOutputIsAnError)
+{
+    std::string url = "rtmp://127.0.0.1:" + std::to_string(closed_port()) + "/live/test";
+    ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url + sources(3));
+    RunResult r;
+    run_to_eos(pipeline.get(), r);
+    CHECK(!r.error.empty());
+    CHECK_FALSE(r.eos);
+}
+
+TEST(LiveSink, AnUnknownRecordingContainerIsAClearError)
+{
+    TempDir dir;
+    ElementPtr pipeline =
+        parse("zumzilivesink name=out record-location=" + dir.file("x.avi") + sources(1));
+    RunResult r;
+    run_to_eos(pipeline.get(), r);
+    CHECK(r.error.find("x.avi") != std::string::npos);
+    CHECK(r.error.find(".mkv") != std::string::npos);
+    CHECK(dir.list().empty());
+}
+
+TEST(LiveSink, WithoutOutputsItStillEnds)
+{
+    ElementPtr pipeline = parse("zumzilivesink name=out" + sources(1));
+    RunResult r;
+    run_to_eos(pipeline.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    CHECK_TRUE(r.eos);
+}
+
+TEST(LiveSink, VideoOnlyRecording)
+{
+    TempDir dir;
+    std::string file = dir.file("video.mp4");
+    ElementPtr pipeline =
+        parse("zumzilivesink name=out record-location=" + file +
+              " videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120,framerate=10/1 ! "
+              "out.video");
+    RunResult r;
+    run_to_eos(pipeline.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    CHECK_TRUE(r.eos);
+    Probe p = ffprobe(file);
+    CHECK_TRUE(p.ok);
+    CHECK_EQUAL(160, p.width);
+    STRCMP_EQUAL("", p.audio_codec.c_str());
+}
+
+TEST(LiveSink, RtmpReachesARealServer)
+{
+    TempDir server_dir;
+    int port = closed_port();
+    NginxRtmp nginx(server_dir, port);
+    std::string url = "rtmp://127.0.0.1:" + std::to_string(port) + "/live/room";
+    ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url + sources(0, true));
+    RunResult r;
+    CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PLAYING));
+    // three seconds of media, as counted by nginx's recording of it
+    std::string flv = nginx.recording("room");
+    for (int i = 0; i < 300; i++) {
+        watch_bus(pipeline.get(), 100, [&](GstMessage* m) {
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_get_structure(m))
+                r.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR)
+                r.error = "error";
+            return false;
+        });
+        if (!r.error.empty() || ffprobe(flv).duration >= 3.0)
+            break;
+    }
+    stop_with_eos(pipeline.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    CHECK_TRUE(r.eos);
+    CHECK_EQUAL(1, count_status(r, "rtmp", "started"));
+    Probe p = ffprobe(flv, true);
+    if (!p.ok)
+        FAIL(p.error.c_str());
+    CHECK_EQUAL(320, p.width);
+    CHECK_EQUAL(240, p.height);
+    STRCMP_EQUAL("aac", ffprobe(flv).audio_codec.c_str());
+    CHECK(p.video_frames >= 28);
+}
+
+TEST(LiveSink, RtmpCanBeRetriedAfterAFailureWhileTheRecordingGoesOn)
+{
+    TempDir dir, server_dir;
+    int port = closed_port();
+    std::string url = "rtmp://127.0.0.1:" + std::to_string(port) + "/live/retry";
+    std::string file = dir.file("kept.mkv");
+    ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url +
+                                " record-location=" + file + sources(0, true));
+    ElementPtr out = child(pipeline.get(), "out");
+    RunResult r;
+    auto wait_for = [&](const char* status, int count) {
+        bool ok = watch_bus(pipeline.get(), 30000, [&](GstMessage* m) {
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR)
+                r.error = "error on the bus";
+            if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_get_structure(m))
+                r.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
+            return !r.error.empty() || count_status(r, "rtmp", status) >= count;
+        });
+        STRCMP_EQUAL("", r.error.c_str());
+        CHECK_TRUE(ok);
+    };
+    CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PLAYING));
+    wait_for("error", 1);
+    // the server is back: the application sets the location again
+    NginxRtmp nginx(server_dir, port);
+    g_object_set(out.get(), "rtmp-location", url.c_str(), nullptr);
+    wait_for("started", 1);
+    std::string flv = nginx.recording("retry");
+    for (int i = 0; i < 300 && ffprobe(flv).duration < 1.0; i++)
+        g_usleep(100000);
+    g_object_set(out.get(), "rtmp-location", nullptr, nullptr);
+    wait_for("stopped", 1);
+    Probe p = ffprobe(flv, true);
+    if (!p.ok)
+        FAIL(p.error.c_str());
+    CHECK(p.video_frames >= 10);
+
+    RunResult end;
+    stop_with_eos(pipeline.get(), end);
+    STRCMP_EQUAL("", end.error.c_str());
+    CHECK_TRUE(end.eos);
+    Probe rec = ffprobe(file, true);
+    if (!rec.ok)
+        FAIL(rec.error.c_str());
+    CHECK(rec.video_frames > p.video_frames);
+    CHECK_EQUAL(1, count_status(r, "record", "started"));
+    CHECK_EQUAL(0, count_status(r, "record", "error"));
+}
