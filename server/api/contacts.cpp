@@ -57,26 +57,22 @@ Reply sync_contacts(Context& ctx, Request& req)
         out.set("address", given).set("user", user_json(*user, false));
         matches.push_back(std::move(out));
     };
-    for (const std::string& e : emails) {
-        std::string address;
-        try {
-            address = normalize_email(e);
-        } catch (const ApiError&) {
-            invalid.push_back(e);
-            continue;
+    // Each given address normalised (or listed as invalid) and looked up.
+    auto look_up = [&](const std::vector<std::string>& given, std::string (*normalize)(const std::string&),
+                       std::optional<User> (Store::*find)(const std::string&, const std::string&)) {
+        for (const std::string& g : given) {
+            std::string address;
+            try {
+                address = normalize(g);
+            } catch (const ApiError&) {
+                invalid.push_back(g);
+                continue;
+            }
+            match(g, (ctx.store.*find)(me.app.id, address));
         }
-        match(e, ctx.store.find_user_by_email(me.app.id, address));
-    }
-    for (const std::string& p : phones) {
-        std::string address;
-        try {
-            address = normalize_phone(p);
-        } catch (const ApiError&) {
-            invalid.push_back(p);
-            continue;
-        }
-        match(p, ctx.store.find_user_by_phone(me.app.id, address));
-    }
+    };
+    look_up(emails, normalize_email, &Store::find_user_by_email);
+    look_up(phones, normalize_phone, &Store::find_user_by_phone);
     Reply reply;
     reply.body.set("matches", std::move(matches)).set("invalid", invalid);
     return reply;
