@@ -79,6 +79,34 @@ TEST_GROUP(MediaSelect)
         spin(100);
         registry.reset();
     }
+    // Alice publishes camera and microphone to Bob and Carol; Bob gets her
+    // video before the test goes on.
+    struct Trio {
+        std::shared_ptr<Bot> alice, bob, carol;
+        std::shared_ptr<Room> room;
+        std::string video, mic;  // alice's tracks
+        int errors() const { return alice->errors() + bob->errors() + carol->errors(); }
+        void leave()
+        {
+            carol->leave();
+            bob->leave();
+            alice->leave();
+        }
+    };
+    Trio start_trio(const std::string& room_id)
+    {
+        Trio t;
+        t.alice = Bot::create(*registry, room_id, "alice");
+        t.bob = Bot::create(*registry, room_id, "bob");
+        t.carol = Bot::create(*registry, room_id, "carol");
+        t.alice->publish();
+        t.room = registry->find(room_id);
+        CHECK_TRUE(wait_until([&]() { return t.room->tracks().size() == 2; }));
+        t.video = track_of(*t.room, "alice", TrackKind::Video);
+        t.mic = track_of(*t.room, "alice", TrackKind::Audio);
+        CHECK_TRUE(keeps_getting(*t.bob, t.video));
+        return t;
+    }
     bool heard(const std::string& participant, bool speaking) const
     {
         for (const auto& e : speaking_events)
@@ -90,14 +118,11 @@ TEST_GROUP(MediaSelect)
 
 TEST(MediaSelect, MutedTrackStopsReachingSubscribersAndEveryoneIsTold)
 {
-    auto alice = Bot::create(*registry, "mute", "alice");
-    auto bob = Bot::create(*registry, "mute", "bob");
-    auto carol = Bot::create(*registry, "mute", "carol");
-    alice->publish();
-    auto room = registry->find("mute");
-    CHECK_TRUE(wait_until([&]() { return room->tracks().size() == 2; }));
-    const std::string video = track_of(*room, "alice", TrackKind::Video);
-    CHECK_TRUE(keeps_getting(*bob, video));
+    Trio t = start_trio("mute");
+    auto& bob = t.bob;
+    auto& carol = t.carol;
+    auto& room = t.room;
+    auto& video = t.video;
     CHECK_TRUE(keeps_getting(*carol, video));
     const int offers = bob->subscribe_offers();
 
@@ -105,8 +130,8 @@ TEST(MediaSelect, MutedTrackStopsReachingSubscribersAndEveryoneIsTold)
     CHECK_EQUAL(1u, muted_events.size());
     CHECK_EQUAL(video, muted_events[0].id);
     CHECK_TRUE(muted_events[0].muted);
-    for (const auto& t : room->tracks())
-        CHECK_EQUAL(t.id == video, t.muted);
+    for (const auto& info : room->tracks())
+        CHECK_EQUAL(info.id == video, info.muted);
     CHECK_FALSE(room->forwarding(video, "bob"));
     CHECK_TRUE(gets_nothing_of(*bob, video));
     CHECK_TRUE(gets_nothing_of(*carol, video));
@@ -128,23 +153,19 @@ TEST(MediaSelect, MutedTrackStopsReachingSubscribersAndEveryoneIsTold)
 
     CHECK_FALSE(room->set_track_muted("nobody-0", true));
     CHECK_EQUAL(2u, muted_events.size());
-    CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
-    carol->leave();
-    bob->leave();
-    alice->leave();
+    CHECK_EQUAL(0, t.errors());
+    t.leave();
 }
 
 TEST(MediaSelect, UnsubscribeResubscribeAndAudioOnly)
 {
-    auto alice = Bot::create(*registry, "pick", "alice");
-    auto bob = Bot::create(*registry, "pick", "bob");
-    auto carol = Bot::create(*registry, "pick", "carol");
-    alice->publish();
-    auto room = registry->find("pick");
-    CHECK_TRUE(wait_until([&]() { return room->tracks().size() == 2; }));
-    const std::string video = track_of(*room, "alice", TrackKind::Video);
-    const std::string mic = track_of(*room, "alice", TrackKind::Audio);
-    CHECK_TRUE(keeps_getting(*bob, video));
+    Trio t = start_trio("pick");
+    auto& alice = t.alice;
+    auto& bob = t.bob;
+    auto& carol = t.carol;
+    auto& room = t.room;
+    auto& video = t.video;
+    auto& mic = t.mic;
     const int offers = bob->subscribe_offers();
 
     // Bob drops alice's camera; carol still gets it.
@@ -184,10 +205,8 @@ TEST(MediaSelect, UnsubscribeResubscribeAndAudioOnly)
     CHECK_TRUE(room->subscribed("alice", video));
     // One renegotiation: the screen track. Pausing made none.
     CHECK_EQUAL(offers + 1, bob->subscribe_offers());
-    CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
-    carol->leave();
-    bob->leave();
-    alice->leave();
+    CHECK_EQUAL(0, t.errors());
+    t.leave();
 }
 
 // What a moderator does to a participant's media: a publisher that may no
@@ -196,15 +215,13 @@ TEST(MediaSelect, UnsubscribeResubscribeAndAudioOnly)
 // subscribe gets nothing, not even tracks published meanwhile, until it may.
 TEST(MediaSelect, ModeratorWithholdsAPublisherAndSilencesASubscriber)
 {
-    auto alice = Bot::create(*registry, "mod", "alice");
-    auto bob = Bot::create(*registry, "mod", "bob");
-    auto carol = Bot::create(*registry, "mod", "carol");
-    alice->publish();
-    auto room = registry->find("mod");
-    CHECK_TRUE(wait_until([&]() { return room->tracks().size() == 2; }));
-    const std::string video = track_of(*room, "alice", TrackKind::Video);
-    const std::string mic = track_of(*room, "alice", TrackKind::Audio);
-    CHECK_TRUE(keeps_getting(*bob, video));
+    Trio t = start_trio("mod");
+    auto& alice = t.alice;
+    auto& bob = t.bob;
+    auto& carol = t.carol;
+    auto& room = t.room;
+    auto& video = t.video;
+    auto& mic = t.mic;
     CHECK_TRUE(room->may_publish("alice"));
     CHECK_TRUE(room->receiving("bob"));
 
@@ -256,10 +273,8 @@ TEST(MediaSelect, ModeratorWithholdsAPublisherAndSilencesASubscriber)
 
     CHECK_FALSE(room->set_may_publish("nobody", false));
     CHECK_FALSE(room->set_receiving("nobody", false));
-    CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
-    carol->leave();
-    bob->leave();
-    alice->leave();
+    CHECK_EQUAL(0, t.errors());
+    t.leave();
 }
 
 TEST(MediaSelect, PublishAnswerAcceptsTheAudioLevelExtension)
