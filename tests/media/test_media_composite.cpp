@@ -433,6 +433,33 @@ TEST(MediaComposite, RtmpAloneFailsAndTheCompositeGoes)
     alice->leave();
 }
 
+TEST(MediaComposite, RegistryDestroyedWhileLive)
+{
+    // Server shutdown with an output running: everything goes to NULL
+    // without a deadlock (no finalising: see Room::finalise_outputs).
+    auto alice = Bot::create(*registry, "down", "alice");
+    auto bob = Bot::create(*registry, "down", "bob");
+    alice->publish();
+    bob->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 5; }));
+    auto room = registry->find("down");
+    CHECK_TRUE(room->set_composite_preset("qvga"));
+    OutputOptions hls;
+    hls.location = dir + "/hls";
+    CHECK_TRUE(room->start_output(OutputKind::Hls, hls));
+    CHECK_TRUE(wait_until([&]() { return has(OutputKind::Hls, OutputState::Live); }));
+    GstPipeline* pipeline = room->pipeline();
+    g_object_add_weak_pointer(G_OBJECT(pipeline), reinterpret_cast<gpointer*>(&pipeline));
+    room.reset();
+    alice->forget_registry();
+    bob->forget_registry();
+    registry.reset();
+    CHECK_TRUE(wait_until([&]() { return pipeline == nullptr; }, 5000));
+    alice.reset();
+    bob.reset();
+    registry = std::make_unique<RoomRegistry>(loopback_config());
+}
+
 TEST(MediaComposite, BadOptionsChangeNothing)
 {
     auto alice = Bot::create(*registry, "bad", "alice");
