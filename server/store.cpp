@@ -951,6 +951,19 @@ std::vector<Message> Store::history(const std::string& conversation, int64_t bef
     return out;
 }
 
+std::vector<Message> Store::history_after(const std::string& conversation, int64_t after,
+                                          int limit, int64_t since)
+{
+    auto st = prepare("SELECT " MESSAGE_COLUMNS " FROM " MESSAGES_WITH_FILES
+                      " WHERE m.conversation = ? AND m.id > ? "
+                      "AND m.created_at >= ? ORDER BY m.id LIMIT ?");
+    st.bind(conversation).bind(after).bind(since).bind(limit);
+    std::vector<Message> out;
+    while (st.step())
+        out.push_back(message_from(st));
+    return out;
+}
+
 std::vector<Message> Store::pending_messages(const std::string& user_id, uint32_t room_receive,
                                              int64_t after, int limit)
 {
@@ -1032,6 +1045,26 @@ ConversationCursor Store::cursor(const std::string& conversation, const std::str
     if (!st.step())
         return {};
     return ConversationCursor{st.i64(0), st.i64(1)};
+}
+
+std::vector<MemberCursor> Store::cursors_of_others(const std::string& conversation,
+                                                  const std::string& except_user, int limit)
+{
+    auto st = prepare(
+        "SELECT s.user_id, s.delivered_id, s.read_id FROM conversation_state s"
+        " WHERE s.conversation = ?1 AND s.user_id != ?2 AND (s.delivered_id > 0 OR s.read_id > 0)"
+        "  AND CASE"
+        "   WHEN ?1 LIKE 'group:%' THEN EXISTS (SELECT 1 FROM group_members g"
+        "     WHERE g.group_id = substr(?1, 7) AND g.user_id = s.user_id)"
+        "   WHEN ?1 LIKE 'room:%' THEN EXISTS (SELECT 1 FROM room_members r"
+        "     WHERE r.room_id = substr(?1, 6) AND r.user_id = s.user_id)"
+        "   ELSE 1 END"
+        " ORDER BY s.read_id DESC, s.delivered_id DESC, s.user_id LIMIT ?3");
+    st.bind(conversation).bind(except_user).bind(limit);
+    std::vector<MemberCursor> out;
+    while (st.step())
+        out.push_back(MemberCursor{st.text(0), st.i64(1), st.i64(2)});
+    return out;
 }
 
 ConversationCursor Store::advance_cursor(const std::string& conversation,

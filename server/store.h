@@ -155,6 +155,13 @@ struct ConversationCursor {
     int64_t read_id = 0;
 };
 
+// One member's receipts in a conversation.
+struct MemberCursor {
+    std::string user_id;
+    int64_t delivered_id = 0;
+    int64_t read_id = 0;
+};
+
 class Store {
 public:
     // Opens (creating if needed) the database at `path` and applies the
@@ -250,6 +257,10 @@ public:
     // not older than `since` (ms).
     std::vector<Message> history(const std::string& conversation, int64_t before, int limit,
                                  int64_t since);
+    // History paged forwards: messages above `after` (an id), not older
+    // than `since` (ms), oldest first.
+    std::vector<Message> history_after(const std::string& conversation, int64_t after, int limit,
+                                       int64_t since);
     // Messages of others in the user's conversations that are above the
     // user's delivered cursor and above `after` (an id), oldest first.
     std::vector<Message> pending_messages(const std::string& user_id, uint32_t room_receive,
@@ -265,6 +276,11 @@ public:
     // The highest message id of a conversation, 0 if it has none.
     int64_t last_message_id(const std::string& conversation);
     ConversationCursor cursor(const std::string& conversation, const std::string& user_id);
+    // The receipts of the conversation's members other than `except_user`
+    // that confirmed anything (only current members of a group or room),
+    // the furthest reader first, at most `limit`.
+    std::vector<MemberCursor> cursors_of_others(const std::string& conversation,
+                                                const std::string& except_user, int limit);
     // Moves the user's delivered (and with `read`, read) cursor up to
     // `up_to`; never backwards. Returns the cursor after the change.
     ConversationCursor advance_cursor(const std::string& conversation, const std::string& user_id,

@@ -220,15 +220,18 @@ export class Api {
   // --- conversations and messages ---
 
   // Recent conversations, newest first: {id, kind, name, last_message,
-  // unread, delivered_up_to, read_up_to, presence?}.
+  // unread, delivered_up_to, read_up_to (yours), receipts (the others':
+  // [{user, delivered_up_to, read_up_to}]), presence?}.
   listConversations({ limit } = {}) {
     return this.request('GET', `/conversations${query({ limit })}`).then((r) => r.conversations);
   }
 
-  // One page of history, newest first: {messages, more, next_before}; pass
-  // next_before as `before` for the page before it.
-  history(conversation, { limit, before } = {}) {
-    return this.request('GET', `/conversations/${enc(conversation)}/messages${query({ limit, before })}`);
+  // One page of history, newest first: {messages, more, next_before,
+  // receipts}; pass next_before as `before` for the page before it. With
+  // `after` (a message id) the page goes forwards instead: the messages
+  // after it, oldest first, {messages, more, next_after, receipts}.
+  history(conversation, { limit, before, after } = {}) {
+    return this.request('GET', `/conversations/${enc(conversation)}/messages${query({ limit, before, after })}`);
   }
 
   getMessage(id) {
@@ -282,6 +285,11 @@ export class Api {
   // --- contacts and blocks ---
 
   // Which of these addresses are users of the app:
+  // Another user's public profile (same app): {id, name, status, photo_url}.
+  getUser(id) {
+    return this.request('GET', `/users/${enc(id)}`);
+  }
+
   // {matches: [{address, user}], invalid: [...]}.
   syncContacts({ emails = [], phones = [] } = {}) {
     return this.request('POST', '/contacts/sync', { emails, phones });

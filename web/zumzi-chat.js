@@ -224,6 +224,26 @@ export class Chat extends EventTarget {
     return { delivered, read, users };
   }
 
+  // Adds the others' receipts the REST API reports (a conversation's or a
+  // history page's `receipts`: [{user, delivered_up_to, read_up_to}]) to
+  // those heard live, so your messages show how far they got right after a
+  // reload or a drop. A cursor that moved is announced as a `receipt` event.
+  noteReceipts(conversation, receipts) {
+    for (const r of receipts || []) {
+      if (!r.user || r.user === this.user?.id) continue;
+      const known = this._receipts.get(conversation)?.get(r.user) || { delivered: 0, read: 0 };
+      const read = r.read_up_to || 0;
+      const delivered = Math.max(r.delivered_up_to || 0, read);
+      const moved = [];
+      if (read > known.read) moved.push(['read', read]);
+      if (delivered > known.delivered) moved.push(['delivered', delivered]);
+      for (const [status, upTo] of moved) {
+        this._noteReceipt(conversation, r.user, status, upTo);
+        emit(this, 'receipt', { conversation, user: r.user, status, up_to: upTo });
+      }
+    }
+  }
+
   // Your own read cursor as far as this client knows (0 when unknown).
   ownRead(conversation) {
     return this._receipts.get(conversation)?.get(this.user?.id)?.read || 0;

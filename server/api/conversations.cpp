@@ -1,6 +1,9 @@
 // GET /api/v1/conversations: the caller's recent conversations with their
-// last message and unread count; GET /api/v1/conversations/{id}/messages:
-// a conversation's history, paged backwards from the newest message.
+// last message, unread count and the others' receipts;
+// GET /api/v1/conversations/{id}/messages: a conversation's history, paged
+// backwards from the newest message (or forwards after a message id).
+#include <algorithm>
+
 #include "../chat.h"
 #include "../permissions.h"
 #include "context.h"
@@ -22,6 +25,24 @@ int64_t query_message_id(const std::optional<std::string>& value, const char* na
     return n;
 }
 
+// The most members whose receipts a conversation lists.
+const int kMaxReceipts = 100;
+
+// The other members' receipts: what the caller's own messages show
+// (delivered, read) as soon as the conversation is on screen.
+std::vector<JsonOut> receipts_json(Context& ctx, const Conversation& c, const std::string& me)
+{
+    std::vector<JsonOut> out;
+    for (const MemberCursor& m : ctx.store.cursors_of_others(c.id, me, kMaxReceipts)) {
+        JsonOut r;
+        r.set("user", m.user_id)
+            .set("delivered_up_to", std::max(m.delivered_id, m.read_id))
+            .set("read_up_to", m.read_id);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 Reply list_conversations(Context& ctx, Request& req)
 {
     Principal me = require_user(ctx, req);
@@ -41,7 +62,8 @@ Reply list_conversations(Context& ctx, Request& req)
             out.set_null("last_message");
         out.set("unread", s.unread)
             .set("delivered_up_to", s.delivered_id)
-            .set("read_up_to", s.read_id);
+            .set("read_up_to", s.read_id)
+            .set("receipts", receipts_json(ctx, c, me.user.id));
         if (c.kind == "dm")
             out.set("presence", ctx.chat->presence_json(c.target));
         list.push_back(std::move(out));
@@ -58,9 +80,13 @@ Reply conversation_messages(Context& ctx, Request& req)
     if (!c.can_read)
         fail(403, "PERMISSION", "you may not read this conversation");
     const int64_t before = query_message_id(req.query("before"), "before");
+    const int64_t after = query_message_id(req.query("after"), "after");
+    if (before && after)
+        fail(400, "BADREQUEST", "give 'before' or 'after', not both");
     const int limit = query_int(req.query("limit"), "limit", 50, 1, 200);
-    // One more than asked tells whether there is an older page.
-    std::vector<Message> page = ctx.store.history(c.id, before, limit + 1, c.since);
+    // One more than asked tells whether there is a further page.
+    std::vector<Message> page = after ? ctx.store.history_after(c.id, after, limit + 1, c.since)
+                                      : ctx.store.history(c.id, before, limit + 1, c.since);
     const bool more = static_cast<int>(page.size()) > limit;
     if (more)
         page.pop_back();
@@ -69,10 +95,12 @@ Reply conversation_messages(Context& ctx, Request& req)
         messages.push_back(message_json(m));
     Reply reply;
     reply.body.set("conversation", c.id).set("messages", std::move(messages)).set("more", more);
+    const char* next = after ? "next_after" : "next_before";
     if (more)
-        reply.body.set("next_before", page.back().id);
+        reply.body.set(next, page.back().id);
     else
-        reply.body.set_null("next_before");
+        reply.body.set_null(next);
+    reply.body.set("receipts", receipts_json(ctx, c, me.user.id));
     return reply;
 }
 

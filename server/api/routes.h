@@ -8,6 +8,7 @@ namespace zumzi {
 void add_health_routes(Router& router);         // health.cpp
 void add_login_routes(Router& router);          // login.cpp: login, logout
 void add_profile_routes(Router& router);        // profile.cpp
+void add_users_routes(Router& router);          // users.cpp: other users' public profiles
 void add_rooms_routes(Router& router);          // rooms.cpp: rooms, join, members
 void add_admin_routes(Router& router);          // admin.cpp: server-to-server, API key
 void add_whip_routes(Router& router);           // whip.cpp: WHIP ingest, WHEP playback
@@ -22,6 +23,7 @@ inline void add_all_routes(Router& router)
     add_health_routes(router);
     add_login_routes(router);
     add_profile_routes(router);
+    add_users_routes(router);
     add_rooms_routes(router);
     add_admin_routes(router);
     add_whip_routes(router);

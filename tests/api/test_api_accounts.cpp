@@ -1,5 +1,6 @@
 // Accounts over real HTTP: one-time-code login by e-mail or phone, demo
-// mode, wrong and expired codes, resending, rate limits, logout and profile.
+// mode, wrong and expired codes, resending, rate limits, logout, profile and
+// other users' public profiles.
 #include "test_server.h"
 
 using namespace zumzi_test;
@@ -210,6 +211,33 @@ TEST(Accounts, ProfileUpdateIsStored)
     CHECK_STATUS(srv->put(kProfile, "{\"name\":" + json_string(long_name) + "}", frank.token),
                  200);
     STRCMP_EQUAL(long_name.c_str(), srv->get(kProfile, frank.token).str("name").c_str());
+}
+
+TEST(Accounts, AnotherUsersPublicProfileInTheSameAppOnly)
+{
+    start();
+    TestUser ann = srv->make_user("ann@example.com", "Ann");
+    TestUser bob = srv->make_user("bob@example.com", "Bob");
+    CHECK_STATUS(srv->put(kProfile, "{\"status\":\"Climbing\",\"photo_url\":\"https://example.com/b.jpg\"}",
+                          bob.token),
+                 200);
+    // Not a contact of Ann's: name, status and photo, no address.
+    Response got = srv->get("/api/v1/users/" + bob.id, ann.token);
+    CHECK_STATUS(got, 200);
+    STRCMP_EQUAL(bob.id.c_str(), got.str("id").c_str());
+    STRCMP_EQUAL("Bob", got.str("name").c_str());
+    STRCMP_EQUAL("Climbing", got.str("status").c_str());
+    STRCMP_EQUAL("https://example.com/b.jpg", got.str("photo_url").c_str());
+    CHECK_FALSE(got.has("email"));
+    CHECK_FALSE(got.has("phone"));
+
+    // Another app's user is not found, nor is a made-up id; a token is needed.
+    AppKey other = srv->create_app("Other");
+    TestUser eve = srv->make_user("eve@example.com", "Eve", other.key);
+    CHECK_ERROR(srv->get("/api/v1/users/" + eve.id, ann.token), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/api/v1/users/" + bob.id, eve.token), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/api/v1/users/u_nosuchuser", ann.token), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/api/v1/users/" + bob.id), 401, "AUTHFAIL");
 }
 
 TEST(Accounts, ProfileValidationRefusesAndChangesNothing)

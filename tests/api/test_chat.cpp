@@ -123,11 +123,23 @@ TEST(Chat, DirectMessageIsAckedDeliveredAndReadWithReceipts)
     CHECK_EQUAL(id, list.num("conversations.0.last_message.id"));
     CHECK_TRUE(list.boolean_is("conversations.0.presence.online", true));
 
+    // Nothing confirmed yet: no receipts of Bob's for Ann's message.
+    CHECK_EQUAL(0, server->get("/api/v1/conversations", ann.token).count("conversations.0.receipts"));
+
     CHECK_EQUAL("ack", receipt(b, dm(ann, bob), "delivered", id).str("type"));
     Response delivered = a.next("receipt");
     CHECK_EQUAL("delivered", delivered.str("status"));
     CHECK_EQUAL(bob.id, delivered.str("user"));
     CHECK_EQUAL(id, delivered.num("up_to"));
+    // What a reloaded client of Ann's shows at once: delivered, not read.
+    for (Response r : {server->get("/api/v1/conversations", ann.token),
+                       history(ann, dm(ann, bob))}) {
+        const std::string at = r.has("conversations") ? "conversations.0.receipts" : "receipts";
+        CHECK_EQUAL_TEXT(1, r.count(at), r.body.c_str());
+        CHECK_EQUAL(bob.id, r.str(at + ".0.user"));
+        CHECK_EQUAL(id, r.num(at + ".0.delivered_up_to"));
+        CHECK_EQUAL(0, r.num(at + ".0.read_up_to"));
+    }
 
     CHECK_EQUAL("ack", receipt(b, dm(ann, bob), "read", id).str("type"));
     Response read = a.next("receipt");
@@ -137,6 +149,13 @@ TEST(Chat, DirectMessageIsAckedDeliveredAndReadWithReceipts)
     list = server->get("/api/v1/conversations", bob.token);
     CHECK_EQUAL(0, list.num("conversations.0.unread"));
     CHECK_EQUAL(id, list.num("conversations.0.read_up_to"));
+    // Bob's own cursor is not among the others' receipts he gets.
+    CHECK_EQUAL(0, list.count("conversations.0.receipts"));
+    Response mine = server->get("/api/v1/conversations", ann.token);
+    CHECK_EQUAL(bob.id, mine.str("conversations.0.receipts.0.user"));
+    CHECK_EQUAL(id, mine.num("conversations.0.receipts.0.read_up_to"));
+    CHECK_EQUAL(id, mine.num("conversations.0.receipts.0.delivered_up_to"));
+    CHECK_EQUAL(id, history(ann, dm(ann, bob)).num("receipts.0.read_up_to"));
     // The sender's own messages are never unread for them.
     CHECK_EQUAL(0, server->get("/api/v1/conversations", ann.token).num("conversations.0.unread"));
 
@@ -200,6 +219,27 @@ TEST(Chat, ThreeClientsInAGroupWithReceipts)
     CHECK_EQUAL("Trio", list.str("conversations.0.name"));
     CHECK_EQUAL(group, list.str("conversations.0.group"));
     CHECK_EQUAL(2, list.num("conversations.0.unread"));
+    // Cat's read receipt, for each member: the others' only.
+    CHECK_EQUAL(1, list.count("conversations.0.receipts"));
+    CHECK_EQUAL(cat.id, list.str("conversations.0.receipts.0.user"));
+    CHECK_EQUAL(id, list.num("conversations.0.receipts.0.read_up_to"));
+    CHECK_EQUAL(0, server->get("/api/v1/conversations", cat.token).count("conversations.0.receipts"));
+
+    // Bob reads up to Cat's message: the furthest reader comes first.
+    const int64_t second = list.num("conversations.0.last_message.id");
+    receipt(b, conversation, "read", second);
+    Response page = history(ann, conversation);
+    CHECK_EQUAL(2, page.count("receipts"));
+    CHECK_EQUAL(bob.id, page.str("receipts.0.user"));
+    CHECK_EQUAL(second, page.num("receipts.0.read_up_to"));
+    CHECK_EQUAL(cat.id, page.str("receipts.1.user"));
+    CHECK_EQUAL(id, page.num("receipts.1.read_up_to"));
+
+    // Someone who left the group no longer counts.
+    CHECK_STATUS(server->del("/api/v1/groups/" + group + "/members/" + bob.id, ann.token), 200);
+    page = history(ann, conversation);
+    CHECK_EQUAL(1, page.count("receipts"));
+    CHECK_EQUAL(cat.id, page.str("receipts.0.user"));
 }
 
 TEST(Chat, TwoSessionsOfOneUserBothHearEverything)
@@ -356,6 +396,39 @@ TEST(Chat, HistoryIsPagedBackwards)
     CHECK_ERROR(history(bob, dm(ann, bob), "?limit=0"), 400, "BADREQUEST");
     CHECK_ERROR(history(bob, dm(ann, bob), "?before=abc"), 400, "BADREQUEST");
     CHECK_ERROR(history(bob, "nonsense"), 404, "NOTFOUND");
+}
+
+TEST(Chat, HistoryIsPagedForwardsAfterAMessage)
+{
+    WsClient a(*server, ann.token);
+    std::vector<int64_t> ids;
+    for (int i = 1; i <= 5; i++)
+        ids.push_back(
+            send_text(a, "user", bob.id, "f-" + std::to_string(i), "message " + std::to_string(i))
+                .num("message.id"));
+    // What came after message 1, oldest first, two at a time.
+    Response page = history(bob, dm(ann, bob), "?limit=2&after=" + std::to_string(ids[0]));
+    CHECK_STATUS(page, 200);
+    CHECK_EQUAL(2, page.count("messages"));
+    CHECK_EQUAL(ids[1], page.num("messages.0.id"));
+    CHECK_EQUAL(ids[2], page.num("messages.1.id"));
+    CHECK_TRUE(page.boolean_is("more", true));
+    CHECK_EQUAL(ids[2], page.num("next_after"));
+    CHECK_FALSE(page.has("next_before"));
+
+    page = history(bob, dm(ann, bob), "?limit=2&after=" + std::to_string(ids[2]));
+    CHECK_EQUAL(ids[3], page.num("messages.0.id"));
+    CHECK_EQUAL(ids[4], page.num("messages.1.id"));
+    CHECK_TRUE(page.boolean_is("more", false));
+    CHECK_TRUE(page.is_null("next_after"));
+
+    page = history(bob, dm(ann, bob), "?after=" + std::to_string(ids[4]));
+    CHECK_EQUAL(0, page.count("messages"));
+    CHECK_TRUE(page.boolean_is("more", false));
+
+    CHECK_ERROR(history(bob, dm(ann, bob), "?after=x"), 400, "BADREQUEST");
+    CHECK_ERROR(history(bob, dm(ann, bob), "?after=1&before=3"), 400, "BADREQUEST");
+    CHECK_ERROR(history(cat, dm(ann, bob), "?after=1"), 404, "NOTFOUND");
 }
 
 TEST(Chat, DeleteForEveryoneBySenderOnly)

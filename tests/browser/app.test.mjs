@@ -9,6 +9,12 @@
 //     its thumbnail at the other, and a group's messages name their sender;
 //   - the server restarts: both clients reconnect by themselves, and a
 //     message typed while it was down is sent once, and read;
+//   - after a reload (receipts heard before forgotten) and on a second
+//     device, your messages show Read at once (the REST receipts); a 1-1
+//     conversation with someone who is not a contact carries their name;
+//   - a page whose connection was down while Bob and Ann's second device
+//     wrote (more than a history page) shows every message once after it
+//     reconnects;
 //   - a 1-1 call rings at the other, is accepted, both enter the same call
 //     room, and leaving it ends the call at the other too;
 //   - a token revoked elsewhere sends the page back to sign-in; sign-out
@@ -19,7 +25,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import zlib from 'node:zlib';
 
-import { logDir, openBrowser, startServer, waitFor } from './harness.mjs';
+import { login, logDir, openBrowser, startServer, waitFor } from './harness.mjs';
 
 const TEST_TIMEOUT = 240000;
 const VIEWPORT = { width: 1200, height: 760 };
@@ -278,6 +284,126 @@ test('the server restarts: a message typed meanwhile goes out once it is back', 
   await status.waitFor({ state: 'detached' });
   assert.equal(await bp.locator('li.msg', { hasText: 'Sent while offline' }).count(), 1);
   assert.equal(await item.count(), 1);
+});
+
+const dmOf = (a, b) => (a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`);
+
+// The states of Ann's own messages in the open conversation, by text.
+function ownStates(page) {
+  return page.locator('li.msg.mine').evaluateAll((lis) => Object.fromEntries(lis.map((li) =>
+    [li.querySelector('.msg-text')?.textContent, li.querySelector('.msg-state')?.dataset.state])));
+}
+
+test('messenger: receipts are right at once after a reload and on a second device', { timeout: TEST_TIMEOUT }, async () => {
+  const ann = browsers.ann;
+  state.bobId = (await rest('GET', '/api/v1/profile', state.bobToken)).json.id;
+  state.dm = dmOf(state.annId, state.bobId);
+  // Every WebSocket the page opens, for the next test to cut.
+  await ann.context.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.__sockets = [];
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__sockets.push(this);
+      }
+    };
+  });
+  // Forget the receipts this browser heard live; no new one will come
+  // (Bob read everything already): what shows Read comes from REST.
+  await ann.page.evaluate((id) => localStorage.removeItem(`zumzi.chat.${id}`), state.annId);
+  await ann.page.reload();
+  await ann.page.getByRole('heading', { name: 'Bob' }).waitFor();
+  const hello = ann.page.locator('li.msg.mine', { hasText: 'Hello Bob' });
+  await hello.waitFor();
+  await waitFor('Ann\'s messages to show Read after the reload', async () => {
+    const s = await ownStates(ann.page);
+    return s['Hello Bob'] === 'read' && s['Sent while offline'] === 'read' ? s : { ok: false, s };
+  }, 10000);
+  await ann.screenshot('app-receipts-after-reload');
+
+  // Ann's second device: a fresh browser, nothing stored.
+  const ann2 = (browsers.ann2 = await openBrowser(server, 'app-ann2', `/messenger?c=${encodeURIComponent(state.dm)}`,
+    { viewport: VIEWPORT }));
+  await ann2.page.waitForURL(/\/signin\?next=/);
+  await signIn(ann2.page, 'ann@example.com');
+  await ann2.page.getByRole('heading', { name: 'Bob' }).waitFor();
+  await waitFor('Ann\'s second device to show Read', async () => {
+    const s = await ownStates(ann2.page);
+    return s['Hello Bob'] === 'read' ? s : { ok: false, s };
+  }, 10000);
+});
+
+test('messenger: a 1-1 conversation with someone not in the contacts has their name', { timeout: TEST_TIMEOUT }, async () => {
+  const caraToken = await login(server, 'cara@example.com', 'Cara Mendes');
+  const cara = (await rest('GET', '/api/v1/profile', caraToken)).json;
+  const page = browsers.ann2.page;
+  await page.goto(`${server.url}/messenger?c=${encodeURIComponent(dmOf(state.annId, cara.id))}`);
+  await page.getByRole('heading', { name: 'Cara Mendes' }).waitFor();
+  await page.getByRole('button', { name: 'Video call Cara Mendes' }).waitFor();
+  await page.locator('.chat-older', { hasText: 'No messages yet' }).waitFor();
+  await browsers.ann2.screenshot('app-non-contact');
+  await page.goto(`${server.url}/messenger?c=${encodeURIComponent(state.dm)}`);
+  await page.getByRole('heading', { name: 'Bob' }).waitFor();
+});
+
+test('messenger: after a long disconnect the view catches up with everything, once', { timeout: TEST_TIMEOUT }, async () => {
+  const ann = browsers.ann;
+  const ann2 = browsers.ann2.page;
+  const bp = browsers.bob.page;
+  const status = ann.page.getByRole('button', { name: /Offline|Connecting/ });
+  await status.waitFor({ state: 'detached' });
+  // The network goes, and with it the connection.
+  await ann.context.setOffline(true);
+  await ann.page.evaluate(() => {
+    for (const ws of window.__sockets) ws.close();
+  });
+  await status.waitFor();
+
+  const say = async (page, text) => {
+    const input = page.getByLabel('Message', { exact: true });
+    await input.fill(text);
+    await input.press('Enter');
+    await page.locator('li.msg.mine', { hasText: text }).locator('.msg-state:not([data-state="sending"])').waitFor();
+  };
+  await say(bp, 'While you were away (1)');
+  await say(ann2, 'From my phone');
+  // More than one page of history (50) from the second device.
+  const burst = 60;
+  await ann2.evaluate(async (n) => {
+    const { Zumzi, Chat } = await import('/zumzi.js');
+    const client = await Zumzi.connect({ token: localStorage.getItem('zumzi.token') });
+    const chat = new Chat(client);
+    const conversation = new URLSearchParams(location.search).get('c');
+    for (let i = 1; i <= n; i++) await chat.send({ conversation, text: `Burst ${i}` });
+    chat.close();
+    client.close();
+  }, burst);
+  await say(bp, 'While you were away (2)');
+  const expected = ['While you were away (1)', 'From my phone',
+    ...Array.from({ length: burst }, (_, i) => `Burst ${i + 1}`), 'While you were away (2)'];
+  // Nothing of it reached the page while it was offline.
+  const texts = () => ann.page.locator('li.msg .msg-text').allTextContents();
+  assert.deepEqual((await texts()).filter((t) => expected.includes(t)), []);
+  await ann.screenshot('app-disconnected');
+
+  await ann.context.setOffline(false);
+  await status.waitFor({ state: 'detached', timeout: 60000 });
+  const all = await waitFor('Ann to show all that came meanwhile', async () => {
+    const t = await texts();
+    return expected.every((x) => t.includes(x)) ? t : { ok: false, missing: expected.filter((x) => !t.includes(x)) };
+  }, 30000);
+  // Each once, in the order sent.
+  assert.deepEqual(all.filter((t) => expected.includes(t)), expected);
+  const ids = await ann.page.locator('li.msg[data-id]').evaluateAll((lis) => lis.map((li) => Number(li.dataset.id)));
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+  assert.equal(new Set(ids).size, ids.length);
+  await ann.page.locator('li.msg.theirs', { hasText: 'While you were away (2)' }).scrollIntoViewIfNeeded();
+  await ann.screenshot('app-caught-up');
+  // Bob sees his messages read by Ann now.
+  await bp.locator('li.msg.mine', { hasText: 'While you were away (2)' }).locator('.msg-state[data-state="read"]').waitFor();
+  await browsers.ann2.close();
+  delete browsers.ann2;
 });
 
 test('a 1-1 call rings, is answered, and ends at both sides', { timeout: TEST_TIMEOUT }, async () => {

@@ -5,6 +5,10 @@
 //   (b) screen shares come and go as tiles, two at once;
 //   (c) a viewer (viewer PIN) sees the publishers and has no publish controls;
 //   (d) switching to HD changes the frame width really sent;
+//   (l) switching cameras in the call (three fake cameras): the other side
+//       keeps decoding, the new device is what is sent and shown;
+//   (m) each video quality (FHD, 4K where the camera has it, HD, SD)
+//       changes the capture size and the encoder's bitrate cap;
 //   (e) speaker view shows whoever talks large;
 //   (f) grid pages: tiles off the page are unsubscribed, and so is the
 //       video of someone hidden; audio only;
@@ -42,9 +46,9 @@ async function closePeers() {
 }
 
 // The test page for `room`, signed in as `user` (a key of `tokens`).
-async function openConference(name, room, { user, pin = '', query = '' }) {
+async function openConference(name, room, { user, pin = '', query = '', devices = 1 }) {
   const path = `/test/conference.html?room=${room.id}&pin=${pin}&token=${encodeURIComponent(tokens[user])}${query}`;
-  const peer = await openBrowser(server, name, path, { viewport: VIEWPORT });
+  const peer = await openBrowser(server, name, path, { viewport: VIEWPORT, devices });
   peers.push(peer);
   // The pre-join screen, or the page's own failure.
   await peer.page.waitForFunction(() => window.conf?.error || document.querySelector('.prejoin input'));
@@ -55,8 +59,8 @@ async function openConference(name, room, { user, pin = '', query = '' }) {
 
 // Opens the test page and joins through the pre-join screen: display name
 // typed in, microphone/camera toggled off if asked.
-async function joinUI(name, room, { user, displayName, pin = '', mic = true, camera = true, query = '' }) {
-  const peer = await openConference(name, room, { user, pin, query });
+async function joinUI(name, room, { user, displayName, pin = '', mic = true, camera = true, query = '', devices = 1 }) {
+  const peer = await openConference(name, room, { user, pin, query, devices });
   const { page } = peer;
   await page.getByLabel('Your name').fill(displayName);
   if (!mic) await page.getByRole('button', { name: 'Join with microphone off' }).click();
@@ -114,7 +118,7 @@ function sentCamera(peer) {
     if (!sender) return null;
     let out = null;
     (await sender.getStats()).forEach((s) => {
-      if (s.type === 'outbound-rtp') out = { width: s.frameWidth || 0, height: s.frameHeight || 0, frames: s.framesEncoded || 0 };
+      if (s.type === 'outbound-rtp') out = { width: s.frameWidth || 0, height: s.frameHeight || 0, frames: s.framesEncoded || 0, packets: s.packetsSent, keys: s.keyFramesEncoded, plis: s.pliCount, firs: s.firCount };
     });
     return out;
   });
@@ -372,6 +376,140 @@ test('(d) switching to HD changes the frame width sent', { timeout: TEST_TIMEOUT
   await ann.page.locator('.stat-row[data-label="camera"][data-width="1280"]').waitFor();
   assert.match(await ann.page.locator('.stat-row[data-label="camera"]').textContent(), /1280×720/);
   await shot(ann, 'd-ann-hd-stats');
+  await closePeers();
+});
+
+// Bob's video inbound-rtp counters, for diagnostics.
+function inboundVideo(peer) {
+  return peer.page.evaluate(async () => {
+    const out = [];
+    (await window.conf.room.subscribeConnection.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video')
+        out.push({ packets: s.packetsReceived, frames: s.framesDecoded, received: s.framesReceived, dropped: s.framesDropped, keys: s.keyFramesDecoded, plis: s.pliCount, firs: s.firCount, nacks: s.nackCount });
+    });
+    return out;
+  });
+}
+
+// What Ann's camera sender has: the track's device and capture size, the
+// encoder's bitrate cap.
+function cameraSender(peer) {
+  return peer.page.evaluate(() => {
+    const sender = window.conf.room.sender('camera');
+    const track = sender?.track;
+    if (!track) return null;
+    const s = track.getSettings();
+    return {
+      deviceId: s.deviceId, width: s.width, height: s.height, live: track.readyState === 'live',
+      maxBitrate: sender.getParameters().encodings?.[0]?.maxBitrate ?? null,
+    };
+  });
+}
+
+test('(l) switching cameras in the call: the other side keeps decoding', { timeout: TEST_TIMEOUT }, async (t) => {
+  const room = await createRoom(server, annToken, 'Two cameras');
+  // Three fake cameras: fake_device_0 (I420), fake_device_1 (a Y16 depth
+  // camera, which a video element shows but the encoder gets no frames
+  // of) and fake_device_2 (MJPEG); the switch goes from 0 to 2.
+  const ann = await joinUI('conf-l-ann', room, { user: 'ann', displayName: 'Ann', devices: 3 });
+  const bob = await joinUI('conf-l-bob', room, { user: 'bob', displayName: 'Bob', pin: room.participant_pin });
+  const seen = await waitForTileVideo(bob, 'Ann\'s camera', (x) => x.participant === ann.pid);
+  const before = await cameraSender(ann);
+
+  // The settings menu lists the cameras, the one in use selected.
+  await ann.page.getByRole('button', { name: /^Settings/ }).click();
+  const select = ann.page.getByLabel('Camera', { exact: true });
+  const cameras = await select.locator('option').evaluateAll((os) => os.map((o) => ({ id: o.value, label: o.textContent })));
+  t.diagnostic(`cameras: ${JSON.stringify(cameras.map((c) => c.label))}`);
+  assert.equal(cameras.length, 3, JSON.stringify(cameras));
+  assert.equal(await select.inputValue(), before.deviceId);
+  assert.equal(cameras.find((c) => c.id === before.deviceId)?.label, 'fake_device_0');
+  const other = cameras.find((c) => c.label === 'fake_device_2');
+  await select.selectOption(other.id);
+  const after = await waitFor('Ann to send from the other camera', async () => {
+    const s = await cameraSender(ann);
+    return s?.live && s.deviceId === other.id ? s : { ok: false, s };
+  });
+  // Same size and bitrate cap as before: the chosen quality stays.
+  assert.equal(after.width, before.width);
+  assert.equal(after.maxBitrate, before.maxBitrate);
+  // The same server track goes on; Bob keeps decoding it.
+  const frames = (await decoded(bob))[seen.tile.track].frames;
+  const now = await waitFor('Bob to keep decoding Ann\'s camera', async () => {
+    const d = (await decoded(bob))[seen.tile.track];
+    return d && d.frames > frames + 30 ? d : { ok: false, d, sent: await sentCamera(ann), bob: await inboundVideo(bob) };
+  });
+  t.diagnostic(`Bob decoded ${frames} frames at the switch, ${now.frames} since`);
+  // Ann's own tile shows the new camera.
+  const own = await ann.page.evaluate(() => document.querySelector('.tile.self video')?.srcObject?.getVideoTracks()[0]?.getSettings().deviceId);
+  assert.equal(own, other.id);
+  await shot(ann, 'l-ann-camera-menu');
+  await ann.page.keyboard.press('Escape');
+  await shot(bob, 'l-bob');
+  await closePeers();
+});
+
+test('(m) each video quality changes the capture size and the encoder cap', { timeout: TEST_TIMEOUT }, async (t) => {
+  const room = await createRoom(server, annToken, 'Qualities');
+  const ann = await joinUI('conf-m-ann', room, { user: 'ann', displayName: 'Ann' });
+  const bob = await joinUI('conf-m-bob', room, { user: 'bob', displayName: 'Bob', pin: room.viewer_pin });
+  const seen = await waitForTileVideo(bob, 'Ann\'s camera', (x) => x.participant === ann.pid);
+  const start = await cameraSender(ann);
+  assert.deepEqual([start.width, start.height, start.maxBitrate], [640, 360, 900_000]);
+  const caps = await ann.page.evaluate(() => {
+    const c = window.conf.room.sender('camera').track.getCapabilities();
+    return { width: c.width?.max, height: c.height?.max };
+  });
+  t.diagnostic(`the fake camera goes up to ${caps.width}x${caps.height}`);
+
+  await ann.page.getByRole('button', { name: /^Settings/ }).click();
+  const menu = ann.page.getByLabel('Video quality (what you send)');
+  for (const [id, width, height, maxBitrate] of [
+    ['fhd', 1920, 1080, 4_500_000], ['4k', 3840, 2160, 15_000_000], ['hd', 1280, 720, 2_500_000], ['sd', 640, 360, 900_000],
+  ]) {
+    if (width > caps.width || height > caps.height) {
+      t.diagnostic(`${id}: the camera cannot capture ${width}x${height}, not tried`);
+      continue;
+    }
+    await menu.selectOption(id);
+    const s = await waitFor(`Ann to capture ${id}`, async () => {
+      const x = await cameraSender(ann);
+      return x?.width === width && x.height === height && x.maxBitrate === maxBitrate ? x : { ok: false, x };
+    });
+    assert.ok(s.live);
+    if (id === 'fhd') {
+      // Sent and decoded at that size.
+      await waitFor('Ann to send 1920x1080', async () => {
+        const x = await sentCamera(ann);
+        return x?.width === 1920 && x.height === 1080 ? x : { ok: false, x };
+      });
+      await waitFor('Bob to decode 1920x1080', async () => {
+        const d = (await decoded(bob))[seen.tile.track];
+        return d?.width === 1920 && d.height === 1080 ? d : { ok: false, d };
+      });
+      await shot(ann, 'm-ann-fhd');
+    }
+    t.diagnostic(`${id}: captures ${s.width}x${s.height}, maxBitrate ${s.maxBitrate}, sends ${JSON.stringify(await sentCamera(ann))}`);
+  }
+  // Two choices in quick succession: the last one is what is captured.
+  await menu.selectOption('fhd');
+  await menu.selectOption('sd');
+  const last = await waitFor('Ann to end at SD', async () => {
+    const x = await cameraSender(ann);
+    return x?.width === 640 && x.maxBitrate === 900_000 && (await menu.inputValue()) === 'sd' ? x : { ok: false, x };
+  });
+  assert.equal(last.height, 360);
+  // And it is sent at that size again, Bob decoding on.
+  await waitFor('Ann to send 640x360 again', async () => {
+    const x = await sentCamera(ann);
+    return x?.width === 640 && x.height === 360 ? x : { ok: false, x };
+  });
+  const frames = (await decoded(bob))[seen.tile.track].frames;
+  await waitFor('Bob to decode Ann\'s camera on', async () => {
+    const d = (await decoded(bob))[seen.tile.track];
+    return d?.width === 640 && d.frames > frames + 30 ? d : { ok: false, d };
+  });
+  await ann.page.keyboard.press('Escape');
   await closePeers();
 });
 

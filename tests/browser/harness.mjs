@@ -155,13 +155,18 @@ const chromiumArgs = [
 
 // One Chromium with its own profile at `pathname` of the server (the web
 // client's pages), its console saved to <logDir>/<name>.console.log.
-// `viewport`: {width, height}.
-export async function openBrowser(server, name, pathname = '/', { viewport = { width: 1000, height: 480 } } = {}) {
+// `viewport`: {width, height}; `devices`: how many fake cameras (and
+// microphones) it has, 1 by default. Chromium's fake cameras differ:
+// fake_device_0 gives I420, fake_device_1 Y16 (a depth camera: a <video>
+// shows it, an RTCRtpSender encodes none of its frames), fake_device_2
+// MJPEG.
+export async function openBrowser(server, name, pathname = '/', { viewport = { width: 1000, height: 480 }, devices = 1 } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `zumzi-chromium-${name}-`));
+  const fake = '--use-fake-device-for-media-stream';
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
-    args: chromiumArgs,
+    args: devices > 1 ? chromiumArgs.map((a) => (a === fake ? `${fake}=device-count=${devices}` : a)) : chromiumArgs,
     viewport,
     timeout: 120000,
   });

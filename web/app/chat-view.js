@@ -61,6 +61,8 @@ export function mountChatView(container, options) {
     typingIdle: null,
     readTimer: null,
     unsentRead: 0, // a read receipt that could not be sent yet
+    catchingUp: false, // fetching what came while disconnected
+    catchUpAgain: false,
     destroyed: false,
   };
 
@@ -309,6 +311,7 @@ export function mountChatView(container, options) {
       state.myRead = Math.max(state.myRead, known?.read_up_to || 0, chat.ownRead(conversation));
       const page = await historyPage();
       if (state.destroyed) return;
+      chat.noteReceipts(conversation, page.receipts);
       const wasEmpty = !state.loaded;
       for (const m of page.messages) insert(m);
       if (wasEmpty) {
@@ -354,6 +357,7 @@ export function mountChatView(container, options) {
     try {
       const page = await historyPage(state.nextBefore);
       if (state.destroyed) return;
+      chat.noteReceipts(conversation, page.receipts);
       const height = scroller.scrollHeight;
       const top = scroller.scrollTop;
       for (const m of page.messages) insert(m);
@@ -367,6 +371,42 @@ export function mountChatView(container, options) {
     } finally {
       state.loadingOlder = false;
       renderOlder();
+    }
+  }
+
+  // Back after a drop: what was sent meanwhile (by others, and from this
+  // user's other devices, which no live event brings) comes page by page
+  // after the newest message on screen; what is shown already stays once.
+  async function catchUp() {
+    if (state.catchingUp) {
+      state.catchUpAgain = true;
+      return;
+    }
+    state.catchingUp = true;
+    try {
+      do {
+        state.catchUpAgain = false;
+        let after = Math.max(0, ...state.messages.keys());
+        if (!after) {
+          // Nothing on screen yet: the newest page, as on opening.
+          state.loaded = false;
+          await loadLatest();
+          continue;
+        }
+        for (;;) {
+          const page = await api.history(conversation, { limit: PAGE, after });
+          if (state.destroyed) return;
+          chat.noteReceipts(conversation, page.receipts);
+          for (const m of page.messages) added(m);
+          if (!page.more) break;
+          after = page.next_after;
+        }
+        scheduleRead();
+      } while (state.catchUpAgain && !state.destroyed);
+    } catch {
+      // Offline again: the next connection catches up.
+    } finally {
+      state.catchingUp = false;
     }
   }
 
@@ -440,7 +480,7 @@ export function mountChatView(container, options) {
     connected: () => {
       // Back after a drop: catch up with what happened meanwhile.
       if (state.unsentRead) sendRead(state.unsentRead);
-      if (state.loaded) loadLatest();
+      if (state.loaded) catchUp();
     },
   };
   for (const [type, fn] of Object.entries(handlers)) chat.addEventListener(type, fn);

@@ -171,7 +171,8 @@ class Call {
     this.names = new Map(); // participant id -> name (kept after they leave)
     this.removed = new Map(); // user id -> name, removed during this call
     this.audioEls = new Map(); // track id -> <audio>
-    this.busy = new Set();
+    this.busy = new Map(); // what ('cam', 'mic', ...) -> a promise settled when it is done
+    this.waiting = new Map(); // slot -> the latest change waiting (afterBusy)
     this.cleanups = [];
     this.joinedAt = Date.now();
     this.ended = null;
@@ -473,15 +474,36 @@ class Call {
     }
   }
 
+  // Runs fn unless something of `what` runs already (a second click on a
+  // toggle while the first is under way does nothing).
   async exclusive(what, fn) {
     if (this.busy.has(what)) return;
-    this.busy.add(what);
+    await this.runBusy(what, fn);
+  }
+
+  // Runs fn once nothing of `what` runs any more; of several waiting for
+  // the same `slot`, only the latest runs (a menu changed twice quickly
+  // ends at the last choice, and no choice is lost).
+  async afterBusy(what, slot, fn) {
+    this.waiting.set(slot, fn);
+    while (this.busy.has(what)) await this.busy.get(what);
+    if (this.waiting.get(slot) !== fn) return;
+    this.waiting.delete(slot);
+    await this.runBusy(what, fn);
+  }
+
+  async runBusy(what, fn) {
+    let done;
+    this.busy.set(what, new Promise((resolve) => {
+      done = resolve;
+    }));
     try {
       await fn();
     } catch (e) {
       toast(e.message || String(e), 'error');
     } finally {
       this.busy.delete(what);
+      done();
       this.refresh();
     }
   }
@@ -949,7 +971,7 @@ class Call {
   }
 
   switchCamera(id) {
-    return this.exclusive('cam', async () => {
+    return this.afterBusy('cam', 'camera-device', async () => {
       this.media.cameraId = id;
       if (!this.camOn) return;
       await this.media.openCamera(id);
@@ -959,7 +981,7 @@ class Call {
   }
 
   switchMic(id) {
-    return this.exclusive('mic', async () => {
+    return this.afterBusy('mic', 'mic-device', async () => {
       this.media.micId = id;
       if (!this.room.sender('mic')) return;
       await this.media.openMic(id);
@@ -973,7 +995,7 @@ class Call {
   }
 
   switchResolution(id) {
-    return this.exclusive('cam', async () => {
+    return this.afterBusy('cam', 'camera-size', async () => {
       const track = await this.media.setResolution(id);
       if (!track || !this.camOn) return;
       if (this.room.sender('camera')?.track !== track) await this.room.replaceTrack('camera', track);

@@ -496,6 +496,9 @@ export function renderMessenger(container, { session, signal, params, calls }) {
     history.replaceState(null, '', `/messenger?c=${encodeURIComponent(id)}`);
     renderChats();
     renderHeaderPresence();
+    // Someone who is neither a contact nor in the recent list yet.
+    if (other && !session.inbox.get(id) && !session.names.has(other))
+      session.fetchName(other).then(() => renderHeaderName());
     if (other && !presenceOf(other))
       session.chat.presence([other]).then((list) => {
         for (const p of list) notePresence(p);

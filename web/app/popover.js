@@ -33,9 +33,13 @@ export class Popover {
   async show() {
     this.el.hidden = false;
     this.button.setAttribute('aria-expanded', 'true');
+    // Above the button, its right edge at the button's unless that would
+    // push it off the left of the window (a button at the left end).
     const r = this.button.getBoundingClientRect();
+    const width = this.el.offsetWidth;
+    const left = Math.max(8, Math.min(r.right - width, window.innerWidth - width - 8));
     this.el.style.bottom = `${Math.max(8, window.innerHeight - r.top + 8)}px`;
-    this.el.style.right = `${Math.max(8, window.innerWidth - r.right)}px`;
+    this.el.style.left = `${left}px`;
     document.addEventListener('pointerdown', this.onDoc, true);
     document.addEventListener('keydown', this.onKey);
     await this.build(this.el);

@@ -54,6 +54,7 @@ export class Session extends EventTarget {
     this._stop = new AbortController();
     this._wake = null; // resolves the backoff wait early (network back)
     this._files = new Map(); // url -> Promise<object URL>
+    this._lookups = new Map(); // user id -> Promise<name> (GET /users/{id})
     this._firstConnect = null;
   }
 
@@ -197,6 +198,19 @@ export class Session extends EventTarget {
     return this.names.get(id) || 'Someone';
   }
 
+  // The name of someone not met yet (not a contact, no message seen):
+  // asked of the server once; resolves with what nameOf() says then.
+  async fetchName(id) {
+    if (!id || id === this.user?.id || this.names.has(id)) return this.nameOf(id);
+    if (!this._lookups.has(id)) {
+      const p = this.api.getUser(id).then((u) => this.learnName(u.id, u.name));
+      p.catch(() => this._lookups.delete(id)); // offline: asked again next time
+      this._lookups.set(id, p);
+    }
+    await this._lookups.get(id).catch(() => {});
+    return this.nameOf(id);
+  }
+
   // --- authenticated downloads ---
 
   // An object URL for a file/thumbnail/photo URL of the API (they need the
@@ -265,7 +279,10 @@ export class Inbox extends EventTarget {
           this._again = false;
           const list = await this.session.api.listConversations({ limit: 200 });
           this.conversations = new Map(list.map((c) => [c.id, c]));
-          for (const c of list) if (c.kind === 'dm') this.session.learnName(c.user, c.name);
+          for (const c of list) {
+            if (c.kind === 'dm') this.session.learnName(c.user, c.name);
+            this.session.chat.noteReceipts(c.id, c.receipts);
+          }
           this.loaded = true;
           this._changed();
         } while (this._again);
