@@ -80,9 +80,9 @@ static GstPadProbeReturn drop_all(GstPad* pad, GstPadProbeInfo* info, gpointer u
     return GST_PAD_PROBE_DROP;
 }
 
-void gst_zumzi_sink_pad_drop_at(GstPad* srcpad)
+gulong gst_zumzi_sink_pad_drop_at(GstPad* srcpad)
 {
-    gst_pad_add_probe(srcpad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, drop_all, NULL, NULL);
+    return gst_pad_add_probe(srcpad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, drop_all, NULL, NULL);
 }
 
 void gst_zumzi_sink_pad_remove_branch(GstZumziSinkPad* pad, GstBin* bin, GstElement** elements)

@@ -23,7 +23,7 @@ void gst_zumzi_sink_pad_begin_release(GstZumziSinkPad* pad);
 /* Adds a probe on `srcpad` (the last internal pad before the shared
  * aggregator) that drops everything, so pushes still running through the
  * branch end there with GST_FLOW_OK. */
-void gst_zumzi_sink_pad_drop_at(GstPad* srcpad);
+gulong gst_zumzi_sink_pad_drop_at(GstPad* srcpad);
 
 /* Takes the internal branch `elements` (NULL-terminated list of the bin's
  * children fed by `pad`) down: sets them to NULL and removes them from
