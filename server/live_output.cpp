@@ -478,6 +478,21 @@ void LiveOutputs::participant_joined(const std::string& room_id,
         media_room->set_display_name(participant_id, name);
 }
 
+void LiveOutputs::room_deleted(const std::string& room_id)
+{
+    remove_hls_files(room_id);
+    g_rmdir(live_dir(ctx_.config, room_id).c_str());
+    const std::string dir = ctx_.config.data_dir + "/recordings/" + room_id;
+    g_autoptr(GDir) listing = g_dir_open(dir.c_str(), 0, nullptr);
+    if (listing)
+        while (const char* name = g_dir_read_name(listing)) {
+            const std::string path = dir + "/" + name;
+            if (g_unlink(path.c_str()) != 0)
+                g_warning("live: cannot remove %s: %s", path.c_str(), g_strerror(errno));
+        }
+    g_rmdir(dir.c_str());
+}
+
 void LiveOutputs::preset_changed(const std::string& room_id, const std::string& preset)
 {
     if (auto media_room = media_.find(room_id))

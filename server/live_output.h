@@ -94,6 +94,8 @@ public:
     // A participant entered the room's media: its tiles get its name.
     void participant_joined(const std::string& room_id, const std::string& participant_id,
                             const std::string& name);
+    // The room was deleted: its HLS files and recordings go.
+    void room_deleted(const std::string& room_id);
     // The owner changed the room's preset: a running composite follows.
     void preset_changed(const std::string& room_id, const std::string& preset);
 

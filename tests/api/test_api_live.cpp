@@ -425,3 +425,14 @@ TEST(Live, MaskedRtmpTargetsKeepNoSecret)
     CHECK_EQUAL(1000, backoff.after_failure(30000));
     CHECK_EQUAL(2000, backoff.after_failure(0));
 }
+
+TEST(Live, DeletingTheRoomRemovesItsRecordingsAndStream)
+{
+    const std::string id = add_recording("rec_gone", "done", "bytes");
+    const std::string playlist = zumzi::live_dir(server->config(), room.id) + "/index.m3u8";
+    write_file(playlist, kPlaylist);
+    CHECK_STATUS(server->del(path(), ann.token), 200);
+    CHECK_FALSE(g_file_test(zumzi::recording_path(server->config(), room.id, id).c_str(),
+                            G_FILE_TEST_EXISTS));
+    CHECK_FALSE(g_file_test(playlist.c_str(), G_FILE_TEST_EXISTS));
+}
