@@ -114,7 +114,9 @@ Reply serve(Context& ctx, Request& req)
 {
     const std::string name = req.param(1);
     const bool playlist = is_playlist(name);
-    if (!playlist && !is_segment(name))
+    // The name ends the path: no trailing slash (the router ignores one).
+    const char* uri_path = g_uri_get_path(soup_server_message_get_uri(req.message()));
+    if ((!playlist && !is_segment(name)) || !g_str_has_suffix(uri_path, ("/" + name).c_str()))
         fail(404, "NOTFOUND", "no such file");
     const Credential credential = credential_of(req);
     auto room = ctx.store.find_room_by_id(req.param(0));

@@ -284,15 +284,19 @@ TEST(Live, HlsServesOnlyThePlaylistAndSegments)
     for (const std::string& name :
          {std::string("notes.txt"), std::string("segment00003.ts.tmp"), std::string("%2e%2e"),
           std::string("..%2f..%2fzumzi.db"), std::string("%2e%2e%2fzumzi.db"),
-          std::string("segment%30%30003.ts"), std::string("index.m3u8%00"),
+          std::string("index.m3u8%00"), std::string("segment00003.ts%2f"),
           std::string("segment.ts"), std::string("segment-1.ts"), std::string(".index.m3u8"),
           std::string("INDEX.M3U8")}) {
+        // 404 from the server, or 400 from libsoup for URIs it will not
+        // take apart (an encoded '/' next to dots); never the file.
         Response r = server->get(base + name + q);
-        CHECK_EQUAL_TEXT(404, r.status, (name + " -> " + r.body).c_str());
+        CHECK_TEXT(r.status == 404 || r.status == 400, (name + " -> " + r.describe()).c_str());
     }
     // Deeper paths match no route at all.
     CHECK_EQUAL(404, server->get(base + "x/index.m3u8" + q).status);
-    CHECK_EQUAL(404, server->get("/live/" + room.id + "%2f..%2f" + room.id + "/index.m3u8" + q).status);
+    const int tricked =
+        server->get("/live/" + room.id + "%2f..%2f" + room.id + "/index.m3u8" + q).status;
+    CHECK_TRUE(tricked == 404 || tricked == 400);
     // The real ones are served.
     CHECK_STATUS(server->get(base + "index.m3u8" + q), 200);
     CHECK_STATUS(server->get(base + "segment00003.ts" + q), 200);
