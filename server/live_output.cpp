@@ -373,8 +373,10 @@ void LiveOutputs::finish(const std::string& room_id, media::OutputKind kind,
         output.retry->cancel();
     if (kind == media::OutputKind::Record) {
         const std::string path = recording_path(ctx_.config, room_id, output.recording_id);
-        ctx_.store.finish_recording(output.recording_id, ctx_.clock() - output.started_at,
-                                    file_size(path));
+        // From its first frame (Live) to now.
+        const int64_t duration_ms =
+            output.live_since_us ? (g_get_monotonic_time() - output.live_since_us) / 1000 : 0;
+        ctx_.store.finish_recording(output.recording_id, duration_ms, file_size(path));
     }
     if (kind == media::OutputKind::Hls)
         remove_hls_files(room_id);

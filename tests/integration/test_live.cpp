@@ -326,6 +326,9 @@ TEST(Live, ARecordingIsListedDownloadedAndLastsAsLongAsItRan)
     CHECK_FALSE(p.audio_codec.empty());
     if (p.duration < ran - 1.0 || p.duration > ran + 1.0)
         FAIL(g_strdup_printf("the recording lasts %.3f s, it ran %.3f s", p.duration, ran));
+    const double listed = static_cast<double>(list.num("recordings.0.duration_ms")) / 1000.0;
+    if (listed < p.duration - 1.0 || listed > p.duration + 1.0)
+        FAIL(g_strdup_printf("listed as %.3f s, the file lasts %.3f s", listed, p.duration));
     CHECK_TRUE(call_goes_on());
 }
 
