@@ -97,9 +97,11 @@ public:
     void set_speaker(const std::string& participant_id);
 
     // What the room wants mixed now: branches are added for new tracks,
-    // released for tracks no longer listed, relabelled otherwise. Cheap
-    // when nothing runs (only remembered).
-    void set_inputs(std::vector<CompositeInput> inputs);
+    // released for tracks no longer listed, relabelled otherwise. Only
+    // remembered while nothing runs. `removed` runs on the main context
+    // once the branches this call removes are gone (their tee pads
+    // released: the publisher's tee may go then).
+    void set_inputs(std::vector<CompositeInput> inputs, std::function<void()> removed = nullptr);
 
     // See Room::start_output / stop_output / output_running.
     bool start_output(OutputKind kind, const OutputOptions& options);
@@ -124,21 +126,24 @@ private:
     struct Branch;
     struct Output {
         OutputOptions options;
-        std::string location;  // the livesink location property's value
+        std::string location;  // the livesink's location property
         bool live = false;
         bool stopping = false;
         std::vector<std::function<void()>> done;
-        std::shared_ptr<Timer> timeout;
+        std::unique_ptr<Timer> timeout;  // while stopping
     };
 
     bool build();
+    // Takes the mixer, livesink and branches out of the pipeline (the
+    // last output is gone); completes on its own.
     void teardown();
     void add_branch(const CompositeInput& input);
-    void remove_branch(const std::string& track_id);
+    void remove_branch(const std::string& track_id, std::function<void()> done);
     void apply_speaker();
-    void set_location(OutputKind kind, const std::string& value);
+    bool stop(OutputKind kind, std::function<void()> done, unsigned timeout_ms);
+    // The output is over (Stopped or Failed): forgotten, reported, and the
+    // composite removed if it was the last.
     void output_ended(OutputKind kind, OutputState state, const std::string& error);
-    void maybe_teardown();
 
     GMainContext* ctx_;
     GstPtr<GstBin> bin_;
@@ -153,9 +158,6 @@ private:
     GstPtr<GstElement> livesink_;
     std::map<std::string, std::shared_ptr<Branch>> branches_;  // by track id
     std::map<OutputKind, Output> outputs_;
-    // Branches being taken down (the IDLE probe has not run yet).
-    unsigned removing_ = 0;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace zumzi::media

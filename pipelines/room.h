@@ -204,8 +204,9 @@ private:
     std::shared_ptr<Levels> watch_levels(Participant& publisher, GstElement* tee,
                                          const TrackInfo& info);
     void on_levels_tick();
-    // Tells the composite which tracks to mix and who speaks.
-    void update_composite();
+    // Tells the composite which tracks to mix and who speaks; `removed`
+    // runs once the branches taken out are gone.
+    void update_composite(std::function<void()> removed = nullptr);
 
     std::string id_;
     GMainContext* ctx_;
