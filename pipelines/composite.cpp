@@ -672,17 +672,25 @@ bool Composite::handle_message(GstMessage* message)
         case GST_MESSAGE_ERROR:
         case GST_MESSAGE_WARNING: {
             // The livesink's own reports of a failed output: the `error`
-            // status above says it (the room's on_error need not).
-            if (!livesink_ ||
-                !(src == GST_OBJECT(livesink_.get()) ||
-                  gst_object_has_as_ancestor(src, GST_OBJECT(livesink_.get()))))
-                return false;
+            // status above says it (the room's on_error need not). By the
+            // time the bus watch sees them, the failed output's elements
+            // (or the whole livesink) may be out of the pipeline already:
+            // the debug text names the path the message was posted from.
             GError* error = nullptr;
             gchar* debug = nullptr;
             if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR)
                 gst_message_parse_error(message, &error, &debug);
             else
                 gst_message_parse_warning(message, &error, &debug);
+            bool ours = (livesink_ && (src == GST_OBJECT(livesink_.get()) ||
+                                       gst_object_has_as_ancestor(
+                                           src, GST_OBJECT(livesink_.get())))) ||
+                        (debug && strstr(debug, "/GstZumziLiveSink:"));
+            if (!ours) {
+                g_clear_error(&error);
+                g_free(debug);
+                return false;
+            }
             GST_INFO("room %s: livesink %s: %s (%s)", room_id_.c_str(), GST_OBJECT_NAME(src),
                      error ? error->message : "?", debug ? debug : "");
             g_clear_error(&error);

@@ -325,6 +325,16 @@ TEST(MediaComposite, HlsRecordingRtmpWhileTheRoomChanges)
         return false;
     }));
 
+    // A muted camera leaves the mix, and comes back unmuted.
+    std::string bob_camera;
+    for (const auto& t : room->tracks())
+        if (t.participant_id == "bob" && t.kind == TrackKind::Video)
+            bob_camera = t.id;
+    CHECK_TRUE(room->set_track_muted(bob_camera, true));
+    CHECK_TRUE(wait_until([&]() { return video_labels(mixer).size() == 1; }));
+    CHECK_TRUE(room->set_track_muted(bob_camera, false));
+    CHECK_TRUE(wait_until([&]() { return video_labels(mixer).size() == 2; }));
+
     // RTMP to a port nobody listens on: Failed, and HLS goes on.
     OutputOptions rtmp;
     rtmp.location = "rtmp://127.0.0.1:" + std::to_string(closed_port()) + "/live/room";
@@ -392,6 +402,62 @@ TEST(MediaComposite, ClosingTheRoomFinalisesTheRecording)
     CHECK_TRUE(recording.find("audio") != nullptr);
     CHECK_EQUAL(320, recording.find("video")->width);
     CHECK_TRUE(recording.duration >= 1.0);
+}
+
+TEST(MediaComposite, RtmpAloneFailsAndTheCompositeGoes)
+{
+    auto alice = Bot::create(*registry, "rtmp", "alice");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return registry->find("rtmp")->tracks().size() == 2; }));
+    auto room = registry->find("rtmp");
+    CHECK_TRUE(room->set_composite_preset("qvga"));
+    const std::set<std::string> baseline = child_names(room->pipeline());
+    OutputOptions rtmp;
+    rtmp.location = "rtmp://127.0.0.1:" + std::to_string(closed_port()) + "/live/room";
+    CHECK_TRUE(room->start_output(OutputKind::Rtmp, rtmp));
+    CHECK_TRUE(wait_until([&]() { return has(OutputKind::Rtmp, OutputState::Failed); }));
+    CHECK_FALSE(room->output_running(OutputKind::Rtmp));
+    // The only output: the composite goes with it.
+    CHECK_TRUE(room->composite().elements().empty());
+    CHECK_TRUE(wait_until([&]() { return child_names(room->pipeline()) == baseline; }));
+    spin(300);
+    // Reported as the output's failure, not as an error of the room.
+    CHECK_EQUAL(0u, errors.size());
+    // It may be started again (a retry), and fails again.
+    events.clear();
+    CHECK_TRUE(room->start_output(OutputKind::Rtmp, rtmp));
+    CHECK_TRUE(wait_until([&]() { return has(OutputKind::Rtmp, OutputState::Failed); }));
+    CHECK_TRUE(wait_until([&]() { return child_names(room->pipeline()) == baseline; }));
+    spin(300);
+    CHECK_EQUAL(0u, errors.size());
+    alice->leave();
+}
+
+TEST(MediaComposite, RegistryDestroyedWhileLive)
+{
+    // Server shutdown with an output running: everything goes to NULL
+    // without a deadlock (no finalising: see Room::finalise_outputs).
+    auto alice = Bot::create(*registry, "down", "alice");
+    auto bob = Bot::create(*registry, "down", "bob");
+    alice->publish();
+    bob->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 5; }));
+    auto room = registry->find("down");
+    CHECK_TRUE(room->set_composite_preset("qvga"));
+    OutputOptions hls;
+    hls.location = dir + "/hls";
+    CHECK_TRUE(room->start_output(OutputKind::Hls, hls));
+    CHECK_TRUE(wait_until([&]() { return has(OutputKind::Hls, OutputState::Live); }));
+    GstPipeline* pipeline = room->pipeline();
+    g_object_add_weak_pointer(G_OBJECT(pipeline), reinterpret_cast<gpointer*>(&pipeline));
+    room.reset();
+    alice->forget_registry();
+    bob->forget_registry();
+    registry.reset();
+    CHECK_TRUE(wait_until([&]() { return pipeline == nullptr; }, 5000));
+    alice.reset();
+    bob.reset();
+    registry = std::make_unique<RoomRegistry>(loopback_config());
 }
 
 TEST(MediaComposite, BadOptionsChangeNothing)
