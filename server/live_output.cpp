@@ -448,8 +448,7 @@ void LiveOutputs::stop(const Principal& me, const std::string& room_id, const st
         output.retry->cancel();
     std::weak_ptr<LiveOutputs*> weak = self_;
     const std::string id = room.id;
-    if (running &&
-        media_room->stop_output(which, [weak, id, which] {
+    if (running && media_room->stop_output(which, [weak, id, which] {
             if (auto self = weak.lock())
                 (*self)->finish(id, which, "stopped", "");
         }))
@@ -479,8 +478,8 @@ JsonOut LiveOutputs::set_layout(const Principal& me, const std::string& room_id,
     return live_json(room.id, member.permissions);
 }
 
-void LiveOutputs::participant_joined(const std::string& room_id,
-                                     const std::string& participant_id, const std::string& name)
+void LiveOutputs::participant_joined(const std::string& room_id, const std::string& participant_id,
+                                     const std::string& name)
 {
     if (auto media_room = media_.find(room_id))
         media_room->set_display_name(participant_id, name);
@@ -547,8 +546,7 @@ void LiveOutputs::delete_recording(const Principal& me, const std::string& room_
                                    const std::string& recording_id)
 {
     Room room;
-    require_permission(member_of(me, room_id, room), kModerate,
-                       "delete this room's recordings");
+    require_permission(member_of(me, room_id, room), kModerate, "delete this room's recordings");
     auto recording = ctx_.store.find_recording(room.id, recording_id);
     if (!recording)
         fail(404, "NOTFOUND", "no such recording");

@@ -69,8 +69,7 @@ Reply download_recording(Context& ctx, Request& req)
     soup_message_headers_replace(h, "Cache-Control", "private, no-cache");
     const std::string filename = recording.id + ".mp4";
     g_autoptr(GHashTable) params = g_hash_table_new(g_str_hash, g_str_equal);
-    g_hash_table_insert(params, const_cast<char*>("filename"),
-                        const_cast<char*>(filename.c_str()));
+    g_hash_table_insert(params, const_cast<char*>("filename"), const_cast<char*>(filename.c_str()));
     soup_message_headers_set_content_disposition(h, "attachment", params);
     soup_message_headers_set_content_type(h, "video/mp4", nullptr);
     g_autoptr(GBytes) bytes = g_mapped_file_get_bytes(mapped);

@@ -64,12 +64,12 @@ TEST_GROUP(Live)
         dan = server->make_user("dan@example.com", "Dan");
         room = server->create_room(ann);
         // Bob publishes, Cat views; Dan is no member.
-        CHECK_STATUS(server->post(path("/join"), "{\"pin\":" + json_string(room.participant_pin) + "}",
-                                  bob.token),
+        CHECK_STATUS(server->post(path("/join"),
+                                  "{\"pin\":" + json_string(room.participant_pin) + "}", bob.token),
                      200);
-        CHECK_STATUS(
-            server->post(path("/join"), "{\"pin\":" + json_string(room.viewer_pin) + "}", cat.token),
-            200);
+        CHECK_STATUS(server->post(path("/join"), "{\"pin\":" + json_string(room.viewer_pin) + "}",
+                                  cat.token),
+                     200);
     }
     void teardown() override
     {
@@ -176,8 +176,8 @@ TEST(Live, BadRequestsAreRefusedAndChangeNothing)
         CHECK_EQUAL_TEXT(c.status, r.status, (std::string(c.body) + " -> " + r.body).c_str());
         CHECK_EQUAL_TEXT(std::string(c.code), r.error_code(), c.body);
     }
-    CHECK_ERROR(server->post("/api/v1/rooms/nosuchroom/live", "{\"kind\":\"hls\"}", ann.token),
-                404, "NOTFOUND");
+    CHECK_ERROR(server->post("/api/v1/rooms/nosuchroom/live", "{\"kind\":\"hls\"}", ann.token), 404,
+                "NOTFOUND");
     CHECK_ERROR(server->get("/api/v1/rooms/nosuchroom/live", ann.token), 404, "NOTFOUND");
     CHECK_ERROR(server->del(path("/live/dash"), ann.token), 400, "BADREQUEST");
     CHECK_ERROR(server->del(path("/live/hls"), ann.token), 404, "NOTFOUND");
@@ -185,10 +185,10 @@ TEST(Live, BadRequestsAreRefusedAndChangeNothing)
                 "BADREQUEST");
     CHECK_ERROR(server->patch(path("/live"), "{}", ann.token), 400, "BADREQUEST");
     // A valid RTMP URL gets as far as the empty room.
-    CHECK_ERROR(server->post(path("/live"),
-                             "{\"kind\":\"rtmp\",\"url\":\"rtmps://127.0.0.1:1935/live/key\"}",
-                             ann.token),
-                409, "ROOMIDLE");
+    CHECK_ERROR(
+        server->post(path("/live"),
+                     "{\"kind\":\"rtmp\",\"url\":\"rtmps://127.0.0.1:1935/live/key\"}", ann.token),
+        409, "ROOMIDLE");
     CHECK_EQUAL(0, server->get(path("/live"), ann.token).count("outputs"));
 }
 
@@ -200,24 +200,28 @@ TEST(Live, WebSocketRequestsFollowTheSameRules)
     CHECK_EQUAL(std::string("grid"), joined.str("live.layout"));
     CHECK_EQUAL(0, joined.count("live.outputs"));
 
-    Response refused = c.request("{\"type\":\"live_start\",\"id\":\"1\",\"room\":" +
-                                     json_string(room.id) + ",\"kind\":\"hls\"}",
-                                 "1");
+    Response refused =
+        c.request("{\"type\":\"live_start\",\"id\":\"1\",\"room\":" + json_string(room.id) +
+                      ",\"kind\":\"hls\"}",
+                  "1");
     CHECK_EQUAL(std::string("error"), refused.str("type"));
     CHECK_EQUAL(std::string("PERMISSION"), refused.str("error.code"));
-    Response layout = c.request("{\"type\":\"live_layout\",\"id\":\"2\",\"room\":" +
-                                    json_string(room.id) + ",\"layout\":\"pip\"}",
-                                "2");
+    Response layout =
+        c.request("{\"type\":\"live_layout\",\"id\":\"2\",\"room\":" + json_string(room.id) +
+                      ",\"layout\":\"pip\"}",
+                  "2");
     CHECK_EQUAL(std::string("PERMISSION"), layout.str("error.code"));
 
     WsClient a(*server, ann.token);
-    Response bad = a.request("{\"type\":\"live_start\",\"id\":\"3\",\"room\":" +
-                                 json_string(room.id) + ",\"kind\":\"rtmp\",\"url\":\"udp://x\"}",
-                             "3");
+    Response bad =
+        a.request("{\"type\":\"live_start\",\"id\":\"3\",\"room\":" + json_string(room.id) +
+                      ",\"kind\":\"rtmp\",\"url\":\"udp://x\"}",
+                  "3");
     CHECK_EQUAL(std::string("BADREQUEST"), bad.str("error.code"));
-    Response stop = a.request("{\"type\":\"live_stop\",\"id\":\"4\",\"room\":" +
-                                  json_string(room.id) + ",\"kind\":\"record\"}",
-                              "4");
+    Response stop =
+        a.request("{\"type\":\"live_stop\",\"id\":\"4\",\"room\":" + json_string(room.id) +
+                      ",\"kind\":\"record\"}",
+                  "4");
     CHECK_EQUAL(std::string("NOTFOUND"), stop.str("error.code"));
 }
 
@@ -236,8 +240,7 @@ TEST(Live, HlsNeedsAPinOrAMembersToken)
     CHECK_ERROR(server->get(playlist + "?token=nonsense"), 403, "BADPIN");
     CHECK_ERROR(server->get(playlist + "?token=" + dan.token), 403, "NOTMEMBER");
     CHECK_ERROR(get_with(playlist, {{"Authorization", "Bearer 87654321"}}), 403, "BADPIN");
-    CHECK_ERROR(server->get("/live/nosuchroom/index.m3u8?pin=" + room.viewer_pin), 404,
-                "NOTFOUND");
+    CHECK_ERROR(server->get("/live/nosuchroom/index.m3u8?pin=" + room.viewer_pin), 404, "NOTFOUND");
 
     // Both PINs, a member's token as query or bearer.
     for (const std::string& query :
@@ -247,8 +250,10 @@ TEST(Live, HlsNeedsAPinOrAMembersToken)
         CHECK_EQUAL(std::string("application/vnd.apple.mpegurl"), r.header("content-type"));
         CHECK_EQUAL(std::string("no-cache"), r.header("cache-control"));
         // Each segment URI carries the query the playlist came with.
-        CHECK_TRUE(r.body.find("\nsegment-1795617300000-00003.ts?" + query + "\n") != std::string::npos);
-        CHECK_TRUE(r.body.find("\nsegment-1795617300000-00004.ts?" + query + "\n") != std::string::npos);
+        CHECK_TRUE(r.body.find("\nsegment-1795617300000-00003.ts?" + query + "\n") !=
+                   std::string::npos);
+        CHECK_TRUE(r.body.find("\nsegment-1795617300000-00004.ts?" + query + "\n") !=
+                   std::string::npos);
         CHECK_TRUE(r.body.find("#EXT-X-MEDIA-SEQUENCE:3\n") != std::string::npos);
         CHECK_TRUE(r.body.find("#EXTINF:2.000,\n") != std::string::npos);
     }
@@ -256,16 +261,19 @@ TEST(Live, HlsNeedsAPinOrAMembersToken)
     CHECK_STATUS(bearer, 200);
     CHECK_EQUAL(std::string(kPlaylist), bearer.body);  // nothing to carry: as written
 
-    Response seg = server->get("/live/" + room.id + "/segment-1795617300000-00003.ts?pin=" + room.viewer_pin);
+    Response seg =
+        server->get("/live/" + room.id + "/segment-1795617300000-00003.ts?pin=" + room.viewer_pin);
     CHECK_STATUS(seg, 200);
     CHECK_EQUAL(segment, seg.body);
     CHECK_EQUAL(std::string("video/mp2t"), seg.header("content-type"));
     CHECK_EQUAL(std::string("public, max-age=3600, immutable"), seg.header("cache-control"));
     CHECK_EQUAL(std::string("*"), seg.header("access-control-allow-origin"));
-    CHECK_ERROR(server->get("/live/" + room.id + "/segment-1795617300000-00003.ts"), 401, "AUTHFAIL");
+    CHECK_ERROR(server->get("/live/" + room.id + "/segment-1795617300000-00003.ts"), 401,
+                "AUTHFAIL");
     // Not (or no longer) on disk: not live.
-    CHECK_ERROR(server->get("/live/" + room.id + "/segment-1795617300000-00009.ts?pin=" + room.viewer_pin), 404,
-                "NOTFOUND");
+    CHECK_ERROR(
+        server->get("/live/" + room.id + "/segment-1795617300000-00009.ts?pin=" + room.viewer_pin),
+        404, "NOTFOUND");
 
     // A member whose 'subscribe' was taken away may not watch.
     grant(cat, "\"list\"");
@@ -282,10 +290,11 @@ TEST(Live, HlsServesOnlyThePlaylistAndSegments)
     const std::string q = "?pin=" + room.viewer_pin;
     const std::string base = "/live/" + room.id + "/";
     for (const std::string& name :
-         {std::string("notes.txt"), std::string("segment-1795617300000-00003.ts.tmp"), std::string("%2e%2e"),
-          std::string("..%2f..%2fzumzi.db"), std::string("%2e%2e%2fzumzi.db"),
-          std::string("index.m3u8%00"), std::string("segment-1795617300000-00003.ts%2f"),
-          std::string("segment.ts"), std::string("segment-1_2.ts"), std::string("segment-1.ts.ts"), std::string(".index.m3u8"),
+         {std::string("notes.txt"), std::string("segment-1795617300000-00003.ts.tmp"),
+          std::string("%2e%2e"), std::string("..%2f..%2fzumzi.db"),
+          std::string("%2e%2e%2fzumzi.db"), std::string("index.m3u8%00"),
+          std::string("segment-1795617300000-00003.ts%2f"), std::string("segment.ts"),
+          std::string("segment-1_2.ts"), std::string("segment-1.ts.ts"), std::string(".index.m3u8"),
           std::string("INDEX.M3U8")}) {
         // 404 from the server, or 400 from libsoup for URIs it will not
         // take apart (an encoded '/' next to dots); never the file.
@@ -306,7 +315,11 @@ TEST(Live, HlsServesOnlyThePlaylistAndSegments)
 
 TEST(Live, RecordingsAreForRecordHoldersAndDeletedByModerators)
 {
-    const std::string bytes = std::string("\0\0\0\x18" "ftypmp42", 12) + std::string(500, 'x');
+    const std::string bytes = std::string(
+                                  "\0\0\0\x18"
+                                  "ftypmp42",
+                                  12) +
+                              std::string(500, 'x');
     add_recording("rec_older", "done", "old");
     const std::string id = add_recording("rec_first", "done", bytes);
 
@@ -388,10 +401,9 @@ TEST(Live, JoiningWithoutMediaGivesRosterAndChatButNoMediaSession)
     CHECK_EQUAL(std::string("sent"), sent.str("type"));
     CHECK_EQUAL(std::string("hello from the stream"), a.next("message").str("message.text"));
     // ...but no media session: no offer ever comes, media requests say so.
-    Response publish =
-        c.request("{\"type\":\"publish\",\"id\":\"p\",\"room\":" + json_string(room.id) +
-                      ",\"sdp\":\"v=0\"}",
-                  "p");
+    Response publish = c.request(
+        "{\"type\":\"publish\",\"id\":\"p\",\"room\":" + json_string(room.id) + ",\"sdp\":\"v=0\"}",
+        "p");
     CHECK_EQUAL(std::string("NOMEDIA"), publish.str("error.code"));
     c.sync();
     CHECK_FALSE(c.has_queued("subscribe_offer"));
@@ -405,8 +417,8 @@ TEST(Live, JoiningWithoutMediaGivesRosterAndChatButNoMediaSession)
     CHECK_EQUAL(0u, server->media_rooms());
 
     // Leaving works as for anyone.
-    Response left = c.request("{\"type\":\"leave\",\"id\":\"l\",\"room\":" + json_string(room.id) + "}",
-                              "l");
+    Response left =
+        c.request("{\"type\":\"leave\",\"id\":\"l\",\"room\":" + json_string(room.id) + "}", "l");
     CHECK_EQUAL(std::string("left"), left.str("type"));
 }
 

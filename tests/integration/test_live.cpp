@@ -112,9 +112,10 @@ TEST_GROUP(Live)
                             }),
                    (describe(*b) + " / " + describe(*c)).c_str());
         owner = std::make_unique<WsClient>(*server, ann.token);
-        Response joined = owner->request("{\"type\":\"join\",\"id\":\"j\",\"room\":" +
-                                             json_string(room.id) + ",\"media\":false}",
-                                         "j");
+        Response joined =
+            owner->request("{\"type\":\"join\",\"id\":\"j\",\"room\":" + json_string(room.id) +
+                               ",\"media\":false}",
+                           "j");
         CHECK_EQUAL_TEXT(std::string("joined"), joined.str("type"), joined.body.c_str());
     }
 
@@ -229,9 +230,8 @@ TEST(Live, RtmpReachesARealServerAtThePresetSize)
     NginxRtmp nginx(nginx_dir.path(), port);
     start_call();
     const std::string url = "rtmp://127.0.0.1:" + std::to_string(port) + "/live/onair";
-    Response started =
-        server->post(path("/live"), "{\"kind\":\"rtmp\",\"url\":" + json_string(url) + "}",
-                     ann.token);
+    Response started = server->post(
+        path("/live"), "{\"kind\":\"rtmp\",\"url\":" + json_string(url) + "}", ann.token);
     CHECK_STATUS(started, 201);
     CHECK_EQUAL("rtmp://127.0.0.1:" + std::to_string(port) + "/live/****",
                 started.str("output.target"));
@@ -264,10 +264,10 @@ TEST(Live, ARefusedRtmpTargetIsRetriedWhileHlsAndTheCallGoOn)
     // A viewer watching the page: hears the states, never targets or errors.
     TestUser dan = server->login("dan@example.com");
     WsClient viewer(*server, dan.token);
-    Response joined = viewer.request("{\"type\":\"join\",\"id\":\"v\",\"room\":" +
-                                         json_string(room.id) + ",\"pin\":" +
-                                         json_string(room.viewer_pin) + ",\"media\":false}",
-                                     "v");
+    Response joined =
+        viewer.request("{\"type\":\"join\",\"id\":\"v\",\"room\":" + json_string(room.id) +
+                           ",\"pin\":" + json_string(room.viewer_pin) + ",\"media\":false}",
+                       "v");
     CHECK_EQUAL_TEXT(std::string("joined"), joined.str("type"), joined.body.c_str());
     CHECK_STATUS(server->post(path("/live"), "{\"kind\":\"hls\"}", ann.token), 201);
     CHECK_TRUE(status("hls", "live").json != nullptr);
