@@ -3,8 +3,10 @@
 // stream from the Live panel; the LIVE badge shows in her header. Bob opens
 // the panel's viewer link /watch/{room}?pin=<viewer PIN> in another
 // browser, signs in, and his <video> plays the stream (currentTime
-// advancing, videoWidth > 0; hls.js or native HLS, whichever the browser
-// takes); his message in the page's room chat reaches Ann's room chat.
+// advancing, videoWidth > 0) with hls.js: his browser is made one without
+// HLS of its own (canPlayType answers '' for HLS), as Firefox and older
+// Chromiums are; Cat's Chromium, which plays HLS itself, plays it natively.
+// Bob's message in the page's room chat reaches Ann's room chat.
 // Ann records, stops, and the recordings list offers the file, whose
 // download link answers video/mp4 (an MP4 with an ftyp box). When she
 // stops the stream, Bob's page says it is not live. Screenshots land in
@@ -29,10 +31,34 @@ after(async () => {
   await server?.stop();
 });
 
-async function open(name, path) {
-  const b = await openBrowser(server, name, path, { viewport: VIEWPORT });
+// initScript: runs in the page before its own scripts.
+async function open(name, path, initScript = null) {
+  const b = await openBrowser(server, name, '/', { viewport: VIEWPORT });
   browsers.push(b);
+  if (initScript) await b.context.addInitScript(initScript);
+  await b.page.goto(server.url + path);
   return b;
+}
+
+// A browser that cannot play HLS itself: the viewer page must use hls.js.
+function withoutNativeHls() {
+  const canPlayType = HTMLMediaElement.prototype.canPlayType;
+  HTMLMediaElement.prototype.canPlayType = function (type) {
+    return /mpegurl/i.test(type) ? '' : canPlayType.call(this, type);
+  };
+}
+
+// The <video> of the viewer page playing: frames sized, time advancing.
+async function waitForStream(b, who) {
+  const first = await waitFor(`${who}’s video to play the stream`, async () => {
+    const s = await watchState(b.page);
+    return { ok: s.state === 'playing' && s.videoWidth > 0 && !s.paused && s.currentTime > 0, ...s };
+  }, 120000);
+  const later = await waitFor(`${who}’s video to go on`, async () => {
+    const s = await watchState(b.page);
+    return { ok: s.currentTime > first.currentTime + 1, ...s };
+  }, 60000);
+  return { first, later };
 }
 
 async function signIn(page, email, name) {
@@ -113,21 +139,16 @@ test('a moderator goes live from the call, a viewer watches and chats, a recordi
   await ann.screenshot('live-ann-streaming');
 
   // Bob follows the viewer link: sign-in first, then the stream plays.
-  const bob = await open('live-bob', new URL(viewerLink).pathname + new URL(viewerLink).search);
+  const viewerPath = new URL(viewerLink).pathname + new URL(viewerLink).search;
+  const bob = await open('live-bob', viewerPath, withoutNativeHls);
   await bob.page.waitForURL(/\/signin\?next=/);
   await signIn(bob.page, 'bob@example.com', 'Bob');
   await bob.page.waitForURL((url) => url.href === viewerLink);
   await bob.page.locator('.watch').waitFor();
-  const first = await waitFor('Bob\u2019s video to play the stream', async () => {
-    const s = await watchState(bob.page);
-    return { ok: s.state === 'playing' && s.videoWidth > 0 && !s.paused && s.currentTime > 0, ...s };
-  }, 120000);
-  const later = await waitFor('Bob\u2019s video to go on', async () => {
-    const s = await watchState(bob.page);
-    return { ok: s.currentTime > first.currentTime + 1, ...s };
-  }, 60000);
+  const { first, later } = await waitForStream(bob, 'Bob');
   t.diagnostic(`Bob plays ${later.videoWidth}x${later.videoHeight} with ${later.player}; ` +
     `currentTime ${first.currentTime.toFixed(2)} -> ${later.currentTime.toFixed(2)}`);
+  assert.equal(later.player, 'hls.js');
   assert.ok(later.badge, 'the LIVE badge shows on the viewer page while it plays');
   assert.equal(await bob.page.getByRole('heading', { name: 'Launch party' }).count(), 1);
 
@@ -138,6 +159,19 @@ test('a moderator goes live from the call, a viewer watches and chats, a recordi
   await bobChat.getByText('Hello from the audience!').waitFor();
   await sleep(500);
   await bob.screenshot('live-bob-watching');
+
+  // Cat's Chromium plays HLS itself (where it says it can).
+  const cat = await open('live-cat', viewerPath);
+  await cat.page.waitForURL(/\/signin\?next=/);
+  await signIn(cat.page, 'cat@example.com', 'Cat');
+  await cat.page.waitForURL((url) => url.href === viewerLink);
+  const native = await cat.page.evaluate(() => document.createElement('video').canPlayType('application/vnd.apple.mpegurl'));
+  const catPlays = await waitForStream(cat, 'Cat');
+  t.diagnostic(`Cat's canPlayType for HLS: '${native}'; she plays ${catPlays.later.videoWidth}x${catPlays.later.videoHeight} with ${catPlays.later.player}`);
+  assert.equal(catPlays.later.player, native ? 'native' : 'hls.js');
+  await cat.screenshot('live-cat-watching');
+  await cat.close();
+  browsers.splice(browsers.indexOf(cat), 1);
   await ann.page.keyboard.press('Escape'); // the panel closes
   await ann.page.getByRole('button', { name: /^Chat \(1 unread\)/ }).waitFor();
   await ann.page.getByRole('button', { name: /^Chat($| \()/ }).click();
