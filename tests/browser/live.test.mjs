@@ -199,6 +199,7 @@ test('a moderator goes live from the call, a viewer watches and chats, a recordi
   assert.equal(bytes.subarray(4, 8).toString('latin1'), 'ftyp', 'an MP4 file');
   const meta = await panel.locator('.recording .recording-meta').first().textContent();
   t.diagnostic(`recording: ${bytes.length} bytes, listed as "${meta}"`);
+  await download.scrollIntoViewIfNeeded();
   await sleep(300);
   await ann.screenshot('live-ann-recordings');
 

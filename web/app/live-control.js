@@ -140,10 +140,11 @@ export class LiveControl {
       },
     });
     this.rtmpButton = h('button', { type: 'button', onclick: () => this.toggle('rtmp') });
+    this.rtmpTarget = h('p', { class: 'dim hint live-target' });
     this.rtmp = section('rtmp', 'RTMP stream',
       h('div', { class: 'field' },
         h('label', { for: 'live-rtmp-url' }, 'RTMP URL (with the stream key)'), this.rtmpUrl),
-      h('div', { class: 'row' }, this.rtmpButton));
+      h('div', { class: 'row' }, this.rtmpButton), this.rtmpTarget);
 
     // Recording
     this.recordButton = h('button', { type: 'button', onclick: () => this.toggle('record') });
@@ -207,7 +208,9 @@ export class LiveControl {
     this.paintKind('rtmp', this.rtmp, this.rtmpButton, rtmp, 'Start RTMP stream', 'Stop RTMP stream');
     this.paintKind('record', this.record, this.recordButton, record, 'Start recording', 'Stop recording');
     this.rtmpUrl.disabled = !!rtmp || this.busy.has('rtmp');
-    if (rtmp?.target && document.activeElement !== this.rtmpUrl && !this.rtmpUrl.value) this.rtmpUrl.value = rtmp.target;
+    // The server shows the target with its stream key masked.
+    this.rtmpTarget.textContent = rtmp?.target ? `Pushing to ${rtmp.target}` : '';
+    this.rtmpTarget.hidden = !rtmp?.target;
     this.viewerRow.hidden = !hls;
     this.paintRecordings();
   }
