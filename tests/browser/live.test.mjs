@@ -12,6 +12,7 @@
 // stops the stream, Bob's page says it is not live. Screenshots land in
 // the log directory printed first.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 
 import { createRoom, logDir, login, openBrowser, sleep, startServer, waitFor } from './harness.mjs';
@@ -38,6 +39,15 @@ async function open(name, path, initScript = null) {
   if (initScript) await b.context.addInitScript(initScript);
   await b.page.goto(server.url + path);
   return b;
+}
+
+// A TCP port of 127.0.0.1 nobody listens on.
+async function closedPort() {
+  const s = net.createServer();
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
 }
 
 // A browser that cannot play HLS itself: the viewer page must use hls.js.
@@ -202,6 +212,27 @@ test('a moderator goes live from the call, a viewer watches and chats, a recordi
   await download.scrollIntoViewIfNeeded();
   await sleep(300);
   await ann.screenshot('live-ann-recordings');
+
+  // An RTMP server that is not there: the panel shows the retries and why,
+  // the masked target, and the HLS stream plays on.
+  const rtmpUrl = `rtmp://127.0.0.1:${await closedPort()}/live/secret-stream-key`;
+  await panel.getByLabel('RTMP URL (with the stream key)').fill(rtmpUrl);
+  await panel.getByRole('button', { name: 'Start RTMP stream' }).click();
+  const retrying = await waitFor('the RTMP state to show a retry', async () => {
+    const text = await panel.locator('#live-state-rtmp').textContent();
+    return { ok: /^Retrying in \d+ s: \S/.test(text), text };
+  }, 90000);
+  t.diagnostic(`RTMP: "${retrying.text}"`);
+  const target = await panel.locator('.live-target').textContent();
+  assert.ok(!target.includes('secret-stream-key') && target.startsWith('Pushing to rtmp://127.0.0.1:'), target);
+  assert.equal(await panel.getByRole('button', { name: 'Stop RTMP stream' }).count(), 1);
+  assert.ok(await liveBadge.isVisible(), 'HLS is still live');
+  await panel.locator('.live-rtmp').scrollIntoViewIfNeeded();
+  await sleep(300);
+  await ann.screenshot('live-ann-rtmp-retrying');
+  await panel.getByRole('button', { name: 'Stop RTMP stream' }).click();
+  await waitFor('the RTMP state to be off', async () =>
+    (await panel.locator('#live-state-rtmp').textContent()) === 'Off');
 
   // Ann stops the stream: the badge goes, Bob's page waits for the next one.
   await panel.getByRole('button', { name: 'Stop HLS stream' }).click();
