@@ -84,6 +84,10 @@ bool is_screen(const TrackInfo& info)
     return info.label == "screen";
 }
 
+// What the composite's mixer waits for a decoded frame beyond the
+// jitterbuffer's latency (decoding, scheduling on a busy machine).
+constexpr unsigned kCompositeLatencyMs = 200;
+
 }  // namespace
 
 Room::Room(std::string id, GMainContext* ctx, const MediaConfig& config, RoomCallbacks callbacks)
@@ -98,8 +102,17 @@ Room::Room(std::string id, GMainContext* ctx, const MediaConfig& config, RoomCal
     pipeline_.reset(GST_PIPELINE(gst_object_ref_sink(pipeline)));
     // Live sources come and go: the pipeline runs on the system clock from
     // the start, whatever its children are.
-    gst_pipeline_use_clock(pipeline_.get(), gst_system_clock_obtain());
+    GstClock* clock = gst_system_clock_obtain();
+    gst_pipeline_use_clock(pipeline_.get(), clock);
+    gst_object_unref(clock);
     gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_PLAYING);
+    // The mixer waits for frames that passed the jitterbuffer and a decoder.
+    composite_ = std::make_unique<Composite>(
+        ctx_, GST_BIN(pipeline_.get()), id_, config_.latency_ms + kCompositeLatencyMs,
+        [this](const OutputEvent& event) {
+            if (callbacks_.on_output)
+                callbacks_.on_output(event);
+        });
     GST_INFO("room %s created", id_.c_str());
 }
 
@@ -231,6 +244,7 @@ void Room::publish(std::shared_ptr<Track> track)
     }
     // A first camera may put its publisher into the last-N set.
     update_forwarding();
+    update_composite();
     if (callbacks_.on_track_published) {
         TrackInfo out = info;
         out.muted = muted_.count(info.id) != 0;
@@ -278,6 +292,7 @@ void Room::take_down(std::shared_ptr<Track> track)
     }
     GST_INFO("room %s: track %s unpublished", id_.c_str(), track_id.c_str());
     update_forwarding();
+    update_composite();
     if (callbacks_.on_track_unpublished)
         callbacks_.on_track_unpublished(track->info());
 }
@@ -430,6 +445,9 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
     }
     // Someone else may enter the last-N set.
     update_forwarding();
+    // Its tracks leave the composite before its tees go.
+    barrier->pending++;
+    update_composite([barrier]() { Barrier::arrive(barrier); });
     Barrier::arrive(barrier);
     return true;
 }
@@ -481,6 +499,7 @@ bool Room::set_track_muted(const std::string& track_id, bool muted)
         muted_.erase(track_id);
     GST_INFO("room %s: track %s %s", id_.c_str(), track_id.c_str(), muted ? "muted" : "unmuted");
     update_forwarding();
+    update_composite();
     if (callbacks_.on_track_muted) {
         TrackInfo info = it->second->info();
         info.muted = muted;
@@ -695,8 +714,10 @@ void Room::on_levels_tick()
             changes.emplace_back(entry.first, false);
         }
     }
-    if (reorder)
+    if (reorder) {
         update_forwarding();
+        update_composite();
+    }
     for (const auto& change : changes) {
         GST_INFO("room %s: %s %s speaking", id_.c_str(), change.first.c_str(),
                  change.second ? "started" : "stopped");
@@ -710,11 +731,80 @@ void Room::on_levels_tick()
         levels_timer_.start(ctx_, config_.speaking_tick_ms, [this]() { on_levels_tick(); });
 }
 
+void Room::update_composite(std::function<void()> removed)
+{
+    std::vector<CompositeInput> inputs;
+    for (const auto& tid : order_) {
+        auto it = tracks_.find(tid);
+        if (it == tracks_.end() || muted_.count(tid))
+            continue;
+        const TrackInfo& info = it->second->info();
+        auto name = display_names_.find(info.participant_id);
+        std::string label = name != display_names_.end() ? name->second : info.participant_id;
+        if (is_screen(info))
+            label += " (screen)";
+        inputs.push_back(CompositeInput{it->second, label});
+    }
+    // The latest speaker (recent_ puts them first) is shown large.
+    composite_->set_speaker(recent_.empty() ? std::string() : recent_.front());
+    composite_->set_inputs(std::move(inputs), std::move(removed));
+}
+
+bool Room::set_composite_preset(const std::string& preset)
+{
+    return composite_->set_preset(preset);
+}
+
+void Room::set_layout(Layout layout)
+{
+    composite_->set_layout(layout);
+}
+
+Layout Room::layout() const
+{
+    return composite_->layout();
+}
+
+void Room::set_display_name(const std::string& participant_id, const std::string& name)
+{
+    if (name.empty())
+        display_names_.erase(participant_id);
+    else
+        display_names_[participant_id] = name;
+    update_composite();
+}
+
+bool Room::start_output(OutputKind kind, const OutputOptions& options)
+{
+    return composite_->start_output(kind, options);
+}
+
+bool Room::stop_output(OutputKind kind, std::function<void()> done)
+{
+    return composite_->stop_output(kind, std::move(done));
+}
+
+bool Room::output_running(OutputKind kind) const
+{
+    return composite_->output_running(kind);
+}
+
+void Room::finalise_outputs(std::function<void()> done, unsigned timeout_ms)
+{
+    auto self = shared_from_this();  // alive until the outputs are finalised
+    composite_->finalise(timeout_ms, [self, done]() {
+        if (done)
+            done();
+    });
+}
+
 gboolean Room::on_bus_message(GstBus*, GstMessage* message, gpointer data)
 {
     auto room = static_cast<std::weak_ptr<Room>*>(data)->lock();
     if (!room)
         return G_SOURCE_REMOVE;
+    if (room->composite_->handle_message(message))
+        return G_SOURCE_CONTINUE;
     switch (GST_MESSAGE_TYPE(message)) {
         case GST_MESSAGE_ERROR:
         case GST_MESSAGE_WARNING: {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "composite.h"
 #include "gst_ref.h"
 #include "main_context.h"
 #include "media_config.h"
@@ -31,7 +32,11 @@ struct RoomCallbacks {
     // A participant started or stopped speaking (audio-level extension).
     std::function<void(const std::string& participant_id, bool speaking)> on_speaking;
     // An error message from the pipeline's bus (the room keeps running).
+    // Errors of the composite's outputs come through on_output instead.
     std::function<void(const std::string& message)> on_error;
+    // A live output (HLS, RTMP, recording) changed state: Live, Failed or
+    // Stopped (start_output() returning true means Starting).
+    std::function<void(const OutputEvent&)> on_output;
 };
 
 class Room : public std::enable_shared_from_this<Room> {
@@ -125,6 +130,33 @@ public:
     bool set_receiving(const std::string& participant_id, bool receiving);
     bool receiving(const std::string& participant_id) const;
 
+    // --- Live output: the room's composite (composite.h) ---------------------
+    // The composite's preset as in preset.h ("default" means hd); it sizes
+    // the composite when the first output starts (running outputs keep
+    // their size). False if unknown (nothing changes).
+    bool set_composite_preset(const std::string& preset);
+    // grid, speaker (the active speaker large) or pip; applied live.
+    void set_layout(Layout layout);
+    Layout layout() const;
+    // The name drawn on the participant's tiles (its id until set).
+    void set_display_name(const std::string& participant_id, const std::string& name);
+    // Starts one output; the composite is built on the first one (every
+    // published, unmuted track is decoded into the mixer). False if that
+    // kind runs already or the options are invalid (nothing changes).
+    // Events come through on_output.
+    bool start_output(OutputKind kind, const OutputOptions& options);
+    // Stops one output; `done` runs on the main context once it is
+    // finalised (after its Stopped event). The composite goes when the
+    // last output stopped. False if not running.
+    bool stop_output(OutputKind kind, std::function<void()> done = nullptr);
+    bool output_running(OutputKind kind) const;
+    // Stops every running output and waits until they are finalised (at
+    // most `timeout_ms`), then removes the composite and runs `done`. The
+    // registry calls it when the room closes; the room stays alive until
+    // `done` ran.
+    void finalise_outputs(std::function<void()> done, unsigned timeout_ms = 10000);
+    const Composite& composite() const { return *composite_; }
+
     static std::string track_id(const std::string& participant_id, const std::string& mid);
 
     // Engine internal: a publisher pad delivered its caps (main context).
@@ -172,6 +204,9 @@ private:
     std::shared_ptr<Levels> watch_levels(Participant& publisher, GstElement* tee,
                                          const TrackInfo& info);
     void on_levels_tick();
+    // Tells the composite which tracks to mix and who speaks; `removed`
+    // runs once the branches taken out are gone.
+    void update_composite(std::function<void()> removed = nullptr);
 
     std::string id_;
     GMainContext* ctx_;
@@ -193,6 +228,8 @@ private:
     std::map<std::string, std::vector<Withheld>> withheld_;  // by participant id
     std::set<std::string> deaf_;                             // participants that receive nothing
     Timer levels_timer_;
+    std::map<std::string, std::string> display_names_;  // by participant id
+    std::unique_ptr<Composite> composite_;
 };
 
 }  // namespace zumzi::media

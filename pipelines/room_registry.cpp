@@ -1,5 +1,7 @@
 #include "room_registry.h"
 
+#include "gstzumzi.h"
+
 GST_DEBUG_CATEGORY_STATIC(zumzi_registry_debug);
 #define GST_CAT_DEFAULT zumzi_registry_debug
 
@@ -13,6 +15,9 @@ RoomRegistry::RoomRegistry(MediaConfig config, RegistryCallbacks callbacks)
     if (!gst_is_initialized())
         gst_init(nullptr, nullptr);
     GST_DEBUG_CATEGORY_INIT(zumzi_registry_debug, "zumzi-registry", 0, "Zumzi room registry");
+    // The composite's elements (zumzimixer, zumzilivesink), linked in.
+    if (!gst_zumzi_register_static())
+        GST_ERROR("the gstzumzi plugin could not be registered: no live output");
 }
 
 RoomRegistry::~RoomRegistry()
@@ -50,6 +55,10 @@ std::shared_ptr<Participant> RoomRegistry::join(const std::string& room_id,
             if (cbs.on_error)
                 cbs.on_error(room_id, m);
         };
+        rc.on_output = [cbs, room_id](const OutputEvent& e) {
+            if (cbs.on_output)
+                cbs.on_output(room_id, e);
+        };
         MediaConfig config = config_;
         auto n = last_n_.find(room_id);
         if (n != last_n_.end())
@@ -75,6 +84,9 @@ bool RoomRegistry::leave(const std::string& room_id, const std::string& particip
         GST_INFO("room %s closed", room_id.c_str());
         if (callbacks_.on_room_closed)
             callbacks_.on_room_closed(room_id);
+        // Running outputs are finalised (a recording gets its index); the
+        // room, and so its pipeline, lives until then.
+        room->finalise_outputs(nullptr);
     }
     return true;
 }

@@ -3,6 +3,9 @@
 // that participant's teardown is over. Local today; the seam where rooms
 // would be placed on other nodes later.
 //
+// The registry registers the gstzumzi plugin's elements (zumzimixer,
+// zumzilivesink, ...) in the process on construction: no GST_PLUGIN_PATH.
+//
 // Create the registry on the thread whose thread-default GMainContext runs
 // the server: every call and callback of the engine happens there.
 #pragma once
@@ -29,8 +32,11 @@ struct RegistryCallbacks {
                        bool speaking)>
         on_speaking;
     std::function<void(const std::string& room_id, const std::string& message)> on_error;
-    // The room left the registry (last participant gone).
+    // The room left the registry (last participant gone). Its running
+    // outputs are finalised afterwards (on_output: Stopped).
     std::function<void(const std::string& room_id)> on_room_closed;
+    // A live output of the room changed state (Room::start_output).
+    std::function<void(const std::string& room_id, const OutputEvent&)> on_output;
 };
 
 class RoomRegistry {

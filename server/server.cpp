@@ -85,11 +85,12 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
     whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);
     context_.whip = whip_.get();
     context_.media = &media_;
-    moderation_ = std::make_unique<Moderation>(context_, hub_, live_, media_, [this](uint64_t id) {
-        auto it = sessions_.find(id);
-        return it == sessions_.end() ? nullptr : it->second.get();
-    });
+    moderation_ = std::make_unique<Moderation>(context_, hub_, live_, media_,
+                                               [this](uint64_t id) { return find_session(id); });
     context_.moderation = moderation_.get();
+    live_outputs_ = std::make_unique<LiveOutputs>(context_, live_, media_,
+                                                  [this](uint64_t id) { return find_session(id); });
+    context_.live_outputs = live_outputs_.get();
     chat_ = std::make_unique<Chat>(context_, hub_);
     context_.chat = chat_.get();
     add_all_routes(router_);
@@ -253,6 +254,12 @@ void Server::on_websocket(SoupServer*, SoupServerMessage* msg, const char*,
                                         [self](uint64_t closed) { self->session_closed(closed); }));
 }
 
+WsSession* Server::find_session(uint64_t id)
+{
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
 media::RegistryCallbacks Server::registry_callbacks()
 {
     media::RegistryCallbacks callbacks;
@@ -286,6 +293,14 @@ media::RegistryCallbacks Server::registry_callbacks()
     };
     callbacks.on_error = [](const std::string& room, const std::string& message) {
         g_warning("media room %s: %s", room.c_str(), message.c_str());
+    };
+    callbacks.on_output = [this](const std::string& room, const media::OutputEvent& event) {
+        if (live_outputs_)
+            live_outputs_->on_output(room, event);
+    };
+    callbacks.on_room_closed = [this](const std::string& room) {
+        if (live_outputs_)
+            live_outputs_->on_room_closed(room);
     };
     return callbacks;
 }
@@ -327,8 +342,9 @@ void Server::handle(SoupServerMessage* msg, const char* path)
 {
     const char* method = soup_server_message_get_method(msg);
     // WHIP/WHEP players run in browsers too: same CORS rules as the API.
+    // HLS players too (hls.js on another origin).
     const bool api = g_str_has_prefix(path, "/api/") || g_str_has_prefix(path, "/whip/") ||
-                     g_str_has_prefix(path, "/whep/");
+                     g_str_has_prefix(path, "/whep/") || g_str_has_prefix(path, "/live/");
     if (api)
         add_cors_headers(msg);
     if (api && g_str_equal(method, "OPTIONS")) {

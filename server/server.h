@@ -17,6 +17,7 @@
 #include "code_delivery.h"
 #include "config.h"
 #include "hub.h"
+#include "live_output.h"
 #include "live_rooms.h"
 #include "moderation.h"
 #include "otp.h"
@@ -52,6 +53,7 @@ public:
     media::RoomRegistry& media() { return media_; }
     WhipService& whip() { return *whip_; }
     Moderation& moderation() { return *moderation_; }
+    LiveOutputs& live_outputs() { return *live_outputs_; }
     size_t session_count() const { return sessions_.size(); }
 
 private:
@@ -66,6 +68,7 @@ private:
                              SoupWebsocketConnection* connection, gpointer self);
     void session_closed(uint64_t id);
     media::RegistryCallbacks registry_callbacks();
+    WsSession* find_session(uint64_t id);
     void publish_track_event(const char* type, const std::string& room_id,
                              const media::TrackInfo& track);
 
@@ -84,6 +87,7 @@ private:
     media::RoomRegistry media_;
     std::unique_ptr<WhipService> whip_;  // after media_: ends its sessions first
     std::unique_ptr<Moderation> moderation_;
+    std::unique_ptr<LiveOutputs> live_outputs_;
     // WebSocket sessions by id; closed ones wait in closing_ for an idle
     // callback, so none is destroyed inside its own signal handler.
     std::map<uint64_t, std::unique_ptr<WsSession>> sessions_;

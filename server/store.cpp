@@ -730,6 +730,77 @@ bool Store::delete_ban(const std::string& room_id, const std::string& user_id)
                .run() == 1;
 }
 
+// ---- recordings ------------------------------------------------------------
+
+#define RECORDING_COLUMNS "id, room_id, started_by, started_at, duration_ms, size, state"
+template <class S>
+static Recording recording_from(S& st)
+{
+    return Recording{st.text(0), st.text(1), st.text(2), st.i64(3),
+                     st.i64(4),  st.i64(5),  st.text(6)};
+}
+
+void Store::create_recording(const Recording& recording)
+{
+    prepare("INSERT INTO recordings (" RECORDING_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(recording.id)
+        .bind(recording.room_id)
+        .bind(recording.started_by)
+        .bind(recording.started_at)
+        .bind(recording.duration_ms)
+        .bind(recording.size)
+        .bind(recording.state)
+        .run();
+}
+
+std::optional<Recording> Store::find_recording(const std::string& room_id, const std::string& id)
+{
+    auto st = prepare("SELECT " RECORDING_COLUMNS " FROM recordings WHERE room_id = ? AND id = ?");
+    st.bind(room_id).bind(id);
+    if (!st.step())
+        return std::nullopt;
+    return recording_from(st);
+}
+
+std::vector<Recording> Store::list_recordings(const std::string& room_id)
+{
+    auto st = prepare("SELECT " RECORDING_COLUMNS
+                      " FROM recordings WHERE room_id = ? ORDER BY started_at DESC, id");
+    st.bind(room_id);
+    std::vector<Recording> out;
+    while (st.step())
+        out.push_back(recording_from(st));
+    return out;
+}
+
+std::vector<Recording> Store::unfinished_recordings()
+{
+    auto st = prepare("SELECT " RECORDING_COLUMNS " FROM recordings WHERE state = 'recording'");
+    std::vector<Recording> out;
+    while (st.step())
+        out.push_back(recording_from(st));
+    return out;
+}
+
+bool Store::finish_recording(const std::string& id, int64_t duration_ms, int64_t size)
+{
+    return prepare(
+               "UPDATE recordings SET state = 'done', duration_ms = ?, size = ? "
+               "WHERE id = ? AND state = 'recording'")
+               .bind(duration_ms)
+               .bind(size)
+               .bind(id)
+               .run() == 1;
+}
+
+bool Store::delete_recording(const std::string& room_id, const std::string& id)
+{
+    return prepare("DELETE FROM recordings WHERE room_id = ? AND id = ?")
+               .bind(room_id)
+               .bind(id)
+               .run() == 1;
+}
+
 // ---- groups --------------------------------------------------------------
 
 #define GROUP_COLUMNS "id, app_id, owner_id, name, photo_url, created_at"

@@ -92,6 +92,18 @@ struct RoomBan {
     int64_t at = 0;
 };
 
+// A recording of a room's composite; the file is
+// <data_dir>/recordings/<room_id>/<id>.mp4.
+struct Recording {
+    std::string id;  // "rec_..."
+    std::string room_id;
+    std::string started_by;  // user id
+    int64_t started_at = 0;
+    int64_t duration_ms = 0;  // set when done
+    int64_t size = 0;         // bytes, set when done
+    std::string state;        // "recording" or "done"
+};
+
 struct Group {
     std::string id;
     std::string app_id;
@@ -221,6 +233,18 @@ public:
     // Oldest first.
     std::vector<RoomBan> list_bans(const std::string& room_id);
     bool delete_ban(const std::string& room_id, const std::string& user_id);
+
+    // Recordings
+    void create_recording(const Recording& recording);
+    std::optional<Recording> find_recording(const std::string& room_id, const std::string& id);
+    // Newest first.
+    std::vector<Recording> list_recordings(const std::string& room_id);
+    // Every recording still in state "recording", of any room (at start-up:
+    // left so by a server that stopped).
+    std::vector<Recording> unfinished_recordings();
+    // Marks it done with its duration and size; false if it was not recording.
+    bool finish_recording(const std::string& id, int64_t duration_ms, int64_t size);
+    bool delete_recording(const std::string& room_id, const std::string& id);
 
     // Groups
     void create_group(const Group& group, const std::vector<GroupMember>& members);

@@ -4,6 +4,7 @@
 
 #include "api/views.h"
 #include "chat.h"
+#include "live_output.h"
 #include "membership.h"
 #include "moderation.h"
 #include "permissions.h"
@@ -136,6 +137,12 @@ void WsSession::handle(std::string_view text)
             handle_mute_participant(id, fields);
         else if (*type == "lock_room")
             handle_lock_room(id, fields);
+        else if (*type == "live_start")
+            handle_live_start(id, fields);
+        else if (*type == "live_stop")
+            handle_live_stop(id, fields);
+        else if (*type == "live_layout")
+            handle_live_layout(id, fields);
         else if (ctx_.chat && ctx_.chat->handles(*type))
             ctx_.chat->handle(*this, *type, id, fields);
         else
@@ -169,6 +176,9 @@ void WsSession::handle_ping(JsonNode* id)
 void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
 {
     const std::string room_id = fields.required_string("room");
+    // "media": false: roster and chat only, no media sessions (a viewer
+    // page that plays the HLS stream).
+    const bool with_media = fields.bool_field("media").value_or(true);
     const Room room = load_room(ctx_, principal_, room_id);
     if (rooms_.count(room.id))
         fail(409, "ALREADYJOINED", "this connection is already in the room");
@@ -214,8 +224,13 @@ void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
         .set("participant_id", joined.participant_id)
         .set("participants", std::move(list))
         .set("tracks", std::move(tracks))
-        .set("ice_servers", ice_servers_json(ctx_.config));
+        .set("ice_servers", ice_servers_json(ctx_.config))
+        .set("media", with_media);
+    if (ctx_.live_outputs)
+        out.set("live", ctx_.live_outputs->live_json(room.id, member.permissions));
     send(to_json_text(std::move(out)));
+    if (!with_media)
+        return;
 
     // Into the media room last: its offers and candidates follow the reply.
     media_.set_last_n(room.id, static_cast<unsigned>(room.last_n));
@@ -225,6 +240,9 @@ void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
     if (it != rooms_.end()) {
         it->second.media = participant;
         watch_silence(room.id);
+        if (ctx_.live_outputs)
+            ctx_.live_outputs->participant_joined(room.id, joined.participant_id,
+                                                  principal_.user.name);
     }
 }
 
@@ -378,8 +396,10 @@ WsSession::Joined& WsSession::joined_room(const JsonFields& fields)
 {
     const std::string room_id = fields.required_string("room");
     auto it = rooms_.find(room_id);
-    if (it == rooms_.end() || !it->second.media)
+    if (it == rooms_.end())
         fail(404, "NOTJOINED", "this connection is not in that room");
+    if (!it->second.media)
+        fail(409, "NOMEDIA", "this connection joined the room without media (\"media\": false)");
     return it->second;
 }
 
@@ -610,6 +630,59 @@ void WsSession::handle_lock_room(JsonNode* id, const JsonFields& fields)
     const Room room = moderation().lock_room(principal_, room_id, *locked);
     JsonOut out = reply("ack", id);
     out.set("room", room.id).set("locked", room.locked);
+    send(to_json_text(std::move(out)));
+}
+
+}  // namespace zumzi
+
+// ---- live output ------------------------------------------------------------
+
+namespace zumzi {
+
+LiveOutputs& WsSession::live_outputs()
+{
+    if (!ctx_.live_outputs)
+        fail(500, "INTERNAL", "the server could not complete the request");
+    return *ctx_.live_outputs;
+}
+
+void WsSession::handle_live_start(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    JsonOut output = live_outputs().start(principal_, room_id, fields);
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id).set("output", std::move(output));
+    send(to_json_text(std::move(out)));
+}
+
+// Acknowledged once the output is finalised (a recording's file complete).
+void WsSession::handle_live_stop(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    const std::string kind = fields.required_string("kind");
+    std::weak_ptr<WsSession*> weak = self_;
+    std::shared_ptr<JsonNode> request_id(id ? json_node_copy(id) : nullptr, [](JsonNode* n) {
+        if (n)
+            json_node_unref(n);
+    });
+    live_outputs().stop(principal_, room_id, kind, [weak, request_id, room_id](JsonOut output) {
+        auto self = weak.lock();
+        if (!self)
+            return;
+        JsonOut out = reply("ack", request_id.get());
+        out.set("room", room_id).set("output", std::move(output));
+        (*self)->send(to_json_text(std::move(out)));
+    });
+}
+
+void WsSession::handle_live_layout(JsonNode* id, const JsonFields& fields)
+{
+    const std::string room_id = fields.required_string("room");
+    JsonOut live = live_outputs().set_layout(principal_, room_id, fields);
+    JsonOut out = reply("ack", id);
+    out.set("room", room_id)
+        .set("layout", fields.required_string("layout"))
+        .set("live", std::move(live));
     send(to_json_text(std::move(out)));
 }
 

@@ -18,6 +18,7 @@
 
 namespace zumzi {
 
+class LiveOutputs;
 class Moderation;
 
 class WsSession {
@@ -79,7 +80,12 @@ private:
     void handle_readmit(JsonNode* id, const JsonFields& fields);
     void handle_mute_participant(JsonNode* id, const JsonFields& fields);
     void handle_lock_room(JsonNode* id, const JsonFields& fields);
+    // Live output requests (see LiveOutputs).
+    void handle_live_start(JsonNode* id, const JsonFields& fields);
+    void handle_live_stop(JsonNode* id, const JsonFields& fields);
+    void handle_live_layout(JsonNode* id, const JsonFields& fields);
     Moderation& moderation();
+    LiveOutputs& live_outputs();
     std::shared_ptr<media::Room> media_room(const std::string& room_id);  // or NOTJOINED
     Joined& joined_room(const JsonFields& fields);                        // or NOTJOINED
     media::ParticipantCallbacks media_callbacks(const std::string& room_id);

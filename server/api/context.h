@@ -15,6 +15,7 @@
 namespace zumzi {
 
 class Chat;
+class LiveOutputs;
 class Moderation;
 class WhipService;
 namespace media {
@@ -32,6 +33,7 @@ struct Context {
     media::RoomRegistry* media = nullptr;  // live rooms (settings that apply at once)
     Chat* chat = nullptr;                  // messaging (chat.cpp)
     Moderation* moderation = nullptr;      // moderating rooms, live (moderation.cpp)
+    LiveOutputs* live_outputs = nullptr;   // HLS, RTMP, recordings (live_output.cpp)
     // Expires with the server: work finishing later (answer_after) checks it.
     std::shared_ptr<void> alive = std::make_shared<int>(0);
 };

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "../crypto.h"
+#include "../live_output.h"
 #include "../membership.h"
 #include "../moderation.h"
 #include "../permissions.h"
@@ -98,6 +99,8 @@ Reply delete_room(Context& ctx, Request& req)
         fail(403, "PERMISSION", "only the owner may delete the room");
     }
     ctx.store.delete_room(me.app.id, room.id);
+    if (ctx.live_outputs)
+        ctx.live_outputs->room_deleted(room.id);
     Reply reply;
     reply.body.set("ok", true);
     return reply;

@@ -16,6 +16,9 @@ void add_messages_routes(Router& router);       // messages.cpp: delete for ever
 void add_groups_routes(Router& router);         // groups.cpp: groups and their members
 void add_contacts_routes(Router& router);       // contacts.cpp: contacts, sync, blocks
 void add_files_routes(Router& router);          // files.cpp: uploads, downloads, profile photo
+void add_live_routes(Router& router);           // live.cpp: HLS, RTMP, recording outputs, layout
+void add_recordings_routes(Router& router);     // recordings.cpp: list, download, delete
+void add_hls_routes(Router& router);            // hls.cpp: /live/{room}/... files
 
 inline void add_all_routes(Router& router)
 {
@@ -30,6 +33,9 @@ inline void add_all_routes(Router& router)
     add_groups_routes(router);
     add_contacts_routes(router);
     add_files_routes(router);
+    add_live_routes(router);
+    add_recordings_routes(router);
+    add_hls_routes(router);
 }
 
 }  // namespace zumzi

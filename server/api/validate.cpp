@@ -83,6 +83,25 @@ std::string check_url(const std::string& value, const char* field)
     return url;
 }
 
+std::string check_rtmp_url(const std::string& value, const char* field)
+{
+    const std::string url = trimmed(value);
+    if (url.empty())
+        fail(400, "BADREQUEST", "'%s' is required: an rtmp:// or rtmps:// URL", field);
+    if (url.size() > 2048)
+        fail(400, "BADREQUEST", "'%s' is longer than 2048 bytes", field);
+    for (char c : url)
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+            fail(400, "BADREQUEST", "'%s' must not contain spaces or control characters", field);
+    g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+    const char* scheme = uri ? g_uri_get_scheme(uri) : nullptr;
+    if (!uri || !scheme ||
+        (g_ascii_strcasecmp(scheme, "rtmp") != 0 && g_ascii_strcasecmp(scheme, "rtmps") != 0) ||
+        !g_uri_get_host(uri) || !*g_uri_get_host(uri))
+        fail(400, "BADREQUEST", "'%s' must be an rtmp:// or rtmps:// URL with a host", field);
+    return url;
+}
+
 int query_int(const std::optional<std::string>& value, const char* field, int fallback, int min,
               int max)
 {

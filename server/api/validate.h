@@ -21,6 +21,10 @@ std::string check_text(const std::string& value, const char* field, size_t min, 
 // Empty, or an http(s) URL of at most 2048 bytes.
 std::string check_url(const std::string& value, const char* field);
 
+// An rtmp:// or rtmps:// URL with a host, at most 2048 bytes, without
+// spaces or control characters (an RTMP push target).
+std::string check_rtmp_url(const std::string& value, const char* field);
+
 // A preset name (case-insensitive) as the room stores it.
 std::string check_preset(const std::string& value);
 

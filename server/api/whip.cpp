@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "../crypto.h"
+#include "../live_output.h"
 #include "../membership.h"
 #include "../permissions.h"
 #include "routes.h"
@@ -125,6 +126,8 @@ Reply WhipService::start(Request& req, bool publish)
         undo();
         fail(500, "INTERNAL", "the server could not complete the request");
     }
+    if (publish && ctx_.live_outputs)
+        ctx_.live_outputs->participant_joined(room->id, added.id, added.name);
     std::weak_ptr<WhipService*> weak = self_;
     auto done = [weak, sid](bool ok, const std::string& sdp_or_error) {
         if (auto self = weak.lock())

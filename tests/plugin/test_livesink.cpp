@@ -13,11 +13,15 @@
 #include <vector>
 
 #include "plugin_test.h"
+// After the standard headers: it brings CppUTest.
+#include "../nginx_rtmp.h"
 
 // Last: CppUTest redefines `new` for its leak checker.
 #include <CppUTest/TestHarness.h>
 
 using namespace zumzi::plugin_test;
+using zumzi_test::closed_port;
+using zumzi_test::NginxRtmp;
 
 namespace {
 
@@ -82,24 +86,6 @@ int count_factory(GstElement* bin, const char* factory)
     return n;
 }
 
-// A TCP port on 127.0.0.1 where nothing listens (bound, then closed).
-int closed_port()
-{
-    GSocket* socket =
-        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr);
-    GInetAddress* loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-    GSocketAddress* address = g_inet_socket_address_new(loopback, 0);
-    g_socket_bind(socket, address, TRUE, nullptr);
-    GSocketAddress* bound = g_socket_get_local_address(socket, nullptr);
-    int port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
-    g_object_unref(bound);
-    g_object_unref(address);
-    g_object_unref(loopback);
-    g_socket_close(socket, nullptr);
-    g_object_unref(socket);
-    return port;
-}
-
 // The timestamps (s) of the video keyframes in a file.
 std::vector<double> keyframe_times(const std::string& path)
 {
@@ -114,58 +100,6 @@ std::vector<double> keyframe_times(const std::string& path)
     g_strfreev(lines);
     return out;
 }
-
-// nginx with Debian's RTMP module, on 127.0.0.1:`port`, recording every
-// stream it receives as <dir>/<stream>.flv; stopped by the destructor.
-class NginxRtmp {
-public:
-    NginxRtmp(const TempDir& dir, int port) : dir_(dir)
-    {
-        std::string conf = dir.file("nginx.conf");
-        std::string text =
-            "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;\n"
-            "daemon off;\nmaster_process off;\n"
-            "pid " +
-            dir.file("nginx.pid") + ";\nerror_log " + dir.file("error.log") +
-            " info;\nevents { worker_connections 64; }\n"
-            "rtmp { server { listen 127.0.0.1:" +
-            std::to_string(port) + ";\n application live { live on; record all; record_path " +
-            dir.path() + "; record_unique off; } } }\n";
-        CHECK_TRUE(g_file_set_contents(conf.c_str(), text.c_str(), -1, nullptr));
-        GError* error = nullptr;
-        process_ = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "nginx", "-c", conf.c_str(),
-                                    "-p", dir.path().c_str(), nullptr);
-        if (!process_)
-            FAIL(error->message);
-        // listening when a connection succeeds
-        for (int i = 0; i < 1000; i++) {
-            GSocketClient* client = g_socket_client_new();
-            GSocketConnection* c =
-                g_socket_client_connect_to_host(client, "127.0.0.1", port, nullptr, nullptr);
-            g_object_unref(client);
-            if (c) {
-                g_object_unref(c);
-                return;
-            }
-            g_usleep(10000);
-        }
-        FAIL(("nginx did not listen: " + read_file(dir.file("error.log"))).c_str());
-    }
-    ~NginxRtmp()
-    {
-        if (process_) {
-            g_subprocess_send_signal(process_, SIGTERM);
-            g_subprocess_wait(process_, nullptr, nullptr);
-            g_object_unref(process_);
-        }
-    }
-    // What nginx recorded of stream `name`.
-    std::string recording(const std::string& name) const { return dir_.file(name + ".flv"); }
-
-private:
-    const TempDir& dir_;
-    GSubprocess* process_ = nullptr;
-};
 
 void check_recording(const std::string& path, double seconds)
 {
@@ -443,7 +377,7 @@ TEST(LiveSink, RtmpReachesARealServer)
 {
     TempDir server_dir;
     int port = closed_port();
-    NginxRtmp nginx(server_dir, port);
+    NginxRtmp nginx(server_dir.path(), port);
     std::string url = "rtmp://127.0.0.1:" + std::to_string(port) + "/live/room";
     ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url + sources(0, true));
     RunResult r;
@@ -498,7 +432,7 @@ TEST(LiveSink, RtmpCanBeRetriedAfterAFailureWhileTheRecordingGoesOn)
     CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PLAYING));
     wait_for("error", 1);
     // the server is back: the application sets the location again
-    NginxRtmp nginx(server_dir, port);
+    NginxRtmp nginx(server_dir.path(), port);
     g_object_set(out.get(), "rtmp-location", url.c_str(), nullptr);
     wait_for("started", 1);
     std::string flv = nginx.recording("retry");

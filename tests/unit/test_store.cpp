@@ -800,3 +800,39 @@ TEST(Store, TextIsStoredVerbatim)
     STRCMP_EQUAL("tab\tnewline\n", f->status.c_str());
     LONGS_EQUAL(1, store->list_users(app.id, 10, 0).size());
 }
+
+TEST(Store, RecordingsAreFinishedOnceAndGoWithTheirRoom)
+{
+    User owner = add_user(app.id, "owner@example.org");
+    store->create_room(make_room("r_1", app.id, owner.id, 1),
+                       make_member("r_1", owner.id, "owner", 127, 1));
+    store->create_recording(Recording{"rec_a", "r_1", owner.id, 100, 0, 0, "recording"});
+    store->create_recording(Recording{"rec_b", "r_1", owner.id, 200, 0, 0, "recording"});
+
+    auto unfinished = store->unfinished_recordings();
+    CHECK_EQUAL(2u, unfinished.size());
+    CHECK_TRUE(store->finish_recording("rec_a", 61250, 4718220));
+    CHECK_FALSE(store->finish_recording("rec_a", 1, 1));  // done already: kept as it was
+    CHECK_FALSE(store->finish_recording("rec_nope", 1, 1));
+    unfinished = store->unfinished_recordings();
+    CHECK_EQUAL(1u, unfinished.size());
+    CHECK_EQUAL(std::string("rec_b"), unfinished[0].id);
+
+    auto a = store->find_recording("r_1", "rec_a");
+    CHECK_TRUE(a.has_value());
+    CHECK_EQUAL(std::string("done"), a->state);
+    CHECK_EQUAL(61250, a->duration_ms);
+    CHECK_EQUAL(4718220, a->size);
+    CHECK_FALSE(store->find_recording("r_2", "rec_a").has_value());  // by room
+
+    auto list = store->list_recordings("r_1");  // newest first
+    CHECK_EQUAL(2u, list.size());
+    CHECK_EQUAL(std::string("rec_b"), list[0].id);
+    CHECK_EQUAL(std::string("rec_a"), list[1].id);
+
+    CHECK_TRUE(store->delete_recording("r_1", "rec_a"));
+    CHECK_FALSE(store->delete_recording("r_1", "rec_a"));
+    CHECK_TRUE(store->delete_room(app.id, "r_1"));
+    CHECK_TRUE(store->list_recordings("r_1").empty());
+    CHECK_TRUE(store->unfinished_recordings().empty());
+}
