@@ -71,6 +71,7 @@ export class LiveControl {
     this.recordings = null; // null: not loaded
     this.recordingsError = '';
     this.pin = undefined; // the viewer PIN once asked (null: unknown)
+    this.pendingLayout = null; // a layout asked for, until the server answers
 
     this.liveBadge = h('span', { class: 'chip live-badge', hidden: true }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'LIVE');
     this.recBadge = h('span', { class: 'chip rec-badge', hidden: true }, h('span', { class: 'live-dot', 'aria-hidden': 'true' }), 'REC');
@@ -197,8 +198,10 @@ export class LiveControl {
 
     // The panel.
     this.layoutBox.hidden = !mod;
+    // The choice on its way stays checked until the server answers.
+    const layout = this.pendingLayout || live.layout;
     for (const input of this.layoutInputs) {
-      input.checked = input.value === live.layout;
+      input.checked = input.value === layout;
       input.disabled = this.busy.has('layout');
     }
     this.hls.el.hidden = !mod;
@@ -303,11 +306,14 @@ export class LiveControl {
   }
 
   setLayout(layout) {
+    this.pendingLayout = layout;
     return this.run('layout', async () => {
       try {
         await this.room.setLiveLayout(layout);
       } catch (e) {
         toast(`Layout: ${errorMessage(e)}`, 'error');
+      } finally {
+        this.pendingLayout = null;
       }
     });
   }
