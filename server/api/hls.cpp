@@ -1,4 +1,4 @@
-// /live/{room}/index.m3u8 and /live/{room}/segmentNNNNN.ts: a room's HLS
+// /live/{room}/index.m3u8 and /live/{room}/segment-<ms>-NNNNN.ts: a room's HLS
 // stream, the files the engine writes to <data_dir>/live/<room>/ while the
 // "hls" output runs (see live_output.h). Only those two kinds of names are
 // served, taken as they come in the URL (still percent-encoded): anything
@@ -9,7 +9,7 @@
 // address like WHIP's. The playlist goes out rewritten so that each segment
 // URI carries the same query (players do not add it themselves).
 // Cache-Control: the playlist no-cache, segments immutable (the engine
-// never writes a segment name twice in one stream).
+// never writes a segment name twice, not even in a later stream).
 #include <glib/gstdio.h>
 
 #include "../live_output.h"
@@ -27,17 +27,18 @@ bool is_playlist(const std::string& name)
     return name == "index.m3u8";
 }
 
-// "segment" + digits + ".ts", as the engine names them.
+// "segment" + digits and dashes + ".ts", as the engine names them
+// ("segment-<start ms>-00042.ts": never the same name twice).
 bool is_segment(const std::string& name)
 {
     const std::string prefix = "segment";
     const std::string suffix = ".ts";
-    if (name.size() <= prefix.size() + suffix.size() || name.size() > 32 ||
+    if (name.size() <= prefix.size() + suffix.size() || name.size() > 64 ||
         name.compare(0, prefix.size(), prefix) != 0 ||
         name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
         return false;
     for (size_t i = prefix.size(); i < name.size() - suffix.size(); i++)
-        if (!g_ascii_isdigit(name[i]))
+        if (!g_ascii_isdigit(name[i]) && name[i] != '-')
             return false;
     return true;
 }

@@ -43,9 +43,9 @@ const char* const kPlaylist =
     "#EXT-X-MEDIA-SEQUENCE:3\n"
     "#EXT-X-TARGETDURATION:2\n"
     "#EXTINF:2.000,\n"
-    "segment00003.ts\n"
+    "segment-1795617300000-00003.ts\n"
     "#EXTINF:2.000,\n"
-    "segment00004.ts\n";
+    "segment-1795617300000-00004.ts\n";
 
 }  // namespace
 
@@ -228,7 +228,7 @@ TEST(Live, HlsNeedsAPinOrAMembersToken)
     const std::string dir = zumzi::live_dir(server->config(), room.id);
     write_file(dir + "/index.m3u8", kPlaylist);
     const std::string segment(1000, '\x47');  // TS sync bytes
-    write_file(dir + "/segment00003.ts", segment);
+    write_file(dir + "/segment-1795617300000-00003.ts", segment);
     const std::string playlist = "/live/" + room.id + "/index.m3u8";
 
     CHECK_ERROR(server->get(playlist), 401, "AUTHFAIL");
@@ -247,8 +247,8 @@ TEST(Live, HlsNeedsAPinOrAMembersToken)
         CHECK_EQUAL(std::string("application/vnd.apple.mpegurl"), r.header("content-type"));
         CHECK_EQUAL(std::string("no-cache"), r.header("cache-control"));
         // Each segment URI carries the query the playlist came with.
-        CHECK_TRUE(r.body.find("\nsegment00003.ts?" + query + "\n") != std::string::npos);
-        CHECK_TRUE(r.body.find("\nsegment00004.ts?" + query + "\n") != std::string::npos);
+        CHECK_TRUE(r.body.find("\nsegment-1795617300000-00003.ts?" + query + "\n") != std::string::npos);
+        CHECK_TRUE(r.body.find("\nsegment-1795617300000-00004.ts?" + query + "\n") != std::string::npos);
         CHECK_TRUE(r.body.find("#EXT-X-MEDIA-SEQUENCE:3\n") != std::string::npos);
         CHECK_TRUE(r.body.find("#EXTINF:2.000,\n") != std::string::npos);
     }
@@ -256,15 +256,15 @@ TEST(Live, HlsNeedsAPinOrAMembersToken)
     CHECK_STATUS(bearer, 200);
     CHECK_EQUAL(std::string(kPlaylist), bearer.body);  // nothing to carry: as written
 
-    Response seg = server->get("/live/" + room.id + "/segment00003.ts?pin=" + room.viewer_pin);
+    Response seg = server->get("/live/" + room.id + "/segment-1795617300000-00003.ts?pin=" + room.viewer_pin);
     CHECK_STATUS(seg, 200);
     CHECK_EQUAL(segment, seg.body);
     CHECK_EQUAL(std::string("video/mp2t"), seg.header("content-type"));
     CHECK_EQUAL(std::string("public, max-age=3600, immutable"), seg.header("cache-control"));
     CHECK_EQUAL(std::string("*"), seg.header("access-control-allow-origin"));
-    CHECK_ERROR(server->get("/live/" + room.id + "/segment00003.ts"), 401, "AUTHFAIL");
+    CHECK_ERROR(server->get("/live/" + room.id + "/segment-1795617300000-00003.ts"), 401, "AUTHFAIL");
     // Not (or no longer) on disk: not live.
-    CHECK_ERROR(server->get("/live/" + room.id + "/segment00009.ts?pin=" + room.viewer_pin), 404,
+    CHECK_ERROR(server->get("/live/" + room.id + "/segment-1795617300000-00009.ts?pin=" + room.viewer_pin), 404,
                 "NOTFOUND");
 
     // A member whose 'subscribe' was taken away may not watch.
@@ -276,16 +276,16 @@ TEST(Live, HlsServesOnlyThePlaylistAndSegments)
 {
     const std::string dir = zumzi::live_dir(server->config(), room.id);
     write_file(dir + "/index.m3u8", kPlaylist);
-    write_file(dir + "/segment00003.ts", "ts");
+    write_file(dir + "/segment-1795617300000-00003.ts", "ts");
     write_file(dir + "/notes.txt", "not for viewers");
-    write_file(dir + "/segment00003.ts.tmp", "partial");
+    write_file(dir + "/segment-1795617300000-00003.ts.tmp", "partial");
     const std::string q = "?pin=" + room.viewer_pin;
     const std::string base = "/live/" + room.id + "/";
     for (const std::string& name :
-         {std::string("notes.txt"), std::string("segment00003.ts.tmp"), std::string("%2e%2e"),
+         {std::string("notes.txt"), std::string("segment-1795617300000-00003.ts.tmp"), std::string("%2e%2e"),
           std::string("..%2f..%2fzumzi.db"), std::string("%2e%2e%2fzumzi.db"),
-          std::string("index.m3u8%00"), std::string("segment00003.ts%2f"),
-          std::string("segment.ts"), std::string("segment-1.ts"), std::string(".index.m3u8"),
+          std::string("index.m3u8%00"), std::string("segment-1795617300000-00003.ts%2f"),
+          std::string("segment.ts"), std::string("segment-1_2.ts"), std::string("segment-1.ts.ts"), std::string(".index.m3u8"),
           std::string("INDEX.M3U8")}) {
         // 404 from the server, or 400 from libsoup for URIs it will not
         // take apart (an encoded '/' next to dots); never the file.
@@ -299,7 +299,7 @@ TEST(Live, HlsServesOnlyThePlaylistAndSegments)
     CHECK_TRUE(tricked == 404 || tricked == 400);
     // The real ones are served.
     CHECK_STATUS(server->get(base + "index.m3u8" + q), 200);
-    CHECK_STATUS(server->get(base + "segment00003.ts" + q), 200);
+    CHECK_STATUS(server->get(base + "segment-1795617300000-00003.ts" + q), 200);
 }
 
 // ---- recordings -----------------------------------------------------------------------------
