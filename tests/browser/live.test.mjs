@@ -143,7 +143,7 @@ test('a moderator goes live from the call, a viewer watches and chats, a recordi
   await liveBadge.waitFor({ state: 'visible', timeout: 90000 });
   await waitFor('the HLS state to say live', async () =>
     /^Live/.test(await panel.locator('#live-state-hls').textContent()));
-  const viewerLink = await panel.getByLabel('Viewer link').inputValue();
+  const viewerLink = await panel.getByRole('textbox', { name: 'Viewer link' }).inputValue();
   assert.equal(viewerLink, `${server.url}/watch/${room.id}?pin=${room.viewer_pin}`);
   await sleep(300);
   await ann.screenshot('live-ann-streaming');
@@ -186,6 +186,8 @@ test('a moderator goes live from the call, a viewer watches and chats, a recordi
   await ann.page.getByRole('button', { name: /^Chat \(1 unread\)/ }).waitFor();
   await ann.page.getByRole('button', { name: /^Chat($| \()/ }).click();
   await ann.page.locator('#side-chat-room').getByText('Hello from the audience!').waitFor();
+  // Bob became a member after Ann's chat opened: his name is looked up.
+  await ann.page.locator('#side-chat-room .msg-sender', { hasText: 'Bob' }).waitFor();
 
   // Ann records for a few seconds and stops.
   await liveButton.click();
@@ -218,11 +220,12 @@ test('a moderator goes live from the call, a viewer watches and chats, a recordi
   const rtmpUrl = `rtmp://127.0.0.1:${await closedPort()}/live/secret-stream-key`;
   await panel.getByLabel('RTMP URL (with the stream key)').fill(rtmpUrl);
   await panel.getByRole('button', { name: 'Start RTMP stream' }).click();
-  const retrying = await waitFor('the RTMP state to show a retry', async () => {
+  const retrying = await waitFor('the RTMP state to show a retry and why', async () => {
     const text = await panel.locator('#live-state-rtmp').textContent();
-    return { ok: /^Retrying in \d+ s: \S/.test(text), text };
+    const why = await panel.locator('#live-detail-rtmp').textContent();
+    return { ok: /^Retrying in \d+ s$/.test(text) && why.length > 0, text, why };
   }, 90000);
-  t.diagnostic(`RTMP: "${retrying.text}"`);
+  t.diagnostic(`RTMP: "${retrying.text}": "${retrying.why}"`);
   const target = await panel.locator('.live-target').textContent();
   assert.ok(!target.includes('secret-stream-key') && target.startsWith('Pushing to rtmp://127.0.0.1:'), target);
   assert.equal(await panel.getByRole('button', { name: 'Stop RTMP stream' }).count(), 1);

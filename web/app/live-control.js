@@ -38,9 +38,9 @@ function errorMessage(e) {
   return `${e?.message || e}${e?.code ? ` (${e.code})` : ''}`;
 }
 
-// What an output's state line says.
+// What an output's state line says (its error goes on a line of its own).
 export function stateText(output, lastError) {
-  if (!output) return lastError ? `Stopped: ${lastError}` : 'Off';
+  if (!output) return lastError ? 'Failed' : 'Off';
   switch (output.state) {
     case 'starting':
       return 'Starting…';
@@ -50,7 +50,7 @@ export function stateText(output, lastError) {
         : 'Live';
     case 'retrying': {
       const wait = Number.isFinite(output.retry_in_ms) ? ` in ${Math.ceil(output.retry_in_ms / 1000)} s` : '';
-      return `Retrying${wait}${output.error ? `: ${output.error}` : ''}`;
+      return `Retrying${wait}`;
     }
     default:
       return output.state;
@@ -96,12 +96,15 @@ export class LiveControl {
   buildPanel() {
     const section = (kind, title, ...content) => {
       const state = h('p', { class: 'live-state', id: `live-state-${kind}`, 'data-kind': kind });
+      // Why the output failed or retries (from the server).
+      const detail = h('p', { class: 'live-detail', id: `live-detail-${kind}` });
+      // Why a request of ours was refused.
       const error = h('p', { class: 'error-text live-error', role: 'alert' });
       const el = h('section', { class: `live-section live-${kind}`, 'aria-labelledby': `live-title-${kind}` },
         h('div', { class: 'live-section-head' },
           h('h3', { id: `live-title-${kind}` }, title), state),
-        ...content, error);
-      return { el, state, error };
+        detail, ...content, error);
+      return { el, state, detail, error };
     };
 
     this.layoutInputs = LAYOUTS.map((l) => h('input', {
@@ -220,12 +223,14 @@ export class LiveControl {
 
   paintKind(kind, section, button, output, start, stop) {
     section.state.textContent = stateText(output, this.errors.get(kind));
+    section.detail.textContent = output ? (output.state === 'retrying' && output.error) || '' : this.errors.get(kind) || '';
+    section.detail.hidden = !section.detail.textContent;
     section.state.className = `live-state state-${output?.state || (this.errors.has(kind) ? 'failed' : 'off')}`;
     section.el.dataset.state = output?.state || 'off';
     button.textContent = output ? stop : start;
     button.className = output ? 'danger' : 'primary';
     button.disabled = this.busy.has(kind);
-    button.setAttribute('aria-describedby', section.state.id);
+    button.setAttribute('aria-describedby', `${section.state.id} ${section.detail.id}`);
   }
 
   paintRecordings() {
