@@ -261,6 +261,14 @@ TEST(Live, RtmpReachesARealServerAtThePresetSize)
 TEST(Live, ARefusedRtmpTargetIsRetriedWhileHlsAndTheCallGoOn)
 {
     start_call();
+    // A viewer watching the page: hears the states, never targets or errors.
+    TestUser dan = server->login("dan@example.com");
+    WsClient viewer(*server, dan.token);
+    Response joined = viewer.request("{\"type\":\"join\",\"id\":\"v\",\"room\":" +
+                                         json_string(room.id) + ",\"pin\":" +
+                                         json_string(room.viewer_pin) + ",\"media\":false}",
+                                     "v");
+    CHECK_EQUAL_TEXT(std::string("joined"), joined.str("type"), joined.body.c_str());
     CHECK_STATUS(server->post(path("/live"), "{\"kind\":\"hls\"}", ann.token), 201);
     CHECK_TRUE(status("hls", "live").json != nullptr);
     const std::string url = "rtmp://127.0.0.1:" + std::to_string(closed_port()) + "/live/key";
@@ -280,6 +288,23 @@ TEST(Live, ARefusedRtmpTargetIsRetriedWhileHlsAndTheCallGoOn)
     Response now = server->get(path("/live"), ann.token);
     const std::string rtmp = now.find("outputs", "kind", "rtmp");
     CHECK_FALSE(now.str(rtmp + ".state").empty());
+    CHECK_FALSE(now.str(rtmp + ".target").empty());
+    bool viewer_heard = false;
+    while (!viewer_heard) {
+        Response r = viewer.next("live_status");
+        if (!r.json)
+            break;
+        if (r.str("output.kind") == "rtmp" && r.str("output.state") == "retrying") {
+            viewer_heard = true;
+            CHECK_FALSE(r.has("output.error"));
+            CHECK_FALSE(r.has("output.target"));
+            CHECK_EQUAL(1000, r.num("output.retry_in_ms"));
+        }
+    }
+    CHECK_TRUE(viewer_heard);
+    Response seen = server->get(path("/live"), dan.token);
+    CHECK_EQUAL(std::string("rtmp"), seen.str(seen.find("outputs", "kind", "rtmp") + ".kind"));
+    CHECK_FALSE(seen.has(seen.find("outputs", "kind", "rtmp") + ".target"));
 
     // Meanwhile HLS plays and the call goes on.
     check_a_segment_decodes(playlist_with_segments());
