@@ -39,6 +39,7 @@ const Key keys[] = {
     str_key("server", "tls_key", &Config::tls_key),
     str_key("server", "schema_dir", &Config::schema_dir),
     str_key("server", "web_dir", &Config::web_dir),
+    str_key("server", "vendor_dir", &Config::vendor_dir),
     bool_key("login", "demo", &Config::demo),
     int_key("login", "code_ttl", &Config::code_ttl, 10, 86400),
     int_key("login", "code_resend", &Config::code_resend, 0, 86400),

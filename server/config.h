@@ -31,6 +31,9 @@ struct Config {
     std::string schema_dir;  // migrations; defaults to the built-in path
     std::string web_dir;     // the web client served at /; empty: none (zumzi-server
                              // defaults it to the source tree's web/)
+    std::string vendor_dir;  // node_modules of `npm ci`: the npm packages the web client
+                             // loads (hls.js at /vendor/hls.js/); empty: none
+                             // (zumzi-server defaults it to the source tree's node_modules)
 
     // [login]
     bool demo = false;               // also accept 123456 as a login code

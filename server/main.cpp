@@ -85,6 +85,7 @@ int main(int argc, char** argv)
     Config config;
     config.schema_dir = ZUMZI_SCHEMA_DIR;
     config.web_dir = ZUMZI_WEB_DIR;
+    config.vendor_dir = ZUMZI_VENDOR_DIR;
     if (flags.config && !config_load_file(config, flags.config, &error))
         return die("configuration", error->message);
     if (flags.port >= 0)

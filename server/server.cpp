@@ -79,7 +79,7 @@ Server::Server(const Config& config, Store& store, CodeDelivery& delivery, Clock
       otp_(config, store, delivery, clock),
       pin_failures_(config.pin_failures_per_user, config.rate_window * 1000LL),
       context_{config, store, auth_, otp_, pin_failures_, clock, nullptr},
-      static_files_(config.web_dir),
+      static_files_(config.web_dir, config.vendor_dir),
       media_(media_config(config), registry_callbacks())
 {
     whip_ = std::make_unique<WhipService>(context_, hub_, live_, media_);

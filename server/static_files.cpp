@@ -50,21 +50,41 @@ const Type kTypes[] = {
     {".webmanifest", "application/manifest+json"},
 };
 
+// The npm packages whose browser builds the web client loads, and the
+// folder of each package that is served.
+struct VendorPackage {
+    const char* name;  // under node_modules/ and under /vendor/
+    const char* dist;  // the folder of it that is served
+};
+
+const VendorPackage kVendorPackages[] = {
+    {"hls.js", "dist"},  // the viewer page's HLS player (web/app/watch.js)
+};
+
+// `path` is `prefix` followed by a room id (letters and digits only).
+bool is_room_page(const char* path, const char* prefix)
+{
+    if (!g_str_has_prefix(path, prefix))
+        return false;
+    const char* id = path + strlen(prefix);
+    if (!*id)
+        return false;
+    for (const char* c = id; *c; c++)
+        if (!g_ascii_isalnum(*c))
+            return false;
+    return true;
+}
+
 // The web client's own pages: addresses that a user types or shares (an
-// invite link /r/{room}?pin=...), all answered with /index.html, whose script
-// routes them. A room id is letters and digits only.
+// invite link /r/{room}?pin=..., a viewer link /watch/{room}?pin=...), all
+// answered with /index.html, whose script routes them.
 bool is_app_page(const char* path)
 {
     static const char* const kPages[] = {"/signin", "/rooms", "/messenger"};
     for (const char* page : kPages)
         if (g_str_equal(path, page))
             return true;
-    if (!g_str_has_prefix(path, "/r/") || !path[3])
-        return false;
-    for (const char* c = path + 3; *c; c++)
-        if (!g_ascii_isalnum(*c))
-            return false;
-    return true;
+    return is_room_page(path, "/r/") || is_room_page(path, "/watch/");
 }
 
 [[noreturn]] void not_found(const char* path)
@@ -74,10 +94,23 @@ bool is_app_page(const char* path)
 
 }  // namespace
 
-StaticFiles::StaticFiles(const std::string& root) : root_(root.empty() ? "" : real_path(root))
+StaticFiles::StaticFiles(const std::string& root, const std::string& vendor_root)
+    : root_(root.empty() ? "" : real_path(root))
 {
     if (!root.empty() && root_.empty())
         g_warning("web_dir %s does not exist: the web client is not served", root.c_str());
+    if (vendor_root.empty())
+        return;
+    for (const VendorPackage& p : kVendorPackages) {
+        const std::string dir = real_path(vendor_root + "/" + p.name + "/" + p.dist);
+        if (dir.empty()) {
+            g_warning("npm package %s is missing from %s (run npm ci, which tools/setup does): "
+                      "/vendor/%s/ is not served",
+                      p.name, vendor_root.c_str(), p.name);
+            continue;
+        }
+        vendor_.push_back({std::string("/vendor/") + p.name, dir});
+    }
 }
 
 const char* StaticFiles::content_type(const std::string& file)
@@ -91,10 +124,23 @@ const char* StaticFiles::content_type(const std::string& file)
 
 std::string StaticFiles::resolve(const char* path) const
 {
-    if (root_.empty() || !path || path[0] != '/')
+    if (!path || path[0] != '/')
+        return {};
+    for (const Mount& m : vendor_) {
+        if (g_str_has_prefix(path, m.prefix.c_str()) && path[m.prefix.size()] == '/') {
+            // Files only: a folder of a package serves no index.html.
+            return resolve_in(m.dir, path + m.prefix.size(), false);
+        }
+    }
+    if (root_.empty())
         return {};
     if (is_app_page(path))
         path = "/index.html";
+    return resolve_in(root_, path, true);
+}
+
+std::string StaticFiles::resolve_in(const std::string& root, const char* path, bool index)
+{
     std::string relative;
     g_auto(GStrv) segments = g_strsplit(path + 1, "/", -1);
     const guint n = g_strv_length(segments);
@@ -113,14 +159,14 @@ std::string StaticFiles::resolve(const char* path) const
         relative += '/';
         relative += segment;
     }
-    std::string file = real_path(root_ + relative);
+    std::string file = real_path(root + relative);
     if (file.empty())
         return {};
-    if (file != root_ && file.compare(0, root_.size() + 1, root_ + "/") != 0)
+    if (file != root && file.compare(0, root.size() + 1, root + "/") != 0)
         return {};  // a symlink out of the root
-    if (g_file_test(file.c_str(), G_FILE_TEST_IS_DIR)) {
+    if (index && g_file_test(file.c_str(), G_FILE_TEST_IS_DIR)) {
         file = real_path(file + "/index.html");
-        if (file.empty() || file.compare(0, root_.size() + 1, root_ + "/") != 0)
+        if (file.empty() || file.compare(0, root.size() + 1, root + "/") != 0)
             return {};
     }
     if (!g_file_test(file.c_str(), G_FILE_TEST_IS_REGULAR))

@@ -59,6 +59,7 @@ async function call(base, method, path, { token, body, raw, contentType, onAuthF
   } catch (e) {
     throw new ApiError('NETWORK', `the server could not be reached (${e.message})`);
   }
+  if (res.status === 204) return null; // No Content: done, nothing to say
   let json = null;
   try {
     json = await res.json();
@@ -215,6 +216,62 @@ export class Api {
   // Lifts a ban: the user may join again with a PIN.
   readmit(roomId, userId) {
     return this.request('DELETE', `/rooms/${enc(roomId)}/bans/${enc(userId)}`);
+  }
+
+  // --- live output: HLS, RTMP and recording of the room's composite ---
+
+  // {layout, outputs: [{kind, state, url?, target?, recording_id?,
+  // started_at?, error?, retry_in_ms?}]} (any member).
+  getLive(roomId) {
+    return this.request('GET', `/rooms/${enc(roomId)}/live`);
+  }
+
+  // kind 'hls' | 'rtmp' | 'record'; `url` (rtmp:// or rtmps://) for rtmp.
+  // Resolves with the output (state 'starting'). hls and rtmp need
+  // `moderate`, record needs `record` (or `moderate`).
+  startLive(roomId, kind, { url } = {}) {
+    return this.request('POST', `/rooms/${enc(roomId)}/live`, { kind, ...(url ? { url } : {}) }).then((r) => r.output);
+  }
+
+  // Resolves with the output, state 'stopped' (a recording once its file
+  // is finalised).
+  stopLive(roomId, kind) {
+    return this.request('DELETE', `/rooms/${enc(roomId)}/live/${enc(kind)}`).then((r) => r.output);
+  }
+
+  // layout 'grid' | 'speaker' | 'pip' (moderate); resolves like getLive().
+  setLiveLayout(roomId, layout) {
+    return this.request('PATCH', `/rooms/${enc(roomId)}/live`, { layout });
+  }
+
+  // [{id, started_at, duration_ms, size, state: 'recording'|'done', url}]
+  // (needs `record`).
+  listRecordings(roomId) {
+    return this.request('GET', `/rooms/${enc(roomId)}/recordings`).then((r) => r.recordings);
+  }
+
+  deleteRecording(roomId, recordingId) {
+    return this.request('DELETE', `/rooms/${enc(roomId)}/recordings/${enc(recordingId)}`);
+  }
+
+  // A download URL of a recording (object of listRecordings() or its id)
+  // with the token in its query, for an <a href download>: links cannot
+  // send the token as a header.
+  recordingUrl(roomId, recording) {
+    const path = recording?.url || `${PREFIX}/rooms/${enc(roomId)}/recordings/${enc(recording?.id || recording)}/file`;
+    return `${this.base}${path}${path.includes('?') ? '&' : '?'}token=${enc(this.token)}`;
+  }
+
+  // The room's HLS playlist with this user's token (see Api.liveUrl).
+  liveUrl(roomId) {
+    return Api.liveUrl(roomId, { token: this.token, base: this.base });
+  }
+
+  // The room's HLS playlist, /live/{room}/index.m3u8, for a player:
+  // `pin` (the viewer or participant PIN) or `token` (a member's access
+  // token) goes in its query (the server carries it on to the segments).
+  static liveUrl(roomId, { pin, token, base = defaultBase() } = {}) {
+    return `${base.replace(/\/$/, '')}/live/${enc(roomId)}/index.m3u8${query(pin ? { pin } : { token })}`;
   }
 
   // --- conversations and messages ---

@@ -29,6 +29,11 @@ export class ZumziError extends Error {
   }
 }
 
+// A live output that still runs (not stopped, failed or done).
+function isRunning(output) {
+  return ['starting', 'live', 'retrying'].includes(output?.state);
+}
+
 function emit(target, type, detail) {
   target.dispatchEvent(new CustomEvent(type, { detail }));
 }
@@ -91,12 +96,17 @@ export class Zumzi extends EventTarget {
 
   // Joins a room (PIN unless you own it or are a member already) and
   // returns its Room. Media starts at once: the server sends the first
-  // subscribe offer right after `joined`.
-  async join(roomId, pin) {
+  // subscribe offer right after `joined`. `options.media` false joins
+  // without media (the roster, room events and room chat only: a page
+  // that plays the room's live stream).
+  async join(roomId, pin, { media = true } = {}) {
     const room = new Room(this, roomId);
+    room.media = media !== false;
     this.rooms.set(roomId, room); // offers may follow the reply at once
     try {
-      const joined = await this.request({ type: 'join', room: roomId, ...(pin ? { pin } : {}) });
+      const joined = await this.request({
+        type: 'join', room: roomId, ...(pin ? { pin } : {}), ...(media === false ? { media: false } : {}),
+      });
       room._joined(joined);
       return room;
     } catch (e) {
@@ -168,6 +178,8 @@ export class Zumzi extends EventTarget {
 //   trackremoved {track, stream, info}    it is gone (unpublished or left)
 //   speaking {participant_id, speaking}
 //   connectionstate {session, state, side}  side: 'server' or 'client'
+//   livestatus {output, live}             a live output (hls, rtmp, record) changed
+//                                          state (output null: the layout), room.live follows
 //   removed {reason}                       a moderator took us out (then `left`)
 //   left {reason}                          the room is over for us
 //   error {error}                          a media error the server reported
@@ -190,6 +202,10 @@ export class Room extends EventTarget {
     this._published = new Map();
     this.unsubscribed = new Set(); // track ids we chose not to receive
     this.audioOnly = false;
+    this.media = true; // false: joined with media:false
+    // The room's live output: {layout, outputs} with the running outputs
+    // (starting, live, retrying), one per kind.
+    this.live = { layout: 'grid', outputs: [] };
     this._pubQueue = Promise.resolve(); // publish negotiations run one at a time
     this._subQueue = Promise.resolve();
     this._early = { publish: [], subscribe: [] }; // candidates before the remote SDP
@@ -354,6 +370,37 @@ export class Room extends EventTarget {
     return this.client.request({ type: 'readmit', room: this.id, user_id: userId });
   }
 
+  // --- live output (hls and rtmp need `moderate`, record needs `record`
+  // or `moderate`). Each resolves with the output of the server's ack
+  // (the layout for setLiveLayout); `room.live` follows.
+
+  // kind 'hls' | 'rtmp' | 'record'; `url` (rtmp:// or rtmps://) for rtmp.
+  async startLive(kind, { url } = {}) {
+    const ack = await this.client.request({ type: 'live_start', room: this.id, kind, ...(url ? { url } : {}) });
+    // Its live_status may have come first (state live): that one is newer.
+    if (ack.output && !this.liveOutput(kind)) this._liveStatus(ack.output);
+    return ack.output;
+  }
+
+  async stopLive(kind) {
+    const ack = await this.client.request({ type: 'live_stop', room: this.id, kind });
+    if (ack.output && this.liveOutput(kind)) this._liveStatus(ack.output);
+    return ack.output;
+  }
+
+  // layout 'grid' | 'speaker' | 'pip'.
+  async setLiveLayout(layout) {
+    const ack = await this.client.request({ type: 'live_layout', room: this.id, layout });
+    if (ack.layout) this.live = { ...this.live, layout: ack.layout };
+    emit(this, 'livestatus', { output: null, live: this.live });
+    return ack.layout;
+  }
+
+  // The running output of a kind ({kind, state, ...}), or null.
+  liveOutput(kind) {
+    return this.live.outputs.find((o) => o.kind === kind) || null;
+  }
+
   // The RTCPeerConnections, for getStats() and the like (null until used).
   get publishConnection() {
     return this._pub;
@@ -375,6 +422,14 @@ export class Room extends EventTarget {
 
   // --- internals ---
 
+  // An output's news: a running one replaces that kind's entry, a stopped
+  // or failed one leaves the list.
+  _liveStatus(output) {
+    const others = this.live.outputs.filter((o) => o.kind !== output.kind);
+    this.live = { ...this.live, outputs: isRunning(output) ? [...others, output] : others };
+    emit(this, 'livestatus', { output, live: this.live });
+  }
+
   // The entry of a published track, by MediaStreamTrack or label.
   _entry(trackOrLabel) {
     if (typeof trackOrLabel === 'string') return this._published.get(trackOrLabel) || null;
@@ -394,6 +449,7 @@ export class Room extends EventTarget {
 
   _joined(m) {
     this.info = m.room;
+    if (m.live) this.live = { layout: m.live.layout || 'grid', outputs: (m.live.outputs || []).filter(isRunning) };
     this.participantId = m.participant_id;
     for (const p of m.participants || []) this.participants.set(p.participant_id, p);
     for (const t of m.tracks || []) this._trackPublished(t);
@@ -471,6 +527,9 @@ export class Room extends EventTarget {
         break;
       case 'track_muted':
         this._trackMuted(m);
+        break;
+      case 'live_status':
+        if (m.output) this._liveStatus(m.output);
         break;
       case 'speaking': {
         const p = this.participants.get(m.participant_id);

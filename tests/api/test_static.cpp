@@ -1,5 +1,6 @@
 // The web client's static files at /: content types, index.html for
-// directories, and every path trick (dot segments raw and percent-encoded,
+// directories and the client's pages, the npm packages it loads under
+// /vendor/ (from a node_modules folder), and every path trick (dot segments raw and percent-encoded,
 // encoded slashes, absolute paths, dotfiles, symlinks out of the root) gets
 // 404 NOTFOUND. Tricky paths go over a raw socket, because libsoup's client
 // would normalise them before sending.
@@ -55,8 +56,9 @@ std::pair<int, std::string> raw_get(const std::string& url, const std::string& t
 TEST_GROUP(Static)
 {
     std::unique_ptr<TestServer> srv;
-    std::string parent;  // holds web/ and a secret next to it
+    std::string parent;  // holds web/, node_modules/ and a secret next to them
     std::string web;
+    std::string modules;  // node_modules: hls.js and another package
 
     void setup() override
     {
@@ -75,11 +77,21 @@ TEST_GROUP(Static)
         write_file(web + "/test/call.html", "<p>call</p>");
         write_file(web + "/.hidden", "hidden");
         write_file(parent + "/secret.txt", "SECRET");
+        modules = parent + "/node_modules";
+        g_mkdir_with_parents((modules + "/hls.js/dist").c_str(), 0700);
+        g_mkdir_with_parents((modules + "/other/dist").c_str(), 0700);
+        write_file(modules + "/hls.js/dist/hls.mjs", "export default class Hls {}\n");
+        write_file(modules + "/hls.js/package.json", "{\"name\":\"hls.js\"}");
+        write_file(modules + "/other/dist/other.js", "SECRET");
         CHECK_EQUAL(0, symlink((parent + "/secret.txt").c_str(), (web + "/leak.txt").c_str()));
         CHECK_EQUAL(0, symlink(parent.c_str(), (web + "/up").c_str()));
         CHECK_EQUAL(0, symlink("zumzi.js", (web + "/alias.js").c_str()));
         const std::string root = web;
-        srv = std::make_unique<TestServer>([root](zumzi::Config& c) { c.web_dir = root; });
+        const std::string vendor = modules;
+        srv = std::make_unique<TestServer>([root, vendor](zumzi::Config& c) {
+            c.web_dir = root;
+            c.vendor_dir = vendor;
+        });
     }
 
     void teardown() override
@@ -97,6 +109,14 @@ TEST_GROUP(Static)
                                "/web/up",
                                "/web/alias.js",
                                "/secret.txt",
+                               "/node_modules/hls.js/dist/hls.mjs",
+                               "/node_modules/hls.js/package.json",
+                               "/node_modules/other/dist/other.js",
+                               "/node_modules/hls.js/dist",
+                               "/node_modules/hls.js",
+                               "/node_modules/other/dist",
+                               "/node_modules/other",
+                               "/node_modules",
                                "/web/test",
                                "/web/empty",
                                "/web"};
@@ -157,10 +177,50 @@ TEST(Static, TheClientsPagesServeItsIndex)
     check_served("/rooms", "text/html; charset=utf-8", index);
     check_served("/messenger", "text/html; charset=utf-8", index);
     check_served("/signin", "text/html; charset=utf-8", index);
+    // The viewer page of a room's live stream.
+    check_served("/watch/k7m2q9x4ab", "text/html; charset=utf-8", index);
+    check_served("/watch/k7m2q9x4ab?pin=12345678", "text/html; charset=utf-8", index);
+    CHECK_ERROR(srv->get("/watch/"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/watch"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/watch/abc/def"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/watch/x.js"), 404, "NOTFOUND");
     CHECK_ERROR(srv->get("/r/"), 404, "NOTFOUND");
     CHECK_ERROR(srv->get("/r/abc/def"), 404, "NOTFOUND");
     CHECK_ERROR(srv->get("/r/x.js"), 404, "NOTFOUND");
     CHECK_ERROR(srv->get("/rooms/x"), 404, "NOTFOUND");
+}
+
+TEST(Static, VendorServesTheDistOfItsPackagesOnly)
+{
+    check_served("/vendor/hls.js/hls.mjs", "text/javascript; charset=utf-8",
+                 "export default class Hls {}\n");
+    CHECK_ERROR(srv->get("/vendor/hls.js/nope.js"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/vendor/hls.js/"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/vendor/hls.js"), 404, "NOTFOUND");
+    // Only the listed packages, and only their dist folder.
+    CHECK_ERROR(srv->get("/vendor/other/other.js"), 404, "NOTFOUND");
+    CHECK_ERROR(srv->get("/vendor/hls.jsx/hls.mjs"), 404, "NOTFOUND");
+    const char* targets[] = {
+        "/vendor/hls.js/../package.json",
+        "/vendor/hls.js/%2e%2e/package.json",
+        "/vendor/hls.js/..%2fpackage.json",
+        "/vendor/hls.js/%2e%2e/%2e%2e/other/dist/other.js",
+        "/vendor/hls.js/../../../secret.txt",
+    };
+    for (const char* t : targets)
+        check_refused_raw(t);
+}
+
+TEST(Static, NoVendorDirServesNoVendor)
+{
+    srv.reset();
+    const std::string root = web;
+    srv = std::make_unique<TestServer>([root](zumzi::Config& c) {
+        c.web_dir = root;
+        c.vendor_dir = "";
+    });
+    CHECK_ERROR(srv->get("/vendor/hls.js/hls.mjs"), 404, "NOTFOUND");
+    check_served("/zumzi.js", "text/javascript; charset=utf-8", "export const x = 1;\n");
 }
 
 TEST(Static, MissingFilesAreJson404)

@@ -53,11 +53,12 @@ export async function waitFor(what, probe, timeoutMs = 60000, everyMs = 250) {
 export async function startServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zumzi-browser-'));
   const config = path.join(dir, 'zumzi.ini');
-  // The web client of this source tree (a worktree's, when tests run there
-  // against another tree's server binary).
+  // The web client of this source tree and its npm packages (a worktree's,
+  // when tests run there against another tree's server binary).
   fs.writeFileSync(
     config,
-    `[server]\nweb_dir = ${path.join(sourceRoot, 'web')}\n[media]\nhost_addresses = 127.0.0.1\n`,
+    `[server]\nweb_dir = ${path.join(sourceRoot, 'web')}\nvendor_dir = ${path.join(sourceRoot, 'node_modules')}\n` +
+      '[media]\nhost_addresses = 127.0.0.1\n',
   );
   const logFile = fs.createWriteStream(path.join(logDir, 'zumzi-server.log'));
   let child = null;

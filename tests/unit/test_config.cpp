@@ -76,6 +76,8 @@ TEST(Config, LoadsEveryKey)
         "tls_certificate = /etc/zumzi/cert.pem\n"
         "tls_key = /etc/zumzi/key.pem\n"
         "schema_dir = /usr/share/zumzi/schema\n"
+        "web_dir = /usr/share/zumzi/web\n"
+        "vendor_dir = /usr/share/zumzi/node_modules\n"
         "[login]\n"
         "demo = true\n"
         "code_ttl = 120\n"
@@ -97,6 +99,8 @@ TEST(Config, LoadsEveryKey)
     STRCMP_EQUAL("/etc/zumzi/cert.pem", c.tls_certificate.c_str());
     STRCMP_EQUAL("/etc/zumzi/key.pem", c.tls_key.c_str());
     STRCMP_EQUAL("/usr/share/zumzi/schema", c.schema_dir.c_str());
+    STRCMP_EQUAL("/usr/share/zumzi/web", c.web_dir.c_str());
+    STRCMP_EQUAL("/usr/share/zumzi/node_modules", c.vendor_dir.c_str());
     CHECK(c.demo);
     LONGS_EQUAL(120, c.code_ttl);
     LONGS_EQUAL(30, c.code_resend);

@@ -65,6 +65,8 @@ export function mountChatView(container, options) {
     catchUpAgain: false,
     destroyed: false,
   };
+  const askedNames = new Set(); // senders we looked the members up for
+  let namesLoad = Promise.resolve(); // the member lookup on the way
 
   // --- DOM ---
   const list = h('ol', { class: 'chat-list' });
@@ -137,7 +139,10 @@ export function mountChatView(container, options) {
     const mine = m.sender === me;
     const li = h('li', { class: `msg ${mine ? 'mine' : 'theirs'}${m.deleted ? ' deleted' : ''}`, 'data-id': m.id });
     const bubble = h('div', { class: 'msg-bubble' });
-    if (!mine && kind !== 'dm') bubble.append(h('div', { class: 'msg-sender' }, session.nameOf(m.sender)));
+    if (!mine && kind !== 'dm') {
+      bubble.append(h('div', { class: 'msg-sender' }, session.nameOf(m.sender)));
+      learnSender(m.sender);
+    }
     if (m.deleted) {
       bubble.append(h('div', { class: 'msg-text msg-deleted' }, 'Message deleted'));
     } else {
@@ -642,17 +647,32 @@ export function mountChatView(container, options) {
     });
   }
 
-  // Names of the senders in groups and rooms.
-  if (kind === 'group') {
-    api.getGroup(conversation.slice(6)).then((g) => {
-      for (const m of g.members) session.learnName(m.user_id, m.name);
-      refreshNames();
-    }).catch(() => {});
-  } else if (kind === 'room') {
-    api.listMembers(conversation.slice(5)).then((members) => {
-      for (const m of members) session.learnName(m.user_id, m.name);
-      refreshNames();
-    }).catch(() => {});
+  // Names of the senders in groups and rooms: the members now, and again
+  // when someone unknown writes (a member who came after, such as a
+  // viewer of the room's live stream).
+  function loadNames() {
+    if (kind === 'group') {
+      return api.getGroup(conversation.slice(6)).then((g) => {
+        for (const m of g.members) session.learnName(m.user_id, m.name);
+        refreshNames();
+      }).catch(() => {});
+    }
+    if (kind === 'room') {
+      return api.listMembers(conversation.slice(5)).then((members) => {
+        for (const m of members) session.learnName(m.user_id, m.name);
+        refreshNames();
+      }).catch(() => {});
+    }
+    return Promise.resolve();
+  }
+  namesLoad = loadNames();
+
+  // A sender without a name: the members again, once the lookup on the way
+  // is over (one at a time), if that one did not name them.
+  function learnSender(id) {
+    if (!session.names || session.names.has(id) || askedNames.has(id)) return;
+    askedNames.add(id);
+    namesLoad = namesLoad.then(() => (session.names.has(id) ? null : loadNames()));
   }
 
   function refreshNames() {

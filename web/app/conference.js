@@ -8,7 +8,7 @@
 // Zumzi of zumzi.js. The call uses it, unless the user changed their name
 // before joining (the server names participants after the name their
 // connection opened with): then the call opens a connection of its own.
-import { Zumzi } from '../zumzi.js';
+import { Api, Zumzi } from '../zumzi.js';
 import { h, setChildren, toast, dialog, confirmDialog, copyText } from './ui.js';
 import { icon } from './call-icons.js';
 import { TileView } from './tiles.js';
@@ -16,6 +16,7 @@ import { prejoin } from './prejoin.js';
 import { SidePanel } from './side-panel.js';
 import { PeopleList } from './people.js';
 import { CallStats } from './call-stats.js';
+import { LiveControl } from './live-control.js';
 import { Popover } from './popover.js';
 import {
   LocalMedia, RESOLUTIONS, resolutionById, captureScreen, mediaErrorText,
@@ -236,8 +237,13 @@ class Call {
     this.countEl = h('span', { class: 'conf-count dim' });
     this.timerEl = h('span', { class: 'conf-timer dim', 'aria-label': 'Call duration' }, '0:00');
     this.viewerChip = h('span', { class: 'chip viewer-chip' }, 'View only');
+    this.live = new LiveControl({
+      room: this.room, roomId: this.roomId,
+      api: this.session.api || new Api({ token: this.session.token }),
+      viewerPin: () => this.viewerPin(),
+    });
     const header = h('header', { class: 'conf-header' },
-      this.titleEl, this.lockEl, this.viewerChip, this.countEl, h('span', { class: 'spacer' }), this.timerEl);
+      this.titleEl, this.lockEl, this.live.badges, this.viewerChip, this.countEl, h('span', { class: 'spacer' }), this.timerEl);
 
     this.tilesView = new TileView({
       maxTiles: this.maxTiles,
@@ -320,9 +326,9 @@ class Call {
     return h('footer', { class: 'conf-bar', role: 'toolbar', 'aria-label': 'Call controls' },
       this.publishGroup,
       h('div', { class: 'bar-group' }, this.layoutBtn, this.audioOnlyBtn, this.peopleBtn, this.chatBtn, this.inviteBtn,
-        this.statsBtn, this.fullBtn),
+        this.live.button, this.statsBtn, this.fullBtn),
       h('div', { class: 'bar-group' }, this.leaveBtn),
-      this.settingsPop.el, this.statsPop.el);
+      this.settingsPop.el, this.statsPop.el, this.live.popover.el);
   }
 
   wire() {
@@ -405,6 +411,7 @@ class Call {
       const { state, side, session } = e.detail;
       if (side === 'client' && state === 'failed') toast(`The ${session} connection failed`, 'error');
     });
+    on(r, 'livestatus', (e) => this.live.onStatus(e.detail));
     on(r, 'error', (e) => console.warn('zumzi room error', e.detail.error));
     on(r, 'left', (e) => this.finish(e.detail.reason === 'left' ? 'left' : e.detail.reason));
 
@@ -796,6 +803,7 @@ class Call {
     this.peopleBadge.textContent = String(count);
     this.lockEl.hidden = !this.room.info?.locked;
     this.viewerChip.hidden = this.canPublish;
+    this.live.paint();
     this.paintControls();
     this.paintPeople();
     this.couldPublish = this.canPublish;
@@ -944,6 +952,16 @@ class Call {
     await dialog('Invite people', h('div', { class: 'invite' }, rows), [{ label: 'Close', value: true, class: 'primary' }]);
   }
 
+  // The viewer PIN for the live stream's viewer link: the owner reads it
+  // from the room, a viewer knows its own; others get a link without PIN.
+  async viewerPin() {
+    if (this.room.role === 'owner') {
+      const full = await rest(this.session, 'GET', `/api/v1/rooms/${encodeURIComponent(this.roomId)}`);
+      return full.viewer_pin || null;
+    }
+    return this.room.role === 'viewer' ? this.pin || null : null;
+  }
+
   // --- settings popover: devices and video quality ---
 
   async buildSettings(el) {
@@ -1075,6 +1093,7 @@ class Call {
     this.stopStats();
     this.settingsPop.close(false);
     this.statsPop.close(false);
+    this.live.destroy();
     for (const share of this.screens) share.track.stop();
     this.screens = [];
     this.media.stopAll();

@@ -1,5 +1,6 @@
 // main.js: the web client's shell. A router on location.pathname
-//   /signin  /rooms  /messenger  /r/{room}[?pin=...]   (/ goes to /rooms or /signin)
+//   /signin  /rooms  /messenger  /r/{room}[?pin=...]  /watch/{room}[?pin=...]
+//   (/ goes to /rooms or /signin)
 // the signed-in `session` (session.js: {token, user, api, client, chat,
 // inbox...}), the header with its navigation, the app-wide call handling
 // (calls.js) and the reconnection status.
@@ -9,6 +10,7 @@ import { renderMessenger } from './messenger.js';
 import { renderRooms } from './rooms.js';
 import { Session, clearCredentials, savedCredentials, saveCredentials } from './session.js';
 import { renderSignin } from './signin.js';
+import { renderWatch } from './watch.js';
 import { formDialog } from './forms.js';
 import { confirmDialog, h, initials, setChildren, toast } from './ui.js';
 
@@ -54,7 +56,7 @@ window.addEventListener('storage', (e) => {
 });
 
 function isAppPath(p) {
-  return /^\/(signin|rooms|messenger)?\/?$/.test(p) || /^\/r\/[^/]+\/?$/.test(p);
+  return /^\/(signin|rooms|messenger)?\/?$/.test(p) || /^\/(r|watch)\/[^/]+\/?$/.test(p);
 }
 
 // A `next` parameter may only lead to one of our own pages.
@@ -250,6 +252,12 @@ async function render() {
     app.title = null; // the conference names the page itself
     document.title = 'Room · Zumzi';
     await renderRoom(main, roomId, params.get('pin') || undefined, ctx);
+  } else if ((m = /^\/watch\/([^/]+)\/?$/.exec(path))) {
+    if (!requireSession()) return;
+    setTitle('Live · Zumzi');
+    route.cleanup = renderWatch(main, {
+      ...ctx, roomId: decodeURIComponent(m[1]), pin: params.get('pin') || undefined, setTitle,
+    });
   } else {
     setTitle('Not found · Zumzi');
     setChildren(main, h('section', { class: 'page narrow' },
