@@ -328,6 +328,7 @@ struct Result {
     double window_s = 0;
     double out_fps = 0, enc_fps = 0, in_fps_min = 0;
     double cpu_ms_per_s = 0, cpu_pct_cores = 0, other_pct = 0;
+    double cpu_ms_per_frame = 0, need_pct_cores = 0;  // per frame out; that x 30 fps
     double out_lag_med = 0, out_lag_max = 0, enc_lag_med = 0, enc_lag_max = 0;
     double enc_lag_growth = 0;
     double in_lag_med = 0, in_lag_max = 0;
@@ -744,6 +745,11 @@ Result run_case(const Options& opt, const std::vector<Clip*>& clips, int inputs,
                            double(f.end_rt) / GST_SECOND,
                            double(listed->at - c.base_time) / GST_SECOND);
             }
+            size_t frames = with_mixer ? 0 : 1;
+            for (const Stamp& st : with_mixer ? c.mixed : c.in[0].entered)
+                frames += st.at >= t0 && st.at <= t1;
+            r.cpu_ms_per_frame = frames ? (cpu1 - cpu0) / double(frames) : 0;
+            r.need_pct_cores = r.cpu_ms_per_frame * 30 / (10.0 * double(ncores));
             r.realtime = r.error.empty() && r.out_fps >= 29 && (!with_encoder || r.enc_fps >= 29) &&
                          (!with_encoder || r.enc_lag_growth < 100);
             if (!with_mixer)
@@ -775,17 +781,18 @@ Result run_case(const Options& opt, const std::vector<Clip*>& clips, int inputs,
 
 void print_header()
 {
-    printf("\n%-5s %3s %3s %7s %7s %7s %8s %6s %5s %8s %8s %8s %8s %8s %6s %4s\n", "out", "N",
-           "rep", "out_fps", "enc_fps", "in_fps", "CPUms/s", "%cores", "oth%", "inlag50",
+    printf("\n%-5s %3s %3s %7s %7s %7s %8s %6s %6s %6s %5s %8s %8s %8s %8s %8s %6s %4s\n", "out",
+           "N", "rep", "out_fps", "enc_fps", "in_fps", "CPUms/s", "%cores", "ms/fr", "need%",
+           "oth%", "inlag50",
            "enclag50", "hls50", "hlsmax", "hlsmin", "segs", "RT");
 }
 
 void print_row(const Result& r)
 {
     std::vector<double> mins = r.hls_segment_min_ms;
-    printf("%-5s %3d %3d %7.1f %7.1f %7.1f %8.0f %6.1f %5.0f %8.1f %8.1f %8.0f %8.0f %8.0f %6d %4s%s%s\n",
+    printf("%-5s %3d %3d %7.1f %7.1f %7.1f %8.0f %6.1f %6.1f %6.1f %5.0f %8.1f %8.1f %8.0f %8.0f %8.0f %6d %4s%s%s\n",
            r.preset.c_str(), r.inputs, r.rep, r.out_fps, r.enc_fps, r.in_fps_min, r.cpu_ms_per_s,
-           r.cpu_pct_cores, r.other_pct, r.in_lag_med, r.enc_lag_med, median(r.hls_ms),
+           r.cpu_pct_cores, r.cpu_ms_per_frame, r.need_pct_cores, r.other_pct, r.in_lag_med, r.enc_lag_med, median(r.hls_ms),
            maximum(r.hls_ms), mins.empty() ? 0 : *std::min_element(mins.begin(), mins.end()),
            r.segments, r.realtime ? "yes" : "NO", r.error.empty() ? "" : "  error: ",
            r.error.c_str());
@@ -830,6 +837,8 @@ void json_result(JsonBuilder* b, const Result& r)
     d("cpu_ms_per_s", r.cpu_ms_per_s);
     d("cpu_pct_of_all_cores", r.cpu_pct_cores);
     d("other_load_pct_of_one_core", r.other_pct);
+    d("cpu_ms_per_frame", r.cpu_ms_per_frame);
+    d("cpu_pct_of_all_cores_needed_at_30fps", r.need_pct_cores);
     d("input_lag_ms_median", r.in_lag_med);
     d("input_lag_ms_max", r.in_lag_max);
     d("mixer_out_lag_ms_median", r.out_lag_med);
@@ -1043,6 +1052,8 @@ int main(int argc, char** argv)
            "in_fps: the slowest input's decoded frames per second into the mixer;\n"
            "CPUms/s: this process's CPU (getrusage) per wall second, %%cores of %ld cores; oth%%: "
            "the rest of the machine, %% of one core;\n"
+           "ms/fr: CPU ms per frame out of the mixer; need%%: that x 30 fps in %% of all cores "
+           "(what 30 fps costs however busy the machine was);\n"
            "inlag50, enclag50: median ms from a frame's running time to the mixer input / the "
            "x264 output;\n"
            "hls50, hlsmax: ms from a frame entering the mixer to its segment being listed in the "

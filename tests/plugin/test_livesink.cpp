@@ -421,6 +421,48 @@ TEST(LiveSink, WithoutOutputsItStillEnds)
     CHECK_TRUE(r.eos);
 }
 
+// The speed preset of the x264enc in `out`, by x264enc's own name
+std::string encoder_speed(GstElement* out)
+{
+    std::string preset;
+    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(out));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        GstElement* e = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory* f = gst_element_get_factory(e);
+        if (f && g_str_equal(GST_OBJECT_NAME(f), "x264enc")) {
+            GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "speed-preset");
+            GValue ev = G_VALUE_INIT;
+            g_value_init(&ev, spec->value_type);
+            g_object_get_property(G_OBJECT(e), "speed-preset", &ev);
+            GEnumClass* klass = G_ENUM_CLASS(g_type_class_peek(spec->value_type));
+            GEnumValue* enum_value = g_enum_get_value(klass, g_value_get_enum(&ev));
+            preset = enum_value ? enum_value->value_nick : "";
+            g_value_unset(&ev);
+        }
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return preset;
+}
+
+TEST(LiveSink, TheSpeedPresetReachesTheEncoder)
+{
+    ElementPtr by_default = parse("zumzilivesink name=out" + sources(1));
+    STRCMP_EQUAL("superfast", encoder_speed(child(by_default.get(), "out").get()).c_str());
+    ElementPtr set = parse("zumzilivesink name=out speed-preset=veryfast" + sources(1));
+    ElementPtr out = child(set.get(), "out");
+    STRCMP_EQUAL("veryfast", encoder_speed(out.get()).c_str());
+    // and it still encodes
+    TempDir dir;
+    g_object_set(out.get(), "record-location", dir.file("v.mkv").c_str(), NULL);
+    RunResult r;
+    run_to_eos(set.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    check_recording(dir.file("v.mkv"), 1.0);
+}
+
 TEST(LiveSink, VideoOnlyRecording)
 {
     TempDir dir;
