@@ -4,7 +4,7 @@
  *
  * A sink bin for live output. Raw video into the `video` pad is encoded once
  * with x264 (tune=zerolatency, `speed-preset` (superfast), a keyframe every two
- * seconds or every `target-duration` when HLS is on and that is shorter,
+ * seconds, or every half `target-duration` when HLS is on and that is shorter,
  * `bitrate` or the room preset's bitrate for the input size); raw
  * audio into the `audio` pad is encoded once to AAC. Both streams are then
  * shared (tee) by the outputs the properties ask for:
@@ -753,10 +753,13 @@ static GstPadProbeReturn video_caps_probe(GstPad* pad, GstPadProbeInfo* info, gp
     return GST_PAD_PROBE_PASS;
 }
 
-/* A keyframe every 2 s of stream time, or every HLS segment when that is
- * shorter (segments are then cut on time even when a keyframe request of
- * hlssink2 comes late, as with an encoder running ahead of a non-live
- * source). x264enc's key-int-max cannot change once it runs and depends
+/* A keyframe every 2 s of stream time, or every half HLS segment when that
+ * is shorter. Segments are then cut on time even when a keyframe request of
+ * hlssink2 comes late (as with an encoder running ahead of a non-live
+ * source), and they are listed sooner: hlssink2's splitmuxsink holds a
+ * whole GOP before it decides which segment it goes to, so a segment is
+ * listed one GOP after its end (a GOP of a whole segment made the newest
+ * frame of the playlist 2 segments old, half a segment makes it 1.5). x264enc's key-int-max cannot change once it runs and depends
  * on the frame rate; a force-key-unit event before the frame does neither. */
 static GstPadProbeReturn video_keyframe_probe(GstPad* pad, GstPadProbeInfo* info,
                                               gpointer user_data)
@@ -768,7 +771,7 @@ static GstPadProbeReturn video_keyframe_probe(GstPad* pad, GstPadProbeInfo* info
     g_mutex_lock(&self->lock);
     GstClockTime gop = 2 * GST_SECOND;
     if (is_set(self->hls_playlist_location))
-        gop = MIN(gop, self->target_duration * GST_SECOND);
+        gop = MIN(gop, self->target_duration * GST_SECOND / 2);
     gboolean force = FALSE;
     if (!GST_CLOCK_TIME_IS_VALID(self->next_keyframe) || pts >= self->next_keyframe ||
         pts + gop < self->next_keyframe) {

@@ -246,11 +246,11 @@ TEST(LiveSink, HlsWritesAValidPlaylistOfDecodableSegments)
         total += ffprobe(dir.file(name)).duration;
     }
     CHECK(total > 3.0 && total < 5.0);
-    // with one-second segments, a keyframe every second
+    // with one-second segments, a keyframe every half second
     auto keys = keyframe_times(dir.file("all.mkv"));
-    CHECK_EQUAL(4u, keys.size());
+    CHECK_EQUAL(8u, keys.size());
     for (size_t i = 1; i < keys.size(); i++)
-        DOUBLES_EQUAL(1.0, keys[i] - keys[i - 1], 0.01);
+        DOUBLES_EQUAL(0.5, keys[i] - keys[i - 1], 0.01);
     check_recording(dir.file("all.mkv"), 4.0);
 }
 
