@@ -690,6 +690,8 @@ Result run_case(const Options& opt, const std::vector<Clip*>& clips, int inputs,
             feeder.join();
             if (poller.joinable())
                 poller.join();
+            // no streaming thread writes a stamp any more
+            gst_element_set_state(pipeline, GST_STATE_NULL);
 
             double secs = double(t1 - t0) / GST_SECOND;
             r.window_s = secs;
