@@ -3,8 +3,8 @@
  * @title: zumzilivesink
  *
  * A sink bin for live output. Raw video into the `video` pad is encoded once
- * with x264 (tune=zerolatency, speed-preset=veryfast, a keyframe every two
- * seconds or every `target-duration` when HLS is on and that is shorter,
+ * with x264 (tune=zerolatency, `speed-preset` (superfast), a keyframe every two
+ * seconds, or every half `target-duration` when HLS is on and that is shorter,
  * `bitrate` or the room preset's bitrate for the input size); raw
  * audio into the `audio` pad is encoded once to AAC. Both streams are then
  * shared (tee) by the outputs the properties ask for:
@@ -65,9 +65,53 @@ GST_DEBUG_CATEGORY_STATIC(gst_zumzi_live_sink_debug);
 #define DEFAULT_MAX_FILES 10
 #define DEFAULT_BITRATE 0
 #define DEFAULT_AUDIO_BITRATE 128000
+#define DEFAULT_SPEED_PRESET SPEED_SUPERFAST
 #define AUDIO_RATE 48000
 
 typedef enum { KIND_HLS, KIND_RTMP, KIND_RECORD, N_KINDS } OutputKind;
+
+/* x264's speed presets that can run live, with x264enc's numbers and names.
+ * superfast is the default: at 1920x1080 30 fps its x264 threads used about
+ * 300 ms of CPU per second where veryfast used 550 (a 2-core EPYC VM,
+ * docs/benchmarks.md, "Composite and HLS"), for ~1 dB less SSIM. */
+typedef enum {
+    SPEED_ULTRAFAST = 1,
+    SPEED_SUPERFAST = 2,
+    SPEED_VERYFAST = 3,
+    SPEED_FASTER = 4,
+    SPEED_FAST = 5,
+    SPEED_MEDIUM = 6,
+} SpeedPreset;
+
+#define GST_TYPE_ZUMZI_SPEED_PRESET (gst_zumzi_speed_preset_get_type())
+static GType gst_zumzi_speed_preset_get_type(void)
+{
+    static GType type = 0;
+    static const GEnumValue values[] = {
+        {SPEED_ULTRAFAST, "ultrafast: cheapest, visibly worse at the same bitrate", "ultrafast"},
+        {SPEED_SUPERFAST, "superfast", "superfast"},
+        {SPEED_VERYFAST, "veryfast: about 1.8x superfast's CPU", "veryfast"},
+        {SPEED_FASTER, "faster", "faster"},
+        {SPEED_FAST, "fast", "fast"},
+        {SPEED_MEDIUM, "medium", "medium"},
+        {0, NULL, NULL},
+    };
+    if (g_once_init_enter(&type)) {
+        GType t = g_enum_register_static("GstZumziSpeedPreset", values);
+        g_once_init_leave(&type, t);
+    }
+    return type;
+}
+
+/* Sets x264enc's speed-preset by name (its enum type is x264enc's own). */
+static void apply_speed_preset(GstElement* encoder, SpeedPreset preset)
+{
+    GEnumClass* klass = g_type_class_ref(GST_TYPE_ZUMZI_SPEED_PRESET);
+    GEnumValue* v = g_enum_get_value(klass, preset);
+    if (v)
+        gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", v->value_nick);
+    g_type_class_unref(klass);
+}
 static const gchar* const kind_names[N_KINDS] = {"hls", "rtmp", "record"};
 
 enum { OUTPUT_RUNNING, OUTPUT_STOPPING, OUTPUT_FAILED };
@@ -111,6 +155,7 @@ struct _GstZumziLiveSink {
     gchar* record_location;
     guint bitrate;
     guint audio_bitrate;
+    SpeedPreset speed_preset;
 
     Stream* video;
     Stream* audio;
@@ -130,6 +175,7 @@ enum {
     PROP_RECORD_LOCATION,
     PROP_BITRATE,
     PROP_AUDIO_BITRATE,
+    PROP_SPEED_PRESET,
 };
 
 static GstStaticPadTemplate video_template =
@@ -707,10 +753,13 @@ static GstPadProbeReturn video_caps_probe(GstPad* pad, GstPadProbeInfo* info, gp
     return GST_PAD_PROBE_PASS;
 }
 
-/* A keyframe every 2 s of stream time, or every HLS segment when that is
- * shorter (segments are then cut on time even when a keyframe request of
- * hlssink2 comes late, as with an encoder running ahead of a non-live
- * source). x264enc's key-int-max cannot change once it runs and depends
+/* A keyframe every 2 s of stream time, or every half HLS segment when that
+ * is shorter. Segments are then cut on time even when a keyframe request of
+ * hlssink2 comes late (as with an encoder running ahead of a non-live
+ * source), and they are listed sooner: hlssink2's splitmuxsink holds a
+ * whole GOP before it decides which segment it goes to, so a segment is
+ * listed one GOP after its end (a GOP of a whole segment made the newest
+ * frame of the playlist 2 segments old, half a segment makes it 1.5). x264enc's key-int-max cannot change once it runs and depends
  * on the frame rate; a force-key-unit event before the frame does neither. */
 static GstPadProbeReturn video_keyframe_probe(GstPad* pad, GstPadProbeInfo* info,
                                               gpointer user_data)
@@ -722,7 +771,7 @@ static GstPadProbeReturn video_keyframe_probe(GstPad* pad, GstPadProbeInfo* info
     g_mutex_lock(&self->lock);
     GstClockTime gop = 2 * GST_SECOND;
     if (is_set(self->hls_playlist_location))
-        gop = MIN(gop, self->target_duration * GST_SECOND);
+        gop = MIN(gop, self->target_duration * GST_SECOND / 2);
     gboolean force = FALSE;
     if (!GST_CLOCK_TIME_IS_VALID(self->next_keyframe) || pts >= self->next_keyframe ||
         pts + gop < self->next_keyframe) {
@@ -784,7 +833,9 @@ static Stream* stream_new(GstZumziLiveSink* self, gboolean video, GstPadTemplate
             g_object_set(caps, "caps", c, NULL);
             gst_caps_unref(c);
             gst_util_set_object_arg(G_OBJECT(s->encoder), "tune", "zerolatency");
-            gst_util_set_object_arg(G_OBJECT(s->encoder), "speed-preset", "veryfast");
+            g_mutex_lock(&self->lock);
+            apply_speed_preset(s->encoder, self->speed_preset);
+            g_mutex_unlock(&self->lock);
         }
     } else {
         GstElement *convert, *resample, *caps;
@@ -1038,6 +1089,11 @@ static void gst_zumzi_live_sink_set_property(GObject* object, guint prop_id, con
         case PROP_AUDIO_BITRATE:
             self->audio_bitrate = g_value_get_uint(value);
             break;
+        case PROP_SPEED_PRESET:
+            self->speed_preset = g_value_get_enum(value);
+            if (self->video)
+                apply_speed_preset(self->video->encoder, self->speed_preset);
+            break;
         default:
             G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
             break;
@@ -1079,6 +1135,9 @@ static void gst_zumzi_live_sink_get_property(GObject* object, guint prop_id, GVa
             break;
         case PROP_AUDIO_BITRATE:
             g_value_set_uint(value, self->audio_bitrate);
+            break;
+        case PROP_SPEED_PRESET:
+            g_value_set_enum(value, self->speed_preset);
             break;
         default:
             G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1185,6 +1244,12 @@ static void gst_zumzi_live_sink_class_init(GstZumziLiveSinkClass* klass)
         gobject_class, PROP_AUDIO_BITRATE,
         g_param_spec_uint("audio-bitrate", "Audio bitrate", "AAC bitrate in bit/s", 16000, 512000,
                           DEFAULT_AUDIO_BITRATE, rw_ready));
+    g_object_class_install_property(
+        gobject_class, PROP_SPEED_PRESET,
+        g_param_spec_enum("speed-preset", "Speed preset",
+                          "x264's speed preset: slower ones give a better picture at the same "
+                          "bitrate for more CPU",
+                          GST_TYPE_ZUMZI_SPEED_PRESET, DEFAULT_SPEED_PRESET, rw_ready));
 
     gst_element_class_add_static_pad_template(element_class, &video_template);
     gst_element_class_add_static_pad_template(element_class, &audio_template);
@@ -1200,6 +1265,7 @@ static void gst_zumzi_live_sink_class_init(GstZumziLiveSinkClass* klass)
     element_class->change_state = GST_DEBUG_FUNCPTR(gst_zumzi_live_sink_change_state);
     bin_class->handle_message = GST_DEBUG_FUNCPTR(gst_zumzi_live_sink_handle_message);
 
+    gst_type_mark_as_plugin_api(GST_TYPE_ZUMZI_SPEED_PRESET, 0);
     GST_DEBUG_CATEGORY_INIT(gst_zumzi_live_sink_debug, "zumzilivesink", 0, "Zumzi live sink");
 }
 
@@ -1211,5 +1277,6 @@ static void gst_zumzi_live_sink_init(GstZumziLiveSink* self)
     self->max_files = DEFAULT_MAX_FILES;
     self->bitrate = DEFAULT_BITRATE;
     self->audio_bitrate = DEFAULT_AUDIO_BITRATE;
+    self->speed_preset = DEFAULT_SPEED_PRESET;
     self->next_keyframe = GST_CLOCK_TIME_NONE;
 }

@@ -180,11 +180,11 @@ TEST(LiveSink, HlsWritesAValidPlaylistOfDecodableSegments)
         total += ffprobe(dir.file(name)).duration;
     }
     CHECK(total > 3.0 && total < 5.0);
-    // with one-second segments, a keyframe every second
+    // with one-second segments, a keyframe every half second
     auto keys = keyframe_times(dir.file("all.mkv"));
-    CHECK_EQUAL(4u, keys.size());
+    CHECK_EQUAL(8u, keys.size());
     for (size_t i = 1; i < keys.size(); i++)
-        DOUBLES_EQUAL(1.0, keys[i] - keys[i - 1], 0.01);
+        DOUBLES_EQUAL(0.5, keys[i] - keys[i - 1], 0.01);
     check_recording(dir.file("all.mkv"), 4.0);
 }
 
@@ -353,6 +353,48 @@ TEST(LiveSink, WithoutOutputsItStillEnds)
     run_to_eos(pipeline.get(), r);
     STRCMP_EQUAL("", r.error.c_str());
     CHECK_TRUE(r.eos);
+}
+
+// The speed preset of the x264enc in `out`, by x264enc's own name
+std::string encoder_speed(GstElement* out)
+{
+    std::string preset;
+    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(out));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        GstElement* e = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory* f = gst_element_get_factory(e);
+        if (f && g_str_equal(GST_OBJECT_NAME(f), "x264enc")) {
+            GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "speed-preset");
+            GValue ev = G_VALUE_INIT;
+            g_value_init(&ev, spec->value_type);
+            g_object_get_property(G_OBJECT(e), "speed-preset", &ev);
+            GEnumClass* klass = G_ENUM_CLASS(g_type_class_peek(spec->value_type));
+            GEnumValue* enum_value = g_enum_get_value(klass, g_value_get_enum(&ev));
+            preset = enum_value ? enum_value->value_nick : "";
+            g_value_unset(&ev);
+        }
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return preset;
+}
+
+TEST(LiveSink, TheSpeedPresetReachesTheEncoder)
+{
+    ElementPtr by_default = parse("zumzilivesink name=out" + sources(1));
+    STRCMP_EQUAL("superfast", encoder_speed(child(by_default.get(), "out").get()).c_str());
+    ElementPtr set = parse("zumzilivesink name=out speed-preset=veryfast" + sources(1));
+    ElementPtr out = child(set.get(), "out");
+    STRCMP_EQUAL("veryfast", encoder_speed(out.get()).c_str());
+    // and it still encodes
+    TempDir dir;
+    g_object_set(out.get(), "record-location", dir.file("v.mkv").c_str(), NULL);
+    RunResult r;
+    run_to_eos(set.get(), r);
+    STRCMP_EQUAL("", r.error.c_str());
+    check_recording(dir.file("v.mkv"), 1.0);
 }
 
 TEST(LiveSink, VideoOnlyRecording)
