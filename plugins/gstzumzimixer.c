@@ -515,33 +515,17 @@ static GstElement* make_child(GstZumziMixer* self, const gchar* factory, const g
  * shares) without the pango lock its class takes to render, so freeing one
  * while another renders in its own streaming thread corrupts pango's state
  * (seen as crashes inside pango_layout_get_pixel_extents). A released pad's
- * overlay, set to NULL and out of its bin, waits here for the next video pad
- * of any mixer in the process; at most as many exist as labelled inputs ever
- * ran at once. */
-static GMutex spare_overlays_lock;
-static GQueue spare_overlays = G_QUEUE_INIT;
+ * overlay, set to NULL and out of its bin, is kept here for the life of the
+ * process (a few kB each). Reusing them for new pads would bound this, but a
+ * reused textoverlay sometimes never passed a frame again. */
+static GMutex retired_overlays_lock;
+static GQueue retired_overlays = G_QUEUE_INIT;
 
-static GstElement* take_overlay(GstZumziMixer* self, const gchar* pad_name)
+static void retire_overlay(GstElement* overlay)
 {
-    g_mutex_lock(&spare_overlays_lock);
-    GstElement* overlay = g_queue_pop_head(&spare_overlays);
-    g_mutex_unlock(&spare_overlays_lock);
-    if (!overlay)
-        return make_child(self, "textoverlay", pad_name, "label");
-    gchar* name = g_strdup_printf("%s-label", pad_name);
-    gst_object_set_name(GST_OBJECT(overlay), name);
-    g_free(name);
-    g_object_set(overlay, "text", "", NULL);
-    /* the pool's reference becomes the floating one gst_bin_add takes */
-    g_object_force_floating(G_OBJECT(overlay));
-    return overlay;
-}
-
-static void give_back_overlay(GstElement* overlay)
-{
-    g_mutex_lock(&spare_overlays_lock);
-    g_queue_push_tail(&spare_overlays, overlay);
-    g_mutex_unlock(&spare_overlays_lock);
+    g_mutex_lock(&retired_overlays_lock);
+    g_queue_push_tail(&retired_overlays, overlay);
+    g_mutex_unlock(&retired_overlays_lock);
 }
 
 static GstPad* request_video_pad(GstZumziMixer* self, GstPadTemplate* templ, const gchar* req_name)
@@ -562,7 +546,7 @@ static GstPad* request_video_pad(GstZumziMixer* self, GstPadTemplate* templ, con
     pad->convert = make_child(self, "videoconvert", name, "convert");
     pad->capsfilter = make_child(self, "capsfilter", name, "cell");
     if (self->have_textoverlay)
-        pad->overlay = take_overlay(self, name);
+        pad->overlay = make_child(self, "textoverlay", name, "label");
     if (!pad->scale || !pad->convert || !pad->capsfilter) {
         g_clear_object(&pad->scale);
         g_clear_object(&pad->convert);
@@ -703,8 +687,9 @@ static void gst_zumzi_mixer_release_pad(GstElement* element, GstPad* pad)
         gst_zumzi_sink_pad_begin_release(GST_ZUMZI_SINK_PAD(pad));
         GstElement* last = vpad->overlay ? vpad->overlay : vpad->capsfilter;
         GstPad* last_src = gst_element_get_static_pad(last, "src");
-        const gulong drop = gst_zumzi_sink_pad_drop_at(last_src);
+        gst_zumzi_sink_pad_drop_at(last_src);
         gst_pad_unlink(last_src, vpad->cpad);
+        gst_object_unref(last_src);
         /* wakes a push waiting in the compositor (answered OK by the pad) */
         gst_element_release_request_pad(self->compositor, vpad->cpad);
         gst_clear_object(&vpad->cpad);
@@ -713,13 +698,10 @@ static void gst_zumzi_mixer_release_pad(GstElement* element, GstPad* pad)
         GstElement* elements[] = {vpad->scale, vpad->convert, vpad->capsfilter, overlay, NULL};
         gst_zumzi_sink_pad_remove_branch(GST_ZUMZI_SINK_PAD(pad), GST_BIN(self), elements);
         if (overlay) {
-            /* NULL and out of the bin: ours alone, kept for the next pad */
-            gst_pad_remove_probe(last_src, drop);
-            gst_element_set_locked_state(overlay, FALSE);
+            /* NULL and out of the bin: ours alone, never finalised */
             vpad->overlay = NULL;
-            give_back_overlay(overlay);
+            retire_overlay(overlay);
         }
-        gst_object_unref(last_src);
 
         g_mutex_lock(&self->lock);
         relayout_locked(self);
