@@ -10,7 +10,7 @@
 // connection opened with): then the call opens a connection of its own.
 import { Api, Zumzi } from '../zumzi.js';
 import { h, setChildren, toast, dialog, confirmDialog, copyText } from './ui.js';
-import { icon } from './call-icons.js';
+import { icon } from './icons.js';
 import { TileView } from './tiles.js';
 import { prejoin } from './prejoin.js';
 import { SidePanel } from './side-panel.js';
@@ -1116,7 +1116,7 @@ function label(el, text, shortcut) {
 }
 
 function setIcon(el, name) {
-  const old = el.querySelector('svg.icon');
+  const old = el.querySelector('svg.icon-svg');
   if (old?.classList.contains(`icon-${name}`)) return;
   const svg = icon(name);
   if (old) old.replaceWith(svg);

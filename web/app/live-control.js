@@ -13,7 +13,7 @@
 //   live.paint();   // permissions changed
 //   live.destroy();
 import { h, confirmDialog, copyText, toast } from './ui.js';
-import { icon } from './call-icons.js';
+import { icon } from './icons.js';
 import { Popover } from './popover.js';
 import { formatSize } from './forms.js';
 

@@ -223,11 +223,11 @@ export function renderMessenger(container, { session, signal, params, calls }) {
         h('span', { class: 'conv-snippet dim' }, c.status || presenceText(c.id))),
       h('span', { class: 'contact-actions' },
         h('button', { type: 'button', class: 'icon', 'aria-label': `Message ${c.name}`, title: 'Message',
-          onclick: () => openConversation(dmConversation(me, c.id)) }, icon('message')),
+          onclick: () => openConversation(dmConversation(me, c.id)) }, icon('chat', 18)),
         h('button', { type: 'button', class: 'icon', 'aria-label': `Video call ${c.name}`, title: 'Video call',
-          onclick: () => calls.start({ id: c.id, name: c.name }, { video: true }) }, icon('video')),
+          onclick: () => calls.start({ id: c.id, name: c.name }, { video: true }) }, icon('cam', 18)),
         h('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${c.name} from contacts`, title: 'Remove',
-          onclick: () => removeContact(c) }, icon('close'))))));
+          onclick: () => removeContact(c) }, icon('close', 18))))));
   }
 
   async function removeContact(c) {
@@ -472,10 +472,10 @@ export function renderMessenger(container, { session, signal, params, calls }) {
     if (other) {
       actions.push(
         h('button', { type: 'button', class: 'icon', 'aria-label': `Voice call ${name}`, title: 'Voice call',
-          'data-label': 'Voice call', onclick: () => calls.start({ id: other, name: session.nameOf(other) }, { video: false }) }, icon('phone')),
+          'data-label': 'Voice call', onclick: () => calls.start({ id: other, name: session.nameOf(other) }, { video: false }) }, icon('phone', 18)),
         h('button', { type: 'button', class: 'icon', 'aria-label': `Video call ${name}`, title: 'Video call',
           'data-label': 'Video call',
-          onclick: () => calls.start({ id: other, name: session.nameOf(other) }, { video: true }) }, icon('video')));
+          onclick: () => calls.start({ id: other, name: session.nameOf(other) }, { video: true }) }, icon('cam', 18)));
     } else if (kind === 'group') {
       actions.push(h('button', { type: 'button', onclick: () => groupMembers(id.slice(6)) }, 'Members'));
     } else if (kind === 'room') {
@@ -483,7 +483,7 @@ export function renderMessenger(container, { session, signal, params, calls }) {
     }
     const top = h('header', { class: 'chat-top' },
       h('button', { type: 'button', class: 'icon back-button', 'aria-label': 'Back to the list',
-        onclick: () => closeConversation() }, icon('back')),
+        onclick: () => closeConversation() }, icon('back', 18)),
       other ? avatarFor(name, other) : avatarFor(name, null),
       h('div', { class: 'chat-top-text' }, h('h2', {}, name), headerPresence),
       h('div', { class: 'chat-top-actions' }, actions));

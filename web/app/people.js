@@ -3,7 +3,7 @@
 // 1-1 chat; for moderators: mute, turn off the camera, allow to publish,
 // remove (after a confirmation), lock the room, let removed people back in.
 import { h, initials, confirmDialog } from './ui.js';
-import { icon } from './call-icons.js';
+import { icon } from './icons.js';
 
 const VIEWER_PERMISSIONS = ['subscribe', 'list', 'chat_send', 'chat_receive'];
 

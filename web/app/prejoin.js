@@ -3,7 +3,7 @@
 // camera preview with device and resolution choice, microphone and camera
 // on/off for joining, the display name, and for viewers a view-only note.
 import { h, setChildren } from './ui.js';
-import { icon } from './call-icons.js';
+import { icon } from './icons.js';
 import { LocalMedia, RESOLUTIONS, mediaErrorText, resolutionForHeight } from './local-media.js';
 
 const PIN_ERRORS = {

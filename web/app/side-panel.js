@@ -3,7 +3,7 @@
 // (loaded on demand: without that module, or without session.chat, the tab
 // says "Chat unavailable"), with unread badges.
 import { h } from './ui.js';
-import { icon } from './call-icons.js';
+import { icon } from './icons.js';
 
 export class SidePanel {
   // onchange(): a tab, the visibility or an unread count changed.

@@ -5,7 +5,7 @@
 // are in the document; after each layout `onlayout(shownKeys)` says which,
 // so the conference receives only the video it shows.
 import { h, initials } from './ui.js';
-import { icon } from './call-icons.js';
+import { icon } from './icons.js';
 
 // A tile description (what conference.js passes for each tile):
 //   key            unique ('p:<participant id>', 't:<track id>', 'local:<label>')
