@@ -204,7 +204,9 @@ test('(a) two browsers join through the pre-join screen and see each other', { t
     return b && !b.micMuted ? b : { ok: false, b };
   });
   await bob.page.getByRole('button', { name: /^Settings/ }).click();
-  const mics = await bob.page.getByLabel('Microphone', { exact: true }).locator('option').evaluateAll((os) => os.map((o) => o.value));
+  const micSelect = bob.page.getByLabel('Microphone', { exact: true });
+  await micSelect.waitFor(); // filled once the device list is read
+  const mics = await micSelect.locator('option').evaluateAll((os) => os.map((o) => o.value));
   const before = await bob.page.evaluate(() => {
     const mic = window.conf.room.localTracks.find((x) => x.label === 'mic');
     return { id: mic.id, device: mic.track.getSettings().deviceId };
@@ -419,6 +421,9 @@ test('(l) switching cameras in the call: the other side keeps decoding', { timeo
   // The settings menu lists the cameras, the one in use selected.
   await ann.page.getByRole('button', { name: /^Settings/ }).click();
   const select = ann.page.getByLabel('Camera', { exact: true });
+  // The menu fills once the device list is read: evaluateAll below does
+  // not wait, so wait for the select first.
+  await select.waitFor();
   const cameras = await select.locator('option').evaluateAll((os) => os.map((o) => ({ id: o.value, label: o.textContent })));
   t.diagnostic(`cameras: ${JSON.stringify(cameras.map((c) => c.label))}`);
   assert.equal(cameras.length, 3, JSON.stringify(cameras));
