@@ -55,6 +55,7 @@ struct Config {
     int max_port = 0;
     std::string stun_server;  // "stun://host:port", passed to webrtcbin
     int peer_timeout = 15;    // seconds a failed/disconnected/silent session may last
+    int connect_timeout = 20;  // seconds a negotiated session may take to connect
     // Comma-separated TURN servers, turn://user:pass@host:port (turns:// for
     // TLS, ?transport=tcp for TCP); for webrtcbin and for clients (joined).
     std::string turn_servers;
