@@ -252,6 +252,37 @@ TEST(MediaRoom, NeverAnsweringSubscriberStallsNobody)
     bob->leave();
 }
 
+TEST(MediaRoom, ASubscriberThatAnswersButNeverConnectsStallsNobody)
+{
+    // Carol answers but never does ICE: webrtcbin holds every packet of her
+    // session until DTLS is up. Her branches must stay closed (a packet
+    // pushed there would block Alice's streaming thread, i.e. Bob's copy),
+    // and her leaving must not wait for them.
+    auto alice = Bot::create(*registry, "rd", "alice");
+    auto bob = Bot::create(*registry, "rd", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    auto carol = Bot::create(*registry, "rd", "carol");
+    carol->set_ice(false);
+    CHECK_TRUE(wait_until([&]() { return carol->subscribe_answers_sent() >= 1; }));
+    int v = bob->video_frames_from("alice");
+    int a = bob->audio_buffers_from("alice");
+    CHECK_TRUE(wait_until([&]() {
+        return bob->video_frames_from("alice") >= v + 30 &&
+               bob->audio_buffers_from("alice") >= a + 50;
+    }));
+    bool gone = false;
+    registry->leave("rd", "carol", [&]() { gone = true; });
+    carol->forget_registry();
+    CHECK_TRUE(wait_until([&]() { return gone; }));
+    carol.reset();
+    v = bob->video_frames_from("alice");
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= v + 10; }));
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    alice->leave();
+    bob->leave();
+}
+
 static int child_count(GstPipeline* pipeline)
 {
     return static_cast<int>(GST_BIN(pipeline)->numchildren);
