@@ -191,6 +191,8 @@ TEST(MediaForward, HeaderExtensionIdsOfTwoPublishersReachASubscriberConsistently
         return carol->audio_levels_from("alice") >= 50 && carol->audio_levels_from("bob") >= 50 &&
                carol->video_frames_from("alice") >= 10 && carol->video_frames_from("bob") >= 10;
     }));
+    // The engine's own reading of the renumbered levels: Bob talks.
+    CHECK_TRUE(wait_until([&]() { return registry->find("rx")->speaking("bob"); }));
     print_extmaps("bob's publish answer", bob->last_publish_answer());
     print_extmaps("carol's subscribe offer", carol->last_subscribe_offer());
     CHECK_EQUAL(0, carol->foreign_extensions_from("alice") + carol->foreign_extensions_from("bob"));
