@@ -461,7 +461,7 @@ struct PromiseOp {
     GstPtr<GstElement> webrtc;
     Participant::AnswerCallback done;
     std::string sdp;
-    bool publish = false;  // the publish session (not a WHEP view)
+    bool publish = false;     // the publish session (not a WHEP view)
     unsigned start_kbps = 0;  // publish: x-google-start-bitrate for video, 0: none
 };
 
@@ -628,13 +628,10 @@ void on_publish_remote_set(GstPromise* promise, gpointer data)
         post_answer(op, false, "set-remote-description: " + error);
         return;
     }
-    auto* next = new PromiseOp{op->ctx,
-                               op->self,
-                               GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
-                               op->done,
-                               {},
-                               op->publish,
-                               op->start_kbps};
+    auto* next = new PromiseOp{
+        op->ctx,       op->self, GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
+        op->done,      {},       op->publish,
+        op->start_kbps};
     GstPromise* p = gst_promise_new_with_change_func(on_publish_answer_created, next, delete_op);
     g_signal_emit_by_name(op->webrtc.get(), "create-answer", nullptr, p);
     gst_promise_unref(p);
@@ -1356,7 +1353,6 @@ void Participant::on_view_answer_applied(bool ok, const std::string& sdp_or_erro
             done(false, sdp_or_error);
         return;
     }
-    auto room = room_.lock();
     for (auto& v : views_)
         v.negotiated = true;
     open_negotiated();

@@ -76,7 +76,7 @@ private:
     MediaConfig config_;
     RegistryCallbacks callbacks_;
     std::map<std::string, std::shared_ptr<Room>> rooms_;
-    std::map<std::string, unsigned> last_n_;  // by room id
+    std::map<std::string, unsigned> last_n_;      // by room id
     std::map<std::string, std::string> presets_;  // by room id
 };
 

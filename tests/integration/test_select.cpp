@@ -264,8 +264,8 @@ TEST(Select, AParticipantThatNeverAnswersItsSubscribeOfferLeaves)
     Response left = b.next("left");
     CHECK_EQUAL_TEXT(std::string("media timeout"), left.str("reason"), left.body.c_str());
     CHECK_TRUE(wait_for(*a, [&] { return has_event(*a, "participant_left", bob_id, false); }));
-    CHECK_TRUE(
-        wait_for(*a, [&] { return room_elements(*server, room.id) == ann_only; }, 10000));
+    CHECK_TRUE(wait_for(
+        *a, [&] { return room_elements(*server, room.id) == ann_only; }, 10000));
     // Ann, connected long before the deadline, stays.
     CHECK_TRUE(a->joined());
     CHECK_EQUAL(2u, room_tracks(*server, room.id));

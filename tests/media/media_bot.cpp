@@ -359,9 +359,9 @@ void Bot::publish(bool video, bool audio)
         g_free(desc);
         if (video_twcc_id_) {
             const std::string fb = "rtcp-fb-nack-pli=(boolean)true";
-            camera.replace(camera.find(fb), fb.size(),
-                           fb + ",extmap-" + std::to_string(video_twcc_id_) +
-                               "=(string)" + kTwccUri);
+            camera.replace(
+                camera.find(fb), fb.size(),
+                fb + ",extmap-" + std::to_string(video_twcc_id_) + "=(string)" + kTwccUri);
         }
         add_source(camera, "camera");
     }

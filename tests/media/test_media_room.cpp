@@ -370,8 +370,8 @@ TEST(MediaConnect, APublisherThatNeverDoesIceIsReported)
     // (her subscribe session had nothing to negotiate: Bob's tracks never
     // arrived).
     CHECK_TRUE(alice->participant()->publish_webrtcbin() != nullptr);
-    CHECK_EQUAL(0, alice->connect_timeouts(Session::Publish) +
-                       alice->connect_timeouts(Session::Subscribe));
+    CHECK_EQUAL(
+        0, alice->connect_timeouts(Session::Publish) + alice->connect_timeouts(Session::Subscribe));
     CHECK_EQUAL(2u, room->tracks().size());
     CHECK_TRUE(child_count(room->pipeline()) > baseline);
 
