@@ -68,6 +68,7 @@ struct Options {
     double stagger = 0.2;
     int width = 640, height = 360, fps = 30, kbps = 500;
     unsigned latency_ms = 100;
+    int audio_level_id = 1;
     bool decode = true;
     bool keep_going = false;  // do not stop at the first step under 95%
     bool verbose = false;
@@ -553,6 +554,7 @@ struct Bench {
         o.height = opt.height;
         o.fps = opt.fps;
         o.video_kbps = opt.kbps;
+        o.audio_level_id = opt.audio_level_id;
         o.publish_video = publish;
         o.publish_audio = publish;
         o.subscribe = subscribe && opt.decode;
@@ -1088,6 +1090,10 @@ int main(int argc, char** argv)
         {"size", 0, 0, G_OPTION_ARG_STRING, &size, "Video size (default 640x360)", "WxH"},
         {"fps", 0, 0, G_OPTION_ARG_INT, &opt.fps, "Video frame rate (default 30)", "FPS"},
         {"kbps", 0, 0, G_OPTION_ARG_INT, &opt.kbps, "VP8 bitrate (default 500)", "KBPS"},
+        {"audio-level-id", 0, 0, G_OPTION_ARG_INT, &opt.audio_level_id,
+         "a=extmap id of the publishers' audio level (default 1 as browsers; another id "
+         "makes the server renumber their audio packets)",
+         "ID"},
         {"latency", 0, 0, G_OPTION_ARG_INT, &latency,
          "Bots' jitterbuffer latency in ms (default 100)", "MS"},
         {"no-decode", 0, 0, G_OPTION_ARG_NONE, &no_decode,
@@ -1137,6 +1143,10 @@ int main(int argc, char** argv)
     }
     if (opt.seconds <= 0 || opt.max_n < 1 || opt.max_party < 2 || opt.fps < 1) {
         g_printerr("zumzi-bench: bad --seconds, --max-n, --max-party or --fps\n");
+        return 1;
+    }
+    if (opt.audio_level_id < 1 || opt.audio_level_id > 14) {
+        g_printerr("zumzi-bench: --audio-level-id must be 1..14\n");
         return 1;
     }
     opt.latency_ms = unsigned(std::max(0, latency));

@@ -35,10 +35,23 @@ struct MediaConfig {
     // Video of at most this many publishers is forwarded (0: all), unless a
     // room sets its own with Room::set_last_n().
     unsigned last_n = 0;
+    // A session that was negotiated (an offer or answer went out or came
+    // in) must reach connection-state "connected" (ICE and DTLS up) within
+    // this long, or its participant hears on_connect_timeout (0: never). A
+    // client that vanished before connecting never sends a packet, so the
+    // media-silence watch, which starts with the first one, cannot see it.
+    unsigned connect_timeout_ms = 20000;
 };
 
 // The RTP header extension carrying audio levels.
 constexpr const char* kAudioLevelUri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+// The id forwarded packets carry the audio level under, whatever id their
+// publisher used: the only header extension subscribe offers declare (see
+// Participant: every publisher's packets are renumbered to it on entry).
+constexpr int kForwardedAudioLevelId = 1;
+// Where an extension of a publisher that sat under kForwardedAudioLevelId
+// goes instead: an id no subscribe offer declares, which receivers ignore.
+constexpr int kParkedExtensionId = 14;
 // Transport-wide congestion control sequence numbers (the feedback is
 // `a=rtcp-fb:<pt> transport-cc`).
 constexpr const char* kTwccUri =

@@ -244,6 +244,157 @@ GstPadProbeReturn on_tee_upstream_event(GstPad* pad, GstPadProbeInfo* info, gpoi
     return GST_PAD_PROBE_OK;
 }
 
+// --- Header extension ids ----------------------------------------------
+// Each publisher picks its own a=extmap ids; one subscribe session (one
+// BUNDLE) carries packets of many publishers and webrtcbin builds its offer
+// from the forwarded caps. Two publishers could then declare the same id
+// for different URIs in one offer, or one URI under several ids. So what
+// leaves a publisher's src pad is renumbered once, for every subscriber:
+// its caps declare only the audio level, under kForwardedAudioLevelId; its
+// packets carry the audio level under that id, and an extension that sat
+// there moves to kParkedExtensionId, which nobody declares. Publishers that
+// already use the forwarded ids (Chromium, Firefox, the bots) cost nothing:
+// the packet probe is added only when an id changes.
+
+// Publisher id -> forwarded id (0: unchanged).
+struct HdrextMap {
+    guint8 to[256] = {};
+};
+
+void delete_hdrext_map(gpointer data)
+{
+    delete static_cast<HdrextMap*>(data);
+}
+
+// The URI of an "extmap-<id>" caps field: a string, or an array
+// <direction, uri, attributes>.
+const gchar* extmap_uri(const GValue* value)
+{
+    if (G_VALUE_HOLDS_STRING(value))
+        return g_value_get_string(value);
+    if (GST_VALUE_HOLDS_ARRAY(value) && gst_value_array_get_size(value) >= 2) {
+        const GValue* uri = gst_value_array_get_value(value, 1);
+        return G_VALUE_HOLDS_STRING(uri) ? g_value_get_string(uri) : nullptr;
+    }
+    return nullptr;
+}
+
+// Renumbers the header extensions of one packet in place (one-byte and
+// two-byte forms, RFC 8285).
+void renumber_extensions(GstBuffer** buffer, const HdrextMap& map)
+{
+    *buffer = gst_buffer_make_writable(*buffer);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(*buffer, GST_MAP_READWRITE, &rtp))
+        return;
+    guint16 bits = 0;
+    gpointer pointer = nullptr;
+    guint words = 0;
+    if (gst_rtp_buffer_get_extension_data(&rtp, &bits, &pointer, &words)) {
+        auto* data = static_cast<guint8*>(pointer);
+        const guint size = words * 4;
+        guint at = 0;
+        if (bits == 0xBEDE) {
+            while (at < size) {
+                const guint8 b = data[at];
+                if (b == 0) {  // padding
+                    at++;
+                    continue;
+                }
+                const guint8 id = b >> 4;
+                if (id == 15)
+                    break;
+                if (map.to[id])
+                    data[at] = static_cast<guint8>((map.to[id] << 4) | (b & 0x0f));
+                at += 2 + (b & 0x0f);
+            }
+        } else if ((bits & 0xfff0) == 0x1000) {
+            while (at + 1 < size) {
+                const guint8 id = data[at];
+                if (id == 0) {
+                    at++;
+                    continue;
+                }
+                if (map.to[id])
+                    data[at] = map.to[id];
+                at += 2 + data[at + 1];
+            }
+        }
+    }
+    gst_rtp_buffer_unmap(&rtp);
+}
+
+GstPadProbeReturn on_publisher_packets(GstPad*, GstPadProbeInfo* info, gpointer data)
+{
+    const auto& map = *static_cast<HdrextMap*>(data);
+    if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+        GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        renumber_extensions(&buffer, map);
+        GST_PAD_PROBE_INFO_DATA(info) = buffer;
+    } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList* list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+        for (guint i = 0; i < gst_buffer_list_length(list); i++) {
+            GstBuffer* buffer = gst_buffer_list_get_writable(list, i);
+            renumber_extensions(&buffer, map);  // writable: stays the same buffer
+        }
+        GST_PAD_PROBE_INFO_DATA(info) = list;
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+// The caps leaving a publisher src pad: every extmap field out, the audio
+// level back in under the forwarded id; a packet probe if ids change.
+GstPadProbeReturn on_publisher_caps(GstPad* pad, GstPadProbeInfo* info, gpointer data)
+{
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+        return GST_PAD_PROBE_OK;
+    auto* installed = static_cast<gboolean*>(data);
+    GstCaps* caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    GstCaps* out = gst_caps_copy(caps);
+    GstStructure* s = gst_caps_get_structure(out, 0);
+    auto map = std::make_unique<HdrextMap>();
+    bool renumber = false;
+    bool level = false;
+    std::vector<std::string> fields;
+    for (gint i = 0; i < gst_structure_n_fields(s); i++)
+        if (g_str_has_prefix(gst_structure_nth_field_name(s, i), "extmap-"))
+            fields.emplace_back(gst_structure_nth_field_name(s, i));
+    for (const auto& field : fields) {
+        const gint64 id = g_ascii_strtoll(field.c_str() + 7, nullptr, 10);
+        const gchar* uri = extmap_uri(gst_structure_get_value(s, field.c_str()));
+        if (id >= 1 && id <= 255 && uri) {
+            const bool is_level = g_str_equal(uri, kAudioLevelUri);
+            level = level || is_level;
+            if (is_level && id != kForwardedAudioLevelId) {
+                map->to[id] = kForwardedAudioLevelId;
+                renumber = true;
+            } else if (!is_level && id == kForwardedAudioLevelId) {
+                map->to[id] = kParkedExtensionId;
+                renumber = true;
+            }
+        }
+        gst_structure_remove_field(s, field.c_str());
+    }
+    if (level) {
+        const std::string field = "extmap-" + std::to_string(kForwardedAudioLevelId);
+        gst_structure_set(s, field.c_str(), G_TYPE_STRING, kAudioLevelUri, nullptr);
+    }
+    gst_event_unref(event);
+    GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(out);
+    gst_caps_unref(out);
+    if (renumber && !*installed) {
+        *installed = TRUE;
+        GST_INFO_OBJECT(pad, "renumbering the publisher's header extensions");
+        gst_pad_add_probe(pad,
+                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                       GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                          on_publisher_packets, map.release(), delete_hdrext_map);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
 // A publisher src pad appeared (streaming thread): link it to a tee right
 // here, so no packet ever meets an unlinked pad, then let the probes report.
 void on_publish_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
@@ -287,6 +438,8 @@ void on_publish_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
         on_received, new LastRx(state->last_rx), delete_last_rx);
     gst_element_sync_state_with_parent(tee);
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_publisher_caps,
+                      g_new0(gboolean, 1), g_free);
     if (gst_pad_link(pad, sink) != GST_PAD_LINK_OK)
         GST_WARNING("could not link publisher pad %s", GST_PAD_NAME(pad));
     gst_object_unref(sink);
@@ -308,7 +461,8 @@ struct PromiseOp {
     GstPtr<GstElement> webrtc;
     Participant::AnswerCallback done;
     std::string sdp;
-    bool publish = false;  // the publish session (not a WHEP view)
+    bool publish = false;     // the publish session (not a WHEP view)
+    unsigned start_kbps = 0;  // publish: x-google-start-bitrate for video, 0: none
 };
 
 void delete_op(gpointer data)
@@ -385,6 +539,56 @@ void accept_header_extensions(GstElement* webrtc, GstSDPMessage* answer)
     gst_webrtc_session_description_free(offer);
 }
 
+// A browser's bandwidth estimate starts low (Chromium: 300 kbps) and its
+// encoder at a matching size: in an HD room the picture stays small for
+// many seconds. x-google-start-bitrate in the fmtp of the codecs it sends
+// (Chromium reads it from the remote description) starts the estimate at
+// the room's target instead; other clients ignore the parameter.
+void set_start_bitrate(GstSDPMessage* answer, unsigned kbps)
+{
+    const std::string param = "x-google-start-bitrate=" + std::to_string(kbps);
+    for (guint i = 0; i < gst_sdp_message_medias_len(answer); i++) {
+        GstSDPMedia* media = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(answer, i));
+        if (g_strcmp0(gst_sdp_media_get_media(media), "video") != 0 ||
+            gst_sdp_media_get_port(media) == 0)
+            continue;
+        for (guint f = 0; f < gst_sdp_media_formats_len(media); f++) {
+            const std::string pt = gst_sdp_media_get_format(media, f);
+            // Only real codecs: not retransmission or FEC.
+            std::string codec;
+            for (guint a = 0;; a++) {
+                const gchar* v = gst_sdp_media_get_attribute_val_n(media, "rtpmap", a);
+                if (!v)
+                    break;
+                if (g_str_has_prefix(v, (pt + " ").c_str()))
+                    codec = v + pt.size() + 1;
+            }
+            codec = codec.substr(0, codec.find('/'));
+            if (codec.empty() || !g_ascii_strcasecmp(codec.c_str(), "rtx") ||
+                !g_ascii_strcasecmp(codec.c_str(), "red") ||
+                !g_ascii_strcasecmp(codec.c_str(), "ulpfec") ||
+                !g_ascii_strcasecmp(codec.c_str(), "flexfec-03"))
+                continue;
+            bool done = false;
+            for (guint a = 0; a < gst_sdp_media_attributes_len(media) && !done; a++) {
+                const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, a);
+                if (g_strcmp0(attr->key, "fmtp") != 0 || !attr->value ||
+                    !g_str_has_prefix(attr->value, (pt + " ").c_str()))
+                    continue;
+                done = true;
+                if (strstr(attr->value, "x-google-start-bitrate"))
+                    break;
+                GstSDPAttribute replaced;
+                gst_sdp_attribute_set(&replaced, "fmtp",
+                                      (std::string(attr->value) + ";" + param).c_str());
+                gst_sdp_media_replace_attribute(media, a, &replaced);
+            }
+            if (!done)
+                gst_sdp_media_add_attribute(media, "fmtp", (pt + " " + param).c_str());
+        }
+    }
+}
+
 void on_publish_answer_created(GstPromise* promise, gpointer data)
 {
     auto* op = static_cast<PromiseOp*>(data);
@@ -402,8 +606,11 @@ void on_publish_answer_created(GstPromise* promise, gpointer data)
         post_answer(op, false, "create-answer: " + error);
         return;
     }
-    if (op->publish)
+    if (op->publish) {
         accept_header_extensions(op->webrtc.get(), answer->sdp);
+        if (op->start_kbps)
+            set_start_bitrate(answer->sdp, op->start_kbps);
+    }
     auto* next = new PromiseOp{op->ctx, op->self,
                                GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
                                op->done, sdp_text(answer)};
@@ -422,8 +629,9 @@ void on_publish_remote_set(GstPromise* promise, gpointer data)
         return;
     }
     auto* next = new PromiseOp{
-        op->ctx,  op->self, GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
-        op->done, {},       op->publish};
+        op->ctx,       op->self, GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(op->webrtc.get()))),
+        op->done,      {},       op->publish,
+        op->start_kbps};
     GstPromise* p = gst_promise_new_with_change_func(on_publish_answer_created, next, delete_op);
     g_signal_emit_by_name(op->webrtc.get(), "create-answer", nullptr, p);
     gst_promise_unref(p);
@@ -595,6 +803,7 @@ bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, boo
         gst_webrtc_session_description_free(desc);
         return false;
     }
+    arm_connect_timer(Session::Publish);
     if (complete_ice) {
         // Clients that do not trickle (WHIP) need the candidates in the answer.
         std::weak_ptr<Participant> weak = weak_from_this();
@@ -610,12 +819,14 @@ bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, boo
             p->finish_when_gathered(p->publish_.get(), done, 0);
         };
     }
+    auto room = room_.lock();
     auto* op = new PromiseOp{ctx_,
                              weak_from_this(),
                              GstPtr<GstElement>(GST_ELEMENT(gst_object_ref(webrtc))),
                              std::move(done),
                              {},
-                             true};
+                             true,
+                             room ? room->video_start_kbps() : 0u};
     GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
     g_signal_emit_by_name(webrtc, "set-remote-description", desc, promise);
     gst_promise_unref(promise);
@@ -737,6 +948,12 @@ void Participant::on_connection_state(Session session, const std::string& state)
     if (closed_)
         return;
     GST_DEBUG("%s %s session %s", id_.c_str(), to_string(session), state.c_str());
+    if (state == "connected") {
+        connected_[static_cast<int>(session)] = true;
+        connect_timers_[static_cast<int>(session)].cancel();
+        if (session == Session::Subscribe)
+            open_negotiated();
+    }
     // DTLS is up: the earliest moment a keyframe can reach this subscriber.
     if (session == Session::Subscribe && state == "connected")
         request_keyframes();
@@ -1036,6 +1253,7 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
         return ViewOffer::NothingToPlay;
     }
     view_offered_ = true;
+    arm_connect_timer(Session::Subscribe);
     auto offer = std::shared_ptr<GstWebRTCSessionDescription>(
         desc, [](GstWebRTCSessionDescription* d) { gst_webrtc_session_description_free(d); });
     apply_view_offer(offer, std::move(done), 0);
@@ -1047,7 +1265,7 @@ bool Participant::feed_view(View& view, Track& track)
     if (!track.add_subscription(id_, view.sinkpad.get(), view.payload))
         return false;
     view.track_id = track.info().id;
-    if (view.negotiated) {
+    if (view.negotiated && connected_[static_cast<int>(Session::Subscribe)]) {
         track.open_subscription(id_);
         track.request_keyframe();
     }
@@ -1135,14 +1353,9 @@ void Participant::on_view_answer_applied(bool ok, const std::string& sdp_or_erro
             done(false, sdp_or_error);
         return;
     }
-    auto room = room_.lock();
-    for (auto& v : views_) {
+    for (auto& v : views_)
         v.negotiated = true;
-        if (auto track = room ? room->track(v.track_id) : nullptr) {
-            track->open_subscription(id_);
-            track->request_keyframe();
-        }
-    }
+    open_negotiated();
     finish_when_gathered(subscribe_.get(), std::move(done), 0);
 }
 
@@ -1276,6 +1489,7 @@ void Participant::renegotiate()
         GST_WARNING("%s: offering without the caps of every track", id_.c_str());
     caps_wait_rounds_ = 0;
     awaiting_answer_ = true;
+    arm_connect_timer(Session::Subscribe);
     renegotiate_again_ = false;
     for (auto& s : slots_)
         s.offered = !s.track_id.empty();
@@ -1322,7 +1536,8 @@ void Participant::on_subscribe_answer_applied(const std::string& error)
             s.pad_negotiated = true;
             if (!s.negotiated && room) {
                 s.negotiated = true;
-                if (auto track = room->track(s.track_id)) {
+                auto track = room->track(s.track_id);
+                if (track && connected_[static_cast<int>(Session::Subscribe)]) {
                     track->open_subscription(id_);
                     // The new subscriber's decoder needs a keyframe now.
                     track->request_keyframe();
@@ -1332,6 +1547,44 @@ void Participant::on_subscribe_answer_applied(const std::string& error)
     }
     if (renegotiate_again_)
         renegotiate();
+}
+
+void Participant::arm_connect_timer(Session session)
+{
+    const int i = static_cast<int>(session);
+    if (closed_ || connected_[i] || connect_timers_[i].active() || !config_.connect_timeout_ms)
+        return;
+    connect_timers_[i].start(ctx_, config_.connect_timeout_ms, [this, session]() {
+        if (closed_ || connected_[static_cast<int>(session)])
+            return;
+        GST_INFO("%s: %s session not connected within %u ms", id_.c_str(), to_string(session),
+                 config_.connect_timeout_ms);
+        // The handler may end us: call a copy.
+        auto timed_out = callbacks_.on_connect_timeout;
+        if (timed_out)
+            timed_out(session);
+    });
+}
+
+// webrtcbin holds every packet of a send session until DTLS is up (its
+// transport blocks the pad): a packet pushed earlier would block the
+// publisher's streaming thread, i.e. the track for every subscriber, for
+// as long as this client takes to connect, or forever if it never does.
+// So the branches of a negotiated track open only once the subscribe
+// session is connected.
+void Participant::open_negotiated()
+{
+    auto room = room_.lock();
+    if (closed_ || !room || !connected_[static_cast<int>(Session::Subscribe)])
+        return;
+    for (const auto& s : slots_)
+        if (s.negotiated)
+            if (auto track = room->track(s.track_id))
+                track->open_subscription(id_);
+    for (const auto& v : views_)
+        if (v.negotiated)
+            if (auto track = room->track(v.track_id))
+                track->open_subscription(id_);
 }
 
 void Participant::request_keyframes()
@@ -1354,6 +1607,8 @@ void Participant::shutdown()
         return;
     closed_ = true;
     caps_timer_.cancel();
+    for (auto& timer : connect_timers_)
+        timer.cancel();
     gather_timer_.cancel();
     if (gather_done_) {
         // Whoever waits for the answer hears that there will be none.

@@ -46,6 +46,12 @@ struct ParticipantCallbacks {
     std::function<void(Session session, const std::string& state)> on_connection_state;
     // A negotiation step failed (bad SDP, refused answer).
     std::function<void(Session session, const std::string& message)> on_error;
+    // `session` was negotiated (the first publish or WHEP offer came in, or
+    // a subscribe offer went out) but did not reach "connected" within
+    // MediaConfig::connect_timeout_ms: the client vanished before ICE and
+    // DTLS completed, or never answered. Once per session; end the
+    // participant as for a dead peer.
+    std::function<void(Session session)> on_connect_timeout;
 };
 
 class Participant : public std::enable_shared_from_this<Participant> {
@@ -163,6 +169,12 @@ private:
     void shutdown();  // elements to NULL and out of the bin
 
     void request_keyframes();
+    // Starts `session`'s connect deadline (see on_connect_timeout) unless
+    // it runs already or the session connected once.
+    void arm_connect_timer(Session session);
+    // Lets packets through to every negotiated slot and view, once the
+    // subscribe session is connected.
+    void open_negotiated();
 
     std::string id_;
     std::weak_ptr<Room> room_;
@@ -179,6 +191,10 @@ private:
     bool renegotiate_again_ = false;
     unsigned caps_wait_rounds_ = 0;
     Timer caps_timer_;
+    // Per session (Publish, Subscribe): the connect deadline, and whether
+    // the session ever reached "connected".
+    Timer connect_timers_[2];
+    bool connected_[2] = {false, false};
     bool closed_ = false;
     bool subscribes_ = true;
     // WHEP: the m-lines view_offer() answered with a track. An m-line keeps

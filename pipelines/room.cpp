@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "preset.h"
+
 GST_DEBUG_CATEGORY_STATIC(zumzi_room_debug);
 #define GST_CAT_DEFAULT zumzi_room_debug
 
@@ -661,7 +663,9 @@ std::shared_ptr<Room::Levels> Room::watch_levels(Participant& publisher, GstElem
         return nullptr;
     }
     auto levels = std::make_shared<Levels>();
-    levels->ext_id = ext_id;
+    // The publisher's packets carry it under the forwarded id from its src
+    // pad on (see Participant).
+    levels->ext_id = kForwardedAudioLevelId;
     levels->threshold = config_.speaking_level;
     GstPad* sink = gst_element_get_static_pad(tee, "sink");
     gst_pad_add_probe(
@@ -669,7 +673,8 @@ std::shared_ptr<Room::Levels> Room::watch_levels(Participant& publisher, GstElem
         static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
         on_audio_packets, new std::shared_ptr<Levels>(levels), delete_levels);
     gst_object_unref(sink);
-    GST_INFO("room %s: audio levels of %s from extension %d", id_.c_str(), info.id.c_str(), ext_id);
+    GST_INFO("room %s: audio levels of %s from extension %d (forwarded as %d)", id_.c_str(),
+             info.id.c_str(), ext_id, kForwardedAudioLevelId);
     return levels;
 }
 
@@ -748,6 +753,15 @@ void Room::update_composite(std::function<void()> removed)
     // The latest speaker (recent_ puts them first) is shown large.
     composite_->set_speaker(recent_.empty() ? std::string() : recent_.front());
     composite_->set_inputs(std::move(inputs), std::move(removed));
+}
+
+bool Room::set_preset(const std::string& preset)
+{
+    const Preset* p = find_preset(preset);
+    if (!p)
+        return false;
+    video_start_kbps_ = static_cast<unsigned>(p->video_kbps);
+    return true;
 }
 
 bool Room::set_composite_preset(const std::string& preset)

@@ -130,6 +130,16 @@ public:
     bool set_receiving(const std::string& participant_id, bool receiving);
     bool receiving(const std::string& participant_id) const;
 
+    // The room's resolution preset (preset.h). A publisher's video starts
+    // at the preset's bitrate: publish answers carry
+    // x-google-start-bitrate=<video_kbps> in each video codec's fmtp (a
+    // browser otherwise starts near 300 kbps and needs many seconds to
+    // reach an HD room's size). False if unknown (nothing changes). Until
+    // set, answers carry no start bitrate.
+    bool set_preset(const std::string& preset);
+    // The preset's video_kbps, 0 before set_preset().
+    unsigned video_start_kbps() const { return video_start_kbps_; }
+
     // --- Live output: the room's composite (composite.h) ---------------------
     // The composite's preset as in preset.h ("default" means hd); it sizes
     // the composite when the first output starts (running outputs keep
@@ -220,6 +230,7 @@ private:
     std::set<std::string> muted_;             // track ids
     std::map<std::string, Choices> choices_;  // by subscriber id
     unsigned last_n_ = 0;
+    unsigned video_start_kbps_ = 0;
     std::vector<std::string> recent_;  // participant ids, latest speaker first
     std::set<std::string> forwarded_;  // last-N set (when last_n_ > 0)
     std::map<std::string, std::shared_ptr<Levels>> levels_;  // by audio track id

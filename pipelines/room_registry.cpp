@@ -64,6 +64,9 @@ std::shared_ptr<Participant> RoomRegistry::join(const std::string& room_id,
         if (n != last_n_.end())
             config.last_n = n->second;
         it = rooms_.emplace(room_id, std::make_shared<Room>(room_id, ctx_, config, rc)).first;
+        auto preset = presets_.find(room_id);
+        if (preset != presets_.end())
+            it->second->set_preset(preset->second);
         GST_INFO("room %s opened", room_id.c_str());
     }
     return it->second->join(participant_id, std::move(callbacks), subscribe);
@@ -96,6 +99,13 @@ void RoomRegistry::set_last_n(const std::string& room_id, unsigned n)
     last_n_[room_id] = n;
     if (auto room = find(room_id))
         room->set_last_n(n);
+}
+
+void RoomRegistry::set_preset(const std::string& room_id, const std::string& preset)
+{
+    presets_[room_id] = preset;
+    if (auto room = find(room_id))
+        room->set_preset(preset);
 }
 
 std::shared_ptr<Room> RoomRegistry::find(const std::string& room_id) const

@@ -57,6 +57,9 @@ public:
     // the room is live and to the room when it opens. Rooms without one use
     // MediaConfig::last_n.
     void set_last_n(const std::string& room_id, unsigned n);
+    // The room's resolution preset (preset.h), remembered like last-N:
+    // publishers start their video bitrate at its target (Room::set_preset).
+    void set_preset(const std::string& room_id, const std::string& preset);
 
     // Removes the participant; the room goes when it was the last one.
     // `done` runs once its elements are gone. False if unknown.
@@ -73,7 +76,8 @@ private:
     MediaConfig config_;
     RegistryCallbacks callbacks_;
     std::map<std::string, std::shared_ptr<Room>> rooms_;
-    std::map<std::string, unsigned> last_n_;  // by room id
+    std::map<std::string, unsigned> last_n_;      // by room id
+    std::map<std::string, std::string> presets_;  // by room id
 };
 
 }  // namespace zumzi::media

@@ -55,6 +55,7 @@ const Key keys[] = {
     int_key("media", "max_port", &Config::max_port, 0, 65535),
     str_key("media", "stun_server", &Config::stun_server),
     int_key("media", "peer_timeout", &Config::peer_timeout, 1, 3600),
+    int_key("media", "connect_timeout", &Config::connect_timeout, 1, 3600),
     str_key("media", "turn_servers", &Config::turn_servers),
     int_key("chat", "max_message_chars", &Config::max_message_chars, 1, 1000000),
     int_key("chat", "max_upload_bytes", &Config::max_upload_bytes, 1024, INT_MAX),

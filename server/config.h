@@ -53,8 +53,9 @@ struct Config {
     std::string host_addresses;  // comma-separated ICE host addresses; empty: all
     int min_port = 0;            // ICE UDP port range; 0 and 0: any port
     int max_port = 0;
-    std::string stun_server;  // "stun://host:port", passed to webrtcbin
-    int peer_timeout = 15;    // seconds a failed/disconnected/silent session may last
+    std::string stun_server;   // "stun://host:port", passed to webrtcbin
+    int peer_timeout = 15;     // seconds a failed/disconnected/silent session may last
+    int connect_timeout = 20;  // seconds a negotiated session may take to connect
     // Comma-separated TURN servers, turn://user:pass@host:port (turns:// for
     // TLS, ?transport=tcp for TCP); for webrtcbin and for clients (joined).
     std::string turn_servers;

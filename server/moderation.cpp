@@ -72,6 +72,8 @@ Room Moderation::edit_room(const Principal& me, const std::string& room_id,
     // A live room follows at once.
     if (has_last_n)
         media_.set_last_n(room.id, static_cast<unsigned>(room.last_n));
+    if (preset)
+        media_.set_preset(room.id, room.preset);
     if (preset && ctx_.live_outputs)
         ctx_.live_outputs->preset_changed(room.id, room.preset);
     room_changed(room);

@@ -48,6 +48,7 @@ media::MediaConfig media_config(const Config& config)
     media.min_port = static_cast<unsigned>(config.min_port);
     media.max_port = static_cast<unsigned>(config.max_port);
     media.stun_server = config.stun_server;
+    media.connect_timeout_ms = static_cast<unsigned>(config.connect_timeout) * 1000u;
     std::vector<TurnServer> turn;
     if (parse_turn_servers(config.turn_servers, turn, nullptr))
         for (const TurnServer& t : turn)

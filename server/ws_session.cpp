@@ -234,6 +234,7 @@ void WsSession::handle_join(JsonNode* id, const JsonFields& fields)
 
     // Into the media room last: its offers and candidates follow the reply.
     media_.set_last_n(room.id, static_cast<unsigned>(room.last_n));
+    media_.set_preset(room.id, room.preset);
     auto participant = media_.join(room.id, joined.participant_id, media_callbacks(room.id),
                                    has_permission(member.permissions, kSubscribe));
     auto it = rooms_.find(room.id);
@@ -275,6 +276,12 @@ media::ParticipantCallbacks WsSession::media_callbacks(const std::string& room_i
                                                     const std::string& state) {
         if (auto self = weak.lock())
             (*self)->on_media_state(room_id, session, state);
+    };
+    // Negotiated but never connected (the client vanished, or never
+    // answered): it would otherwise stay in the room forever.
+    callbacks.on_connect_timeout = [weak, room_id](media::Session) {
+        if (auto self = weak.lock())
+            (*self)->media_timed_out(room_id, "never connected");
     };
     callbacks.on_error = [weak, room_id](media::Session session, const std::string& message) {
         auto self = weak.lock();

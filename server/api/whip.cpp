@@ -116,6 +116,7 @@ Reply WhipService::start(Request& req, bool publish)
     const std::string sid = session->id;
 
     // WHIP publishes only, WHEP receives only what view_offer links.
+    media_.set_preset(room->id, room->preset);
     session->media = media_.join(room->id, added.id, callbacks(sid), false);
     auto undo = [&]() {
         if (session->media)
@@ -257,6 +258,15 @@ media::ParticipantCallbacks WhipService::callbacks(const std::string& session_id
     cb.on_connection_state = [weak, session_id](media::Session, const std::string& state) {
         if (auto self = weak.lock())
             (*self)->on_media_state(session_id, state);
+    };
+    // A client that never does ICE (or vanishes before DTLS is up) sends
+    // no packet: the silence watch never starts for it.
+    cb.on_connect_timeout = [weak, session_id](media::Session) {
+        auto self = weak.lock();
+        if (!self || !(*self)->sessions_.count(session_id))
+            return;
+        g_message("WHIP/WHEP session %s: never connected, ended", session_id.c_str());
+        (*self)->end(session_id, nullptr, "media timeout");
     };
     cb.on_error = [session_id](media::Session session, const std::string& message) {
         g_message("WHIP/WHEP session %s: %s session: %s", session_id.c_str(),

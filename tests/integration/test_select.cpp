@@ -1,11 +1,13 @@
 // What subscribers receive, end to end over the WebSocket protocol with
 // zumzi-bot peers: mute (track_muted), per-track unsubscribe, audio only,
 // last-N following the talking bot (speaking events from the RTP
-// audio-level extension), and a frozen peer taken out by media silence.
+// audio-level extension), a frozen peer taken out by media silence, and a
+// participant that never answers taken out by the connect timeout.
 // Counts are asserted, never timings.
 #include <memory>
 #include <vector>
 
+#include "../api/ws_client.h"
 #include "room_bots.h"
 
 using namespace zumzi_test;
@@ -46,6 +48,17 @@ std::string track_of(const Bot& observer, const Bot& publisher, const std::strin
             entry.second.label == label && entry.second.published)
             return entry.first;
     return {};
+}
+
+// Tracks published in the media room, 0 when there is no room.
+size_t room_tracks(TestServer& server, const std::string& room_id)
+{
+    size_t n = 0;
+    server.run_on_server([&](zumzi::Store&, zumzi::Server& s) {
+        if (auto room = s.media().find(room_id))
+            n = room->tracks().size();
+    });
+    return n;
 }
 
 }  // namespace
@@ -218,6 +231,44 @@ TEST(Select, AFrozenPeerLeavesAfterMediaSilence)
         *a, [] { return false; }, 500);
     CHECK_EQUAL(before, a->audio_buffers_from(frozen));
     CHECK_EQUAL(1u, server->media_rooms());
+    CHECK_TEXT(a->errors().empty(), describe(*a).c_str());
+    a->leave();
+    wait_for(
+        *a, [&] { return server->media_rooms() == 0; }, 10000);
+}
+
+TEST(Select, AParticipantThatNeverAnswersItsSubscribeOfferLeaves)
+{
+    server.reset();
+    server = std::make_unique<TestServer>([](zumzi::Config& c) { c.connect_timeout = 3; });
+    TestUser ann = server->login("ann@example.com");
+    TestUser bob = server->login("bob@example.com");
+    RoomInfo room = server->create_room(ann, "{\"name\":\"Silent\",\"preset\":\"qvga\"}");
+    auto a = start_bot(*server, ann, room.id, "", "ann");
+    CHECK_TRUE(wait_for(*a, [&] { return room_tracks(*server, room.id) == 2; }));
+    const size_t ann_only = room_elements(*server, room.id);
+
+    // Bob joins with media and gets the offer of Ann's tracks, which his
+    // client never answers (a tab that closed, a client that hung).
+    WsClient b(*server, bob.token);
+    Response joined = b.request("{\"type\":\"join\",\"id\":\"j\",\"room\":" + json_string(room.id) +
+                                    ",\"pin\":" + json_string(room.participant_pin) + "}",
+                                "j");
+    CHECK_EQUAL_TEXT(std::string("joined"), joined.str("type"), joined.body.c_str());
+    const std::string bob_id = joined.str("participant_id");
+    CHECK_TRUE(!bob_id.empty());
+    CHECK_TRUE(!b.next("subscribe_offer").str("sdp").empty());
+
+    // The connect timeout takes him out: he hears why, Ann hears he left,
+    // and his elements are gone.
+    Response left = b.next("left");
+    CHECK_EQUAL_TEXT(std::string("media timeout"), left.str("reason"), left.body.c_str());
+    CHECK_TRUE(wait_for(*a, [&] { return has_event(*a, "participant_left", bob_id, false); }));
+    CHECK_TRUE(wait_for(
+        *a, [&] { return room_elements(*server, room.id) == ann_only; }, 10000));
+    // Ann, connected long before the deadline, stays.
+    CHECK_TRUE(a->joined());
+    CHECK_EQUAL(2u, room_tracks(*server, room.id));
     CHECK_TEXT(a->errors().empty(), describe(*a).c_str());
     a->leave();
     wait_for(

@@ -773,3 +773,57 @@ TEST(Whip, FrozenBroadcasterAndPlayerAreEndedByMediaSilence)
     live.leave();
     CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
 }
+
+// Every a=candidate and a=end-of-candidates line of an SDP taken out: an
+// offer from a client that will never do ICE.
+std::string without_candidates(const std::string& sdp)
+{
+    std::string out;
+    size_t start = 0;
+    while (start < sdp.size()) {
+        size_t end = sdp.find("\r\n", start);
+        end = end == std::string::npos ? sdp.size() : end + 2;
+        const std::string line = sdp.substr(start, end - start);
+        if (line.rfind("a=candidate", 0) != 0 && line.rfind("a=end-of-candidates", 0) != 0)
+            out += line;
+        start = end;
+    }
+    return out;
+}
+
+TEST(Whip, AWhepPlayerThatNeverDoesIceIsEndedByTheConnectTimeout)
+{
+    server.reset();
+    server = std::make_unique<TestServer>([](zumzi::Config& c) { c.connect_timeout = 3; });
+    TestUser ann = server->login("ann@example.com");
+    RoomInfo room = server->create_room(ann, kRoomBody);
+    Bot live(options(*server, zumzi::bot::BotMode::Whip, "/whip/" + room.id, room.participant_pin,
+                     "live"));
+    live.start();
+    CHECK_TRUE(wait_for([&] { return live.joined() && room_tracks(*server, room.id) == 2; }));
+    const size_t publisher_only = room_elements(*server, room.id);
+
+    // The player POSTs its offer, gets its answer, and is never heard of
+    // again: no candidate, no ICE check, no packet.
+    Peer player(false);
+    const std::string offer = without_candidates(player.offer());
+    CHECK_TRUE(offer.find("a=candidate") == std::string::npos);
+    Response r = post_sdp(*server, "/whep/" + room.id, offer, room.viewer_pin);
+    CHECK_STATUS(r, 201);
+    CHECK_EQUAL(2u, counts(*server).whip_sessions);
+    CHECK_TRUE(room_elements(*server, room.id) > publisher_only);
+
+    // Gone after the connect timeout, with all its elements; the room and
+    // its broadcaster untouched.
+    CHECK_TRUE(wait_for([&] { return counts(*server).whip_sessions == 1; }, 30000));
+    CHECK_TRUE(wait_for([&] { return room_elements(*server, room.id) == publisher_only; }, 10000));
+    CHECK_EQUAL(2u, room_tracks(*server, room.id));
+    CHECK_EQUAL(1u, counts(*server).media_rooms);
+    // Its session URL is gone too.
+    const std::string location = r.header("location");
+    CHECK_TRUE(!location.empty());
+    CHECK_ERROR(server->del(location), 404, "NOTFOUND");
+    CHECK_TRUE(live.errors().empty());
+    live.leave();
+    CHECK_TRUE(wait_for([&] { return nothing_left(*server); }, 10000));
+}

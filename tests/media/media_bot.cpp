@@ -1,7 +1,10 @@
 #include "media_bot.h"
 
+#include <gst/rtp/rtp.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
+
+#include <cstdlib>
 
 namespace zumzi::media::test {
 
@@ -58,7 +61,7 @@ void on_bot_candidate(GstElement* webrtc, guint mline, gchar* candidate, gpointe
     auto weak = static_cast<WeakBot*>(data)->bot;
     std::string cand = candidate;
     auto bot = weak.lock();
-    if (!bot)
+    if (!bot || !bot->ice())
         return;
     Session session = webrtc == bot->subscribe_webrtcbin() ? Session::Subscribe : Session::Publish;
     bot.reset();
@@ -67,6 +70,38 @@ void on_bot_candidate(GstElement* webrtc, guint mline, gchar* candidate, gpointe
         if (b && b->participant())
             b->participant()->add_ice_candidate(session, mline, cand);
     });
+}
+
+// A packet on the subscribe session: its audio level, read the way the
+// subscriber negotiated it (RFC 6464: one byte, V bit and level), and
+// whether an extension sits under an id negotiated for something else.
+GstPadProbeReturn on_packet(GstPad*, GstPadProbeInfo* info, gpointer data)
+{
+    auto* counter = static_cast<Bot::Counter*>(data);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(GST_PAD_PROBE_INFO_BUFFER(info), GST_MAP_READ, &rtp))
+        return GST_PAD_PROBE_OK;
+    gpointer ext = nullptr;
+    guint size = 0;
+    if (!counter->video && counter->level_id > 0 &&
+        gst_rtp_buffer_get_extension_onebyte_header(&rtp, counter->level_id, 0, &ext, &size) &&
+        size == 1)
+        counter->levels++;
+    bool foreign = false;
+    for (const auto& [id, uri] : counter->declared) {
+        if (!gst_rtp_buffer_get_extension_onebyte_header(&rtp, id, 0, &ext, &size))
+            continue;
+        if (uri == kAudioLevelUri)
+            foreign = foreign || counter->video || size != 1;
+        else if (uri == kTwccUri)
+            foreign = foreign || size != 2;
+        else
+            foreign = true;
+    }
+    if (foreign)
+        counter->foreign++;
+    gst_rtp_buffer_unmap(&rtp);
+    return GST_PAD_PROBE_OK;
 }
 
 void on_handoff(GstElement*, GstBuffer*, GstPad*, gpointer data)
@@ -127,12 +162,27 @@ void on_sub_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
         gst_caps_unref(caps);
     }
     bool video = true;
+    int level_id = 0;
+    std::vector<std::pair<int, std::string>> declared;
     GstWebRTCSessionDescription* desc = nullptr;
     g_object_get(webrtc, "remote-description", &desc, nullptr);
     if (desc) {
         for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
             const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
             const gchar* m = gst_sdp_media_get_attribute_val(media, "mid");
+            for (guint j = 0;; j++) {
+                // "<id>[/<direction>] <uri> [<attributes>]"
+                const gchar* v = gst_sdp_media_get_attribute_val_n(media, "extmap", j);
+                if (!v)
+                    break;
+                gchar** parts = g_strsplit(v, " ", 3);
+                if (parts[0] && parts[1]) {
+                    declared.emplace_back(atoi(parts[0]), parts[1]);
+                    if (m && mid == m && g_str_equal(parts[1], kAudioLevelUri))
+                        level_id = atoi(parts[0]);
+                }
+                g_strfreev(parts);
+            }
             if (!m || mid != m)
                 continue;
             video = g_str_equal(gst_sdp_media_get_media(media), "video");
@@ -158,6 +208,9 @@ void on_sub_pad_added(GstElement* webrtc, GstPad* pad, gpointer data)
     if (g_getenv("ZUMZI_BOT_DEBUG"))
         g_printerr("%s: stream %s mid %s\n", bot->name().c_str(), track_id.c_str(), mid.c_str());
     Bot::Counter* counter = bot->new_counter(track_id, video);
+    counter->level_id = level_id;
+    counter->declared = declared;
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_packet, counter, nullptr);
     GstElement* decodebin = gst_element_factory_make("decodebin", nullptr);
     g_signal_connect(decodebin, "pad-added", G_CALLBACK(on_decoded_pad), counter);
     gst_bin_add(GST_BIN(bot->pipeline()), decodebin);
@@ -224,6 +277,10 @@ std::shared_ptr<Bot> Bot::create(RoomRegistry& registry, const std::string& room
     callbacks.on_subscribe_offer = [weak](const std::string& sdp) {
         if (auto b = weak.lock())
             b->on_subscribe_offer(sdp);
+    };
+    callbacks.on_connect_timeout = [weak](Session s) {
+        if (auto b = weak.lock())
+            b->connect_timeouts_[static_cast<int>(s)]++;
     };
     callbacks.on_error = [weak](Session s, const std::string& m) {
         g_printerr("engine error on %s session: %s\n", to_string(s), m.c_str());
@@ -298,8 +355,15 @@ void Bot::publish(bool video, bool audio)
 {
     if (video) {
         gchar* desc = g_strdup_printf(kCamera, 96, 96);
-        add_source(desc, "camera");
+        std::string camera = desc;
         g_free(desc);
+        if (video_twcc_id_) {
+            const std::string fb = "rtcp-fb-nack-pli=(boolean)true";
+            camera.replace(
+                camera.find(fb), fb.size(),
+                fb + ",extmap-" + std::to_string(video_twcc_id_) + "=(string)" + kTwccUri);
+        }
+        add_source(camera, "camera");
     }
     if (audio)
         // The payloader writes the RFC 6464 audio level (from the level
@@ -309,10 +373,12 @@ void Bot::publish(bool video, bool audio)
             "audio/x-raw,rate=48000,channels=1 ! level audio-level-meta=true post-messages=false ! "
             "opusenc ! rtpopuspay pt=111 ! "
             "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
-            "extmap-1=(GstValueArray)<(string)\"\",(string)urn:ietf:params:rtp-hdrext:ssrc-audio-"
-            "level,"
-            "(string)\"vad=on\">"
-            " ! queue",
+            "extmap-" +
+                std::to_string(audio_level_id_) +
+                "=(GstValueArray)<(string)\"\",(string)urn:ietf:params:rtp-hdrext:ssrc-audio-"
+                "level,"
+                "(string)\"vad=on\">"
+                " ! queue",
             "mic");
     send_offer();
 }
@@ -444,6 +510,8 @@ void Bot::on_subscribe_offer(const std::string& sdp)
 
 void Bot::on_engine_candidate(Session session, unsigned mline, const std::string& candidate)
 {
+    if (!ice_)
+        return;
     GstElement* webrtc = session == Session::Publish ? pub_ : sub_;
     g_signal_emit_by_name(webrtc, "add-ice-candidate", mline, candidate.c_str());
 }
@@ -484,6 +552,26 @@ int Bot::audio_buffers_from(const std::string& participant) const
     for (const auto& c : counters_)
         if (!c->video && c->track_id.rfind(participant + "-", 0) == 0)
             n += c->count;
+    return n;
+}
+
+int Bot::audio_levels_from(const std::string& participant) const
+{
+    std::lock_guard<std::mutex> guard(lock_);
+    int n = 0;
+    for (const auto& c : counters_)
+        if (!c->video && c->track_id.rfind(participant + "-", 0) == 0)
+            n += c->levels;
+    return n;
+}
+
+int Bot::foreign_extensions_from(const std::string& participant) const
+{
+    std::lock_guard<std::mutex> guard(lock_);
+    int n = 0;
+    for (const auto& c : counters_)
+        if (c->track_id.rfind(participant + "-", 0) == 0)
+            n += c->foreign;
     return n;
 }
 

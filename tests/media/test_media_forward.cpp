@@ -154,3 +154,83 @@ TEST(MediaForward, RegistryDestroyedWithParticipantsInside)
     bob.reset();
     registry = std::make_unique<RoomRegistry>(loopback_config());
 }
+
+static void print_extmaps(const char* who, const std::string& sdp)
+{
+    // The figures behind docs/media.md's "Header extensions" section.
+    size_t at = 0;
+    int mline = -1;
+    while (at < sdp.size()) {
+        size_t end = sdp.find("\r\n", at);
+        if (end == std::string::npos)
+            end = sdp.size();
+        std::string line = sdp.substr(at, end - at);
+        if (line.rfind("m=", 0) == 0)
+            mline++;
+        if (line.rfind("a=extmap", 0) == 0)
+            g_printerr("%s: m-line %d %s\n", who, mline, line.c_str());
+        at = end + 2;
+    }
+}
+
+TEST(MediaForward, HeaderExtensionIdsOfTwoPublishersReachASubscriberConsistently)
+{
+    // Alice sends her audio level under id 1, Bob under id 5, and Bob's
+    // camera sends transport-wide-cc under id 1: one subscribe session
+    // carries both. Carol reads each audio level under the id her offer
+    // declared for it, and never meets another extension under an id her
+    // offer gave to something else.
+    auto alice = Bot::create(*registry, "rx", "alice");
+    auto bob = Bot::create(*registry, "rx", "bob");
+    auto carol = Bot::create(*registry, "rx", "carol");
+    bob->set_audio_level_id(5);
+    bob->set_video_twcc_id(1);
+    alice->publish();
+    bob->publish();
+    CHECK_TRUE(wait_until([&]() {
+        return carol->audio_levels_from("alice") >= 50 && carol->audio_levels_from("bob") >= 50 &&
+               carol->video_frames_from("alice") >= 10 && carol->video_frames_from("bob") >= 10;
+    }));
+    // The engine's own reading of the renumbered levels: Bob talks.
+    CHECK_TRUE(wait_until([&]() { return registry->find("rx")->speaking("bob"); }));
+    print_extmaps("bob's publish answer", bob->last_publish_answer());
+    print_extmaps("carol's subscribe offer", carol->last_subscribe_offer());
+    CHECK_EQUAL(0, carol->foreign_extensions_from("alice") + carol->foreign_extensions_from("bob"));
+    CHECK_EQUAL(0, alice->errors() + bob->errors() + carol->errors());
+    alice->leave();
+    bob->leave();
+    carol->leave();
+}
+
+TEST(MediaForward, PublishAnswersStartVideoAtTheRoomsPresetBitrate)
+{
+    // Before the room has a preset: no start bitrate.
+    auto alice = Bot::create(*registry, "rb", "alice");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return alice->publish_answers() == 1; }));
+    CHECK_TRUE(alice->last_publish_answer().find("x-google-start-bitrate") == std::string::npos);
+
+    // An HD room: every video codec of the answer starts at the preset's
+    // 2000 kbps; audio gets nothing.
+    registry->set_preset("rb", "hd");
+    CHECK_EQUAL(2000u, registry->find("rb")->video_start_kbps());
+    auto bob = Bot::create(*registry, "rb", "bob");
+    bob->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->publish_answers() == 1; }));
+    const std::string answer = bob->last_publish_answer();
+    STRCMP_CONTAINS("a=fmtp:96 x-google-start-bitrate=2000\r\n", answer.c_str());
+    const size_t audio = answer.find("m=audio");
+    CHECK_TRUE(audio != std::string::npos);
+    const size_t video = answer.find("m=video");
+    const size_t param = answer.find("x-google-start-bitrate");
+    CHECK_TRUE(video < audio ? param < audio : param > video);
+    CHECK_EQUAL(answer.rfind("x-google-start-bitrate"), param);
+    // The client applied it and media flows.
+    CHECK_TRUE(wait_until([&]() { return alice->video_frames_from("bob") >= 10; }));
+    // An unknown preset changes nothing.
+    CHECK_FALSE(registry->find("rb")->set_preset("8k"));
+    CHECK_EQUAL(2000u, registry->find("rb")->video_start_kbps());
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    alice->leave();
+    bob->leave();
+}

@@ -252,6 +252,37 @@ TEST(MediaRoom, NeverAnsweringSubscriberStallsNobody)
     bob->leave();
 }
 
+TEST(MediaRoom, ASubscriberThatAnswersButNeverConnectsStallsNobody)
+{
+    // Carol answers but never does ICE: webrtcbin holds every packet of her
+    // session until DTLS is up. Her branches must stay closed (a packet
+    // pushed there would block Alice's streaming thread, i.e. Bob's copy),
+    // and her leaving must not wait for them.
+    auto alice = Bot::create(*registry, "rd", "alice");
+    auto bob = Bot::create(*registry, "rd", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    auto carol = Bot::create(*registry, "rd", "carol");
+    carol->set_ice(false);
+    CHECK_TRUE(wait_until([&]() { return carol->subscribe_answers_sent() >= 1; }));
+    int v = bob->video_frames_from("alice");
+    int a = bob->audio_buffers_from("alice");
+    CHECK_TRUE(wait_until([&]() {
+        return bob->video_frames_from("alice") >= v + 30 &&
+               bob->audio_buffers_from("alice") >= a + 50;
+    }));
+    bool gone = false;
+    registry->leave("rd", "carol", [&]() { gone = true; });
+    carol->forget_registry();
+    CHECK_TRUE(wait_until([&]() { return gone; }));
+    carol.reset();
+    v = bob->video_frames_from("alice");
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= v + 10; }));
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    alice->leave();
+    bob->leave();
+}
+
 static int child_count(GstPipeline* pipeline)
 {
     return static_cast<int>(GST_BIN(pipeline)->numchildren);
@@ -288,4 +319,99 @@ TEST(MediaRoom, JoinLeaveCyclesLeaveNoElementsBehind)
     CHECK_EQUAL(0, alice->errors() + bob->errors());
     alice->leave();
     bob->leave();
+}
+
+// Sessions that are negotiated but never connect: the engine reports them
+// once the connect timeout passed (the server then ends the participant,
+// as the test does here); connected sessions are never reported.
+TEST_GROUP(MediaConnect)
+{
+    std::unique_ptr<RoomRegistry> registry;
+
+    void setup() override
+    {
+        MediaConfig config = loopback_config();
+        config.connect_timeout_ms = 1500;
+        registry = std::make_unique<RoomRegistry>(config, RegistryCallbacks{});
+    }
+    void teardown() override
+    {
+        wait_until([this]() { return registry->size() == 0; }, 5000);
+        spin(100);
+        registry.reset();
+    }
+};
+
+static bool out_of_pipeline(GstElement* webrtc)
+{
+    GstState state = GST_STATE_VOID_PENDING;
+    gst_element_get_state(webrtc, &state, nullptr, 0);
+    return GST_OBJECT_PARENT(webrtc) == nullptr && state == GST_STATE_NULL;
+}
+
+TEST(MediaConnect, APublisherThatNeverDoesIceIsReported)
+{
+    auto alice = Bot::create(*registry, "rt", "alice");
+    alice->publish();
+    auto room = registry->find("rt");
+    auto bob = Bot::create(*registry, "rt", "bob");
+    // Bob answers Alice's tracks and offers his own, but no candidate goes
+    // either way: neither of his sessions ever connects.
+    bob->set_ice(false);
+    CHECK_TRUE(wait_until([&]() { return bob->subscribe_answers_sent() >= 1; }));
+    int baseline = child_count(room->pipeline());
+    bob->publish();
+    CHECK_TRUE(wait_until([&]() {
+        return bob->connect_timeouts(Session::Publish) == 1 &&
+               bob->connect_timeouts(Session::Subscribe) == 1;
+    }));
+    CHECK_TRUE(bob->publish_answers() >= 1);
+    // Alice's sessions connected long before the deadline: never reported
+    // (her subscribe session had nothing to negotiate: Bob's tracks never
+    // arrived).
+    CHECK_TRUE(alice->participant()->publish_webrtcbin() != nullptr);
+    CHECK_EQUAL(
+        0, alice->connect_timeouts(Session::Publish) + alice->connect_timeouts(Session::Subscribe));
+    CHECK_EQUAL(2u, room->tracks().size());
+    CHECK_TRUE(child_count(room->pipeline()) > baseline);
+
+    // What the server does on the report: the participant leaves, and
+    // every element of both sessions goes.
+    auto participant = bob->participant();
+    GstElement* publish = participant->publish_webrtcbin();
+    GstElement* subscribe = participant->subscribe_webrtcbin();
+    bool gone = false;
+    registry->leave("rt", "bob", [&]() { gone = true; });
+    bob->forget_registry();
+    CHECK_TRUE(wait_until([&]() { return gone; }));
+    CHECK_TRUE(out_of_pipeline(publish));
+    CHECK_TRUE(out_of_pipeline(subscribe));
+    CHECK_EQUAL(baseline - 1, child_count(room->pipeline()));
+    participant.reset();
+    // Reported once per session, never again.
+    CHECK_EQUAL(1, bob->connect_timeouts(Session::Publish));
+    CHECK_EQUAL(0, alice->errors());
+    alice->leave();
+}
+
+TEST(MediaConnect, ASubscriberThatNeverAnswersIsReported)
+{
+    auto alice = Bot::create(*registry, "rs", "alice");
+    auto carol = Bot::create(*registry, "rs", "carol");
+    carol->set_answer_offers(false);
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return carol->connect_timeouts(Session::Subscribe) == 1; }));
+    CHECK_TRUE(carol->subscribe_offers() >= 1);
+    // Carol never offered to publish: her publish session does not exist.
+    CHECK_EQUAL(0, carol->connect_timeouts(Session::Publish));
+    CHECK_TRUE(carol->participant()->publish_webrtcbin() == nullptr);
+    CHECK_EQUAL(0, alice->connect_timeouts(Session::Publish));
+    carol->leave();
+    // Alice's media never stopped; a subscriber who connects gets it.
+    auto dave = Bot::create(*registry, "rs", "dave");
+    CHECK_TRUE(wait_until([&]() { return dave->video_frames_from("alice") >= 10; }));
+    CHECK_EQUAL(0, dave->connect_timeouts(Session::Subscribe));
+    CHECK_EQUAL(0, alice->errors() + dave->errors());
+    alice->leave();
+    dave->leave();
 }

@@ -89,7 +89,10 @@ TEST(Config, LoadsEveryKey)
         "verifies_per_ip = 12\n"
         "token_ttl = 3600\n"
         "[rooms]\n"
-        "pin_failures_per_user = 7\n");
+        "pin_failures_per_user = 7\n"
+        "[media]\n"
+        "peer_timeout = 9\n"
+        "connect_timeout = 6\n");
     Config c;
     CHECK_TEXT(config_load_file(c, path.c_str(), &error), error ? error->message : "");
     STRCMP_EQUAL("0.0.0.0", c.listen.c_str());
@@ -111,6 +114,8 @@ TEST(Config, LoadsEveryKey)
     LONGS_EQUAL(12, c.verifies_per_ip);
     LONGS_EQUAL(3600, c.token_ttl);
     LONGS_EQUAL(7, c.pin_failures_per_user);
+    LONGS_EQUAL(9, c.peer_timeout);
+    LONGS_EQUAL(6, c.connect_timeout);
     CHECK(c.tls_enabled());
     CHECK(config_validate(c, &error));
     g_autofree char* db = g_build_filename("/srv/zumzi", "zumzi.db", nullptr);
@@ -198,6 +203,8 @@ TEST(Config, OutOfRangeIntegerIsRefused)
     CHECK_TEXT(contains(msg, "code_max_attempts"), msg.c_str());
     msg = refused("[server]\nmax_body_bytes = 100\n");
     CHECK_TEXT(contains(msg, "max_body_bytes"), msg.c_str());
+    msg = refused("[media]\nconnect_timeout = 0\n");
+    CHECK_TEXT(contains(msg, "connect_timeout"), msg.c_str());
 }
 
 TEST(Config, RangeBoundsAreInclusive)

@@ -66,13 +66,14 @@ const char* kVideo =
 
 // The level element puts each buffer's loudness in a meta; the payloader
 // writes it as the RFC 6464 header extension because the caps after it
-// name that extension (id 1, with the voice-activity flag).
+// name that extension (under BotOptions::audio_level_id, with the
+// voice-activity flag).
 const char* kAudio =
     "audiotestsrc name=mic_tone is-live=true wave=sine volume=%s ! "
     "audio/x-raw,rate=48000,channels=1 ! level audio-level-meta=true post-messages=false ! "
     "opusenc ! rtpopuspay pt=111 ! "
     "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
-    "extmap-1=(GstValueArray)<(string)\"\",(string)urn:ietf:params:rtp-hdrext:ssrc-audio-level,"
+    "extmap-%d=(GstValueArray)<(string)\"\",(string)urn:ietf:params:rtp-hdrext:ssrc-audio-level,"
     "(string)\"vad=on\"> ! queue";
 const char* kTalkingVolume = "0.1";
 const char* kSilentVolume = "0.0";
@@ -891,7 +892,8 @@ void Bot::add_camera_and_mic()
     }
     if (options_.publish_audio) {
         g_autofree gchar* desc =
-            g_strdup_printf(kAudio, options_.talking ? kTalkingVolume : kSilentVolume);
+            g_strdup_printf(kAudio, options_.talking ? kTalkingVolume : kSilentVolume,
+                            std::clamp(options_.audio_level_id, 1, 14));
         add_source(desc, "mic");
     }
 }

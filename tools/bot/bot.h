@@ -59,6 +59,9 @@ struct BotOptions {
     // packets carry the RFC 6464 audio level, which the server turns into
     // speaking events and the last-N order.
     bool talking = true;
+    // The a=extmap id of that audio level (1..14; browsers use 1, another
+    // id makes the server renumber every audio packet of this publisher).
+    int audio_level_id = 1;
     int width = 640;
     int height = 360;
     int fps = 30;
