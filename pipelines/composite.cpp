@@ -449,6 +449,7 @@ bool Composite::build()
     audio_tee_.reset(GST_ELEMENT(gst_object_ref_sink(atee)));
     // "default" is the room's default: hd (the mixer's own default is SD).
     const std::string preset = preset_ == "default" ? "hd" : preset_;
+    built_preset_ = preset;
     gst_util_set_object_arg(G_OBJECT(mixer), "preset", preset.c_str());
     gst_util_set_object_arg(G_OBJECT(mixer), "layout", to_string(layout_));
     // WebRTC inputs are live: their frames arrive after the jitterbuffer
@@ -558,7 +559,8 @@ bool Composite::add_livesink()
 
 bool Composite::add_webrtc()
 {
-    const Preset* preset = find_preset(preset_ == "default" ? "hd" : preset_);
+    // The mix's size, whatever the preset became since it was built.
+    const Preset* preset = find_preset(built_preset_);
     const char* factories[] = {"queue",        "vp8enc",  "rtpvp8pay",   "tee", "queue",
                                "audioconvert", "opusenc", "rtpopuspay", "tee"};
     auto sink = std::make_shared<MixSink>();

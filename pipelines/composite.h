@@ -205,6 +205,7 @@ private:
     unsigned latency_ms_;
     OutputCallback on_output_;
     std::string preset_ = "default";
+    std::string built_preset_;  // the running mixer's ("default" resolved)
     Layout layout_ = Layout::Grid;
     std::string speaker_;  // participant id
     std::vector<CompositeInput> inputs_;
