@@ -503,6 +503,13 @@ bool Composite::attach(MixSink& sink, GstPad* video, GstPad* audio)
     return ok;
 }
 
+void Composite::remove_now(MixSink& sink)
+{
+    for (size_t i = 0; i < sink.tee_pads.size(); i++)
+        gst_element_release_request_pad(sink.tees[i].get(), sink.tee_pads[i].get());
+    remove_elements(bin_.get(), sink.elements);
+}
+
 void Composite::detach(std::shared_ptr<MixSink> sink)
 {
     if (!sink)
@@ -544,11 +551,7 @@ bool Composite::add_livesink()
         gst_object_unref(audio);
     if (!ok) {
         GST_ERROR("room %s: could not add the livesink", room_id_.c_str());
-        for (size_t i = 0; i < sink->tee_pads.size(); i++)
-            finish_branch_removal(std::make_shared<BranchRemoval>(
-                BranchRemoval{ctx_, shared_ref(bin_.get()), sink->tees[i], sink->tee_pads[i],
-                              nullptr, nullptr, {}, nullptr}));
-        remove_elements(bin_.get(), sink->elements);
+        remove_now(*sink);
         livesink_.reset();
         return false;
     }
@@ -616,11 +619,7 @@ bool Composite::add_webrtc()
     gst_object_unref(asink);
     if (!ok) {
         GST_ERROR("room %s: could not build the WebRTC encode branch", room_id_.c_str());
-        for (size_t i = 0; i < sink->tee_pads.size(); i++)
-            finish_branch_removal(std::make_shared<BranchRemoval>(
-                BranchRemoval{ctx_, shared_ref(bin_.get()), sink->tees[i], sink->tee_pads[i],
-                              nullptr, nullptr, {}, nullptr}));
-        remove_elements(bin_.get(), sink->elements);
+        remove_now(*sink);
         return false;
     }
     webrtc_ = sink;

@@ -187,6 +187,8 @@ private:
     // Unlinks a consumer from the mix tees when idle, then sets its
     // elements to NULL and removes them; completes on its own.
     void detach(std::shared_ptr<MixSink> sink);
+    // Takes out a consumer that never ran (a failed attach) at once.
+    void remove_now(MixSink& sink);
     bool add_livesink();
     bool add_webrtc();
     // Takes out what nobody uses any more (see add_viewer, output_ended).

@@ -215,14 +215,14 @@ Response post_sdp(TestServer& server, const std::string& path, const std::string
 
 // What the engine has of a room's composite.
 struct CompositeState {
-    bool room = false;          // the media room exists
-    bool running = false;       // Composite::running()
-    size_t viewers = 0;         // its WHEP players
-    size_t tracks = 0;          // its WebRTC tracks (0 without players)
-    size_t mixers = 0;          // zumzimixer elements in the room's pipeline
-    size_t published = 0;       // the room's published tracks
-    bool hls = false;           // the HLS output runs in the engine
-    size_t whip_sessions = 0;   // WHIP + WHEP sessions of the server
+    bool room = false;         // the media room exists
+    bool running = false;      // Composite::running()
+    size_t viewers = 0;        // its WHEP players
+    size_t tracks = 0;         // its WebRTC tracks (0 without players)
+    size_t mixers = 0;         // zumzimixer elements in the room's pipeline
+    size_t published = 0;      // the room's published tracks
+    bool hls = false;          // the HLS output runs in the engine
+    size_t whip_sessions = 0;  // WHIP + WHEP sessions of the server
 };
 
 CompositeState composite(TestServer& server, const std::string& room_id)
@@ -307,20 +307,26 @@ TEST_GROUP(WhepLive)
     // Two WHIP publishers (video + audio each) in the room.
     void start_call()
     {
-        pub1 = std::make_unique<Bot>(options(*server, zumzi::bot::BotMode::Whip,
-                                             "/whip/" + room.id, room.participant_pin, "one"));
-        pub2 = std::make_unique<Bot>(options(*server, zumzi::bot::BotMode::Whip,
-                                             "/whip/" + room.id, room.participant_pin, "two"));
+        pub1 = std::make_unique<Bot>(options(*server, zumzi::bot::BotMode::Whip, "/whip/" + room.id,
+                                             room.participant_pin, "one"));
+        pub2 = std::make_unique<Bot>(options(*server, zumzi::bot::BotMode::Whip, "/whip/" + room.id,
+                                             room.participant_pin, "two"));
         pub1->start();
         pub2->start();
         CHECK_TRUE(wait_for([&] { return composite(*server, room.id).published == 4; }));
     }
 
-    std::string live_path() const { return "/whep/" + room.id + "/live"; }
-    std::string api(const std::string& rest) const { return "/api/v1/rooms/" + room.id + rest; }
+    std::string live_path() const
+    {
+        return "/whep/" + room.id + "/live";
+    }
+    std::string api(const std::string& rest) const
+    {
+        return "/api/v1/rooms/" + room.id + rest;
+    }
 
     // The player gets the composite; checks the answer.
-    Response pull(Player& player)
+    Response pull(Player & player)
     {
         const std::string offer = player.offer();
         CHECK_FALSE(offer.empty());
@@ -341,7 +347,7 @@ TEST_GROUP(WhepLive)
     }
 
     // The player decodes the composite: frames at its size, and sound.
-    void plays(Player& player, int more = 20)
+    void plays(Player & player, int more = 20)
     {
         const int frames = player.video_frames();
         const int audio = player.audio_buffers();
@@ -381,9 +387,9 @@ TEST(WhepLive, APlayerGetsTheMixAndKeepsItWhileHlsComesAndGoes)
 
     // HLS starts and stops on the same composite: the player goes on.
     CHECK_STATUS(server->post(api("/live"), "{\"kind\":\"hls\"}", ann.token), 201);
-    CHECK_TRUE(wait_for([&] { return server->get(api("/live"), ann.token).str("outputs.0.state") ==
-                                     "live"; },
-                        45000));
+    CHECK_TRUE(wait_for(
+        [&] { return server->get(api("/live"), ann.token).str("outputs.0.state") == "live"; },
+        45000));
     CHECK_EQUAL(1u, composite(*server, room.id).mixers);
     plays(*player, 15);
     Response stopped = server->del(api("/live/hls"), ann.token);
@@ -398,9 +404,9 @@ TEST(WhepLive, APlayerGetsTheMixAndKeepsItWhileHlsComesAndGoes)
     // A zumzi-bot plays it too, from the same encode branch.
     Bot bot(options(*server, zumzi::bot::BotMode::Whep, live_path(), room.viewer_pin, "viewer"));
     bot.start();
-    CHECK_TEXT(wait_for([&] { return bot.video_frames() >= 20 && bot.audio_buffers() >= 20; },
-                        45000),
-               describe(bot).c_str());
+    CHECK_TEXT(
+        wait_for([&] { return bot.video_frames() >= 20 && bot.audio_buffers() >= 20; }, 45000),
+        describe(bot).c_str());
     CHECK_EQUAL(2u, bot.tracks().size());
     CHECK_EQUAL(2u, composite(*server, room.id).viewers);
     CHECK_EQUAL(2u, composite(*server, room.id).tracks);
