@@ -26,6 +26,13 @@ void init_debug()
 // How long a stopping output may take to finalise before it is given up.
 constexpr unsigned kStopTimeoutMs = 10000;
 
+// The WebRTC encode branch: payload types as browsers offer them (a viewer
+// that offers others gets its own through Track's rewriting), a keyframe
+// at least every 2 s.
+constexpr int kVideoPayload = 96;
+constexpr int kAudioPayload = 111;
+constexpr int kKeyframeSeconds = 2;
+
 const char* location_property(OutputKind kind)
 {
     switch (kind) {
@@ -119,7 +126,19 @@ struct Countdown {
     }
 };
 
+void remove_elements(GstBin* bin, const std::vector<std::shared_ptr<GstElement>>& elements)
+{
+    // Upstream first: once it is NULL nothing reaches the next one.
+    for (auto& e : elements)
+        gst_element_set_state(e.get(), GST_STATE_NULL);
+    for (auto& e : elements)
+        if (GST_OBJECT_PARENT(e.get()) == GST_OBJECT(bin))
+            gst_bin_remove(bin, e.get());
+}
+
 }  // namespace
+
+const char* const kCompositeParticipant = "composite";
 
 const char* to_string(OutputKind kind)
 {
@@ -217,11 +236,14 @@ Composite::~Composite()
         finish_branch_removal(r);
     }
     branches_.clear();
-    for (GstElement* e : {livesink_.get(), mixer_.get()}) {
-        gst_element_set_state(e, GST_STATE_NULL);
-        if (GST_OBJECT_PARENT(e) == GST_OBJECT(bin_.get()))
-            gst_bin_remove(bin_.get(), e);
-    }
+    std::vector<std::shared_ptr<GstElement>> rest{shared_ref(mixer_.get()),
+                                                  shared_ref(video_tee_.get()),
+                                                  shared_ref(audio_tee_.get())};
+    for (const auto& sink : {live_sink_, webrtc_})
+        if (sink)
+            rest.insert(rest.end(), sink->elements.begin(), sink->elements.end());
+    tracks_.clear();
+    remove_elements(bin_.get(), rest);
 }
 
 bool Composite::set_preset(const std::string& preset)
@@ -414,48 +436,41 @@ void Composite::remove_branch(const std::string& track_id, std::function<void()>
 bool Composite::build()
 {
     GstElement* mixer = make("zumzimixer");
-    GstElement* livesink = make("zumzilivesink");
-    if (!mixer || !livesink) {
-        if (mixer)
-            gst_object_unref(gst_object_ref_sink(mixer));
-        if (livesink)
-            gst_object_unref(gst_object_ref_sink(livesink));
+    GstElement* vtee = make("tee");
+    GstElement* atee = make("tee");
+    if (!mixer || !vtee || !atee) {
+        for (GstElement* e : {mixer, vtee, atee})
+            if (e)
+                gst_object_unref(gst_object_ref_sink(e));
         return false;
     }
     mixer_.reset(GST_ELEMENT(gst_object_ref_sink(mixer)));
-    livesink_.reset(GST_ELEMENT(gst_object_ref_sink(livesink)));
+    video_tee_.reset(GST_ELEMENT(gst_object_ref_sink(vtee)));
+    audio_tee_.reset(GST_ELEMENT(gst_object_ref_sink(atee)));
     // "default" is the room's default: hd (the mixer's own default is SD).
     const std::string preset = preset_ == "default" ? "hd" : preset_;
+    built_preset_ = preset;
     gst_util_set_object_arg(G_OBJECT(mixer), "preset", preset.c_str());
     gst_util_set_object_arg(G_OBJECT(mixer), "layout", to_string(layout_));
     // WebRTC inputs are live: their frames arrive after the jitterbuffer
     // and the decoder; the mixer waits this long for them.
     g_object_set(mixer, "latency", static_cast<guint64>(latency_ms_) * GST_MSECOND, nullptr);
+    // The mix runs on while its consumers come and go.
+    g_object_set(vtee, "allow-not-linked", TRUE, nullptr);
+    g_object_set(atee, "allow-not-linked", TRUE, nullptr);
 
-    gst_bin_add_many(bin_.get(), mixer, livesink, nullptr);
-    bool ok = true;
-    for (const char* name : {"video", "audio"}) {
-        // The livesink's pads are requested while it is still NULL.
-        GstPad* sink = gst_element_request_pad_simple(livesink, name);
-        std::string src_name = std::string(name) + "_src";
-        GstPad* src = gst_element_get_static_pad(mixer, src_name.c_str());
-        ok = ok && sink && src && gst_pad_link(src, sink) == GST_PAD_LINK_OK;
-        if (sink)
-            gst_object_unref(sink);
-        if (src)
-            gst_object_unref(src);
-    }
-    if (ok)
-        ok = gst_element_sync_state_with_parent(livesink) &&
-             gst_element_sync_state_with_parent(mixer);
+    gst_bin_add_many(bin_.get(), mixer, vtee, atee, nullptr);
+    bool ok = gst_element_link_pads(mixer, "video_src", vtee, "sink") &&
+              gst_element_link_pads(mixer, "audio_src", atee, "sink") &&
+              gst_element_sync_state_with_parent(vtee) &&
+              gst_element_sync_state_with_parent(atee) &&
+              gst_element_sync_state_with_parent(mixer);
     if (!ok) {
         GST_ERROR("room %s: could not build the composite", room_id_.c_str());
-        for (GstElement* e : {livesink, mixer}) {
-            gst_element_set_state(e, GST_STATE_NULL);
-            gst_bin_remove(bin_.get(), e);
-        }
+        remove_elements(bin_.get(), {shared_ref(mixer), shared_ref(vtee), shared_ref(atee)});
         mixer_.reset();
-        livesink_.reset();
+        video_tee_.reset();
+        audio_tee_.reset();
         return false;
     }
     GST_INFO("room %s: composite built (%s, %s, %u ms)", room_id_.c_str(), preset.c_str(),
@@ -466,24 +481,226 @@ bool Composite::build()
     return true;
 }
 
+bool Composite::attach(MixSink& sink, GstPad* video, GstPad* audio)
+{
+    // Downstream first, so that nothing flows into an element still NULL.
+    for (auto it = sink.elements.rbegin(); it != sink.elements.rend(); ++it)
+        if (!gst_element_sync_state_with_parent(it->get()))
+            return false;
+    bool ok = true;
+    for (auto [tee, pad] : {std::make_pair(video_tee_.get(), video),
+                            std::make_pair(audio_tee_.get(), audio)}) {
+        if (!pad)
+            continue;
+        // The tee gives a new pad its sticky events (caps, segment) itself.
+        GstPad* tee_pad = gst_element_request_pad_simple(tee, "src_%u");
+        if (!tee_pad)
+            return false;
+        sink.tees.push_back(shared_ref(tee));
+        sink.tee_pads.push_back(shared_adopt(tee_pad));
+        ok = ok && gst_pad_link(tee_pad, pad) == GST_PAD_LINK_OK;
+    }
+    return ok;
+}
+
+void Composite::remove_now(MixSink& sink)
+{
+    for (size_t i = 0; i < sink.tee_pads.size(); i++)
+        gst_element_release_request_pad(sink.tees[i].get(), sink.tee_pads[i].get());
+    remove_elements(bin_.get(), sink.elements);
+}
+
+void Composite::detach(std::shared_ptr<MixSink> sink)
+{
+    if (!sink)
+        return;
+    auto countdown = std::make_shared<Countdown>();
+    auto bin = shared_ref(bin_.get());
+    auto elements = sink->elements;
+    countdown->done = [bin, elements]() { remove_elements(bin.get(), elements); };
+    for (size_t i = 0; i < sink->tee_pads.size(); i++) {
+        countdown->pending++;
+        auto removal = std::make_shared<BranchRemoval>(
+            BranchRemoval{ctx_, bin, sink->tees[i], sink->tee_pads[i], nullptr, nullptr, {},
+                          [countdown]() { Countdown::arrive(countdown); }});
+        // Unlinked when no buffer is on the pad: the other consumer of the
+        // mix never waits.
+        gst_pad_add_probe(sink->tee_pads[i].get(), GST_PAD_PROBE_TYPE_IDLE,
+                          unlink_branch_when_idle, new std::shared_ptr<BranchRemoval>(removal),
+                          delete_branch_removal);
+    }
+    Countdown::arrive(countdown);
+}
+
+bool Composite::add_livesink()
+{
+    GstElement* livesink = make("zumzilivesink");
+    if (!livesink)
+        return false;
+    livesink_.reset(GST_ELEMENT(gst_object_ref_sink(livesink)));
+    auto sink = std::make_shared<MixSink>();
+    sink->elements.push_back(shared_ref(livesink));
+    gst_bin_add(bin_.get(), livesink);
+    // The livesink's pads are requested while it is still NULL.
+    GstPad* video = gst_element_request_pad_simple(livesink, "video");
+    GstPad* audio = gst_element_request_pad_simple(livesink, "audio");
+    bool ok = video && audio && attach(*sink, video, audio);
+    if (video)
+        gst_object_unref(video);
+    if (audio)
+        gst_object_unref(audio);
+    if (!ok) {
+        GST_ERROR("room %s: could not add the livesink", room_id_.c_str());
+        remove_now(*sink);
+        livesink_.reset();
+        return false;
+    }
+    live_sink_ = sink;
+    GST_INFO("room %s: livesink added", room_id_.c_str());
+    return true;
+}
+
+bool Composite::add_webrtc()
+{
+    // The mix's size, whatever the preset became since it was built.
+    const Preset* preset = find_preset(built_preset_);
+    const char* factories[] = {"queue",        "vp8enc",  "rtpvp8pay",   "tee", "queue",
+                               "audioconvert", "opusenc", "rtpopuspay", "tee"};
+    auto sink = std::make_shared<MixSink>();
+    for (const char* factory : factories) {
+        GstElement* e = make(factory);
+        if (!e) {
+            remove_elements(bin_.get(), sink->elements);
+            return false;
+        }
+        sink->elements.push_back(shared_adopt(GST_ELEMENT(gst_object_ref_sink(e))));
+        gst_bin_add(bin_.get(), e);
+    }
+    auto el = [&](size_t i) { return sink->elements[i].get(); };
+    GstElement* vqueue = el(0);
+    GstElement* vp8enc = el(1);
+    GstElement* vpay = el(2);
+    GstElement* vtee = el(3);
+    GstElement* aqueue = el(4);
+    GstElement* apay = el(7);
+    GstElement* atee = el(8);
+    // A viewer wants the newest frame: a slow encoder drops old ones.
+    g_object_set(vqueue, "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time",
+                 guint64(0), nullptr);
+    g_object_set(aqueue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time",
+                 guint64(200 * GST_MSECOND), nullptr);
+    for (GstElement* q : {vqueue, aqueue})
+        gst_util_set_object_arg(G_OBJECT(q), "leaky", "downstream");
+    // Realtime VP8 at the preset's bitrate. GstVideoEncoder turns an
+    // upstream GstForceKeyUnit (a viewer's PLI/FIR, or Track's request when
+    // a viewer's answer was applied) into a keyframe.
+    g_object_set(vp8enc, "deadline", gint64(1), "cpu-used", 8, "lag-in-frames", 0, "threads", 2,
+                 "target-bitrate", preset->video_kbps * 1000, "keyframe-max-dist",
+                 preset->framerate * kKeyframeSeconds, nullptr);
+    gst_util_set_object_arg(G_OBJECT(vp8enc), "end-usage", "cbr");
+    gst_util_set_object_arg(G_OBJECT(vp8enc), "error-resilient", "default");
+    const guint video_ssrc = g_random_int();
+    guint audio_ssrc = g_random_int();
+    while (audio_ssrc == video_ssrc)
+        audio_ssrc = g_random_int();
+    g_object_set(vpay, "pt", kVideoPayload, "ssrc", video_ssrc, nullptr);
+    gst_util_set_object_arg(G_OBJECT(vpay), "picture-id-mode", "15-bit");
+    g_object_set(apay, "pt", kAudioPayload, "ssrc", audio_ssrc, nullptr);
+    // Viewers come and go: the tees run without any.
+    g_object_set(vtee, "allow-not-linked", TRUE, nullptr);
+    g_object_set(atee, "allow-not-linked", TRUE, nullptr);
+
+    bool ok = gst_element_link_many(vqueue, vp8enc, vpay, vtee, nullptr) &&
+              gst_element_link_many(aqueue, el(5), el(6), apay, atee, nullptr);
+    GstPad* vsink = gst_element_get_static_pad(vqueue, "sink");
+    GstPad* asink = gst_element_get_static_pad(aqueue, "sink");
+    ok = ok && attach(*sink, vsink, asink);
+    gst_object_unref(vsink);
+    gst_object_unref(asink);
+    if (!ok) {
+        GST_ERROR("room %s: could not build the WebRTC encode branch", room_id_.c_str());
+        remove_now(*sink);
+        return false;
+    }
+    webrtc_ = sink;
+    const std::string prefix = std::string(kCompositeParticipant) + "-";
+    TrackInfo video{prefix + "video", kCompositeParticipant, TrackKind::Video, "VP8", "video",
+                    "",               "composite",           video_ssrc,       kVideoPayload};
+    TrackInfo audio{prefix + "audio", kCompositeParticipant, TrackKind::Audio, "OPUS", "audio",
+                    "",               "composite",           audio_ssrc,       kAudioPayload};
+    tracks_.push_back(std::make_shared<Track>(ctx_, bin_.get(), vtee,
+                                              std::make_shared<KeyframeGate>(), video));
+    tracks_.push_back(std::make_shared<Track>(ctx_, bin_.get(), atee,
+                                              std::make_shared<KeyframeGate>(), audio));
+    GST_INFO("room %s: WebRTC encode branch added (VP8 %d kbit/s, Opus)", room_id_.c_str(),
+             preset->video_kbps);
+    return true;
+}
+
+void Composite::release_unused()
+{
+    if (!mixer_)
+        return;
+    if (outputs_.empty() && viewers_.empty()) {
+        teardown();
+        return;
+    }
+    if (outputs_.empty() && live_sink_) {
+        GST_INFO("room %s: livesink removed (no output left)", room_id_.c_str());
+        detach(std::move(live_sink_));
+        live_sink_.reset();
+        livesink_.reset();
+    }
+    if (viewers_.empty() && webrtc_) {
+        GST_INFO("room %s: WebRTC encode branch removed (no viewer left)", room_id_.c_str());
+        detach(std::move(webrtc_));
+        webrtc_.reset();
+        tracks_.clear();
+    }
+}
+
+bool Composite::add_viewer(const std::string& viewer_id)
+{
+    if (viewers_.count(viewer_id))
+        return false;
+    const bool built = !mixer_;
+    if (!mixer_ && !build())
+        return false;
+    if (!webrtc_ && !add_webrtc()) {
+        if (built)
+            release_unused();
+        return false;
+    }
+    viewers_.insert(viewer_id);
+    GST_INFO("room %s: %s views the composite (%zu viewers)", room_id_.c_str(), viewer_id.c_str(),
+             viewers_.size());
+    return true;
+}
+
+void Composite::remove_viewer(const std::string& viewer_id)
+{
+    if (!viewers_.erase(viewer_id))
+        return;
+    GST_INFO("room %s: %s no longer views the composite", room_id_.c_str(), viewer_id.c_str());
+    release_unused();
+}
+
 void Composite::teardown()
 {
     if (!mixer_)
         return;
-    GST_INFO("room %s: composite removed (no output left)", room_id_.c_str());
-    // Branches first (each unlinked from its tee when idle), then the mixer
-    // and the livesink; all of it completes without the Composite.
+    GST_INFO("room %s: composite removed (no output nor viewer left)", room_id_.c_str());
+    // Decode branches first (each unlinked from its tee when idle), then
+    // the mixer, its tees and their consumers; all of it completes without
+    // the Composite.
     auto countdown = std::make_shared<Countdown>();
     auto bin = shared_ref(bin_.get());
-    auto mixer = shared_ref(mixer_.get());
-    auto livesink = shared_ref(livesink_.get());
-    countdown->done = [bin, mixer, livesink]() {
-        for (auto& e : {livesink, mixer}) {
-            gst_element_set_state(e.get(), GST_STATE_NULL);
-            if (GST_OBJECT_PARENT(e.get()) == GST_OBJECT(bin.get()))
-                gst_bin_remove(bin.get(), e.get());
-        }
-    };
+    std::vector<std::shared_ptr<GstElement>> rest{
+        shared_ref(mixer_.get()), shared_ref(video_tee_.get()), shared_ref(audio_tee_.get())};
+    for (const auto& sink : {live_sink_, webrtc_})
+        if (sink)
+            rest.insert(rest.end(), sink->elements.begin(), sink->elements.end());
+    countdown->done = [bin, rest]() { remove_elements(bin.get(), rest); };
     std::vector<std::string> ids;
     for (const auto& entry : branches_)
         ids.push_back(entry.first);
@@ -492,7 +709,12 @@ void Composite::teardown()
         remove_branch(id, [countdown]() { Countdown::arrive(countdown); });
     }
     mixer_.reset();
+    video_tee_.reset();
+    audio_tee_.reset();
     livesink_.reset();
+    live_sink_.reset();
+    webrtc_.reset();
+    tracks_.clear();
     Countdown::arrive(countdown);
 }
 
@@ -543,8 +765,14 @@ bool Composite::start_output(OutputKind kind, const OutputOptions& options)
             break;
         }
     }
+    const bool built = !mixer_;
     if (!mixer_ && !build())
         return false;
+    if (!livesink_ && !add_livesink()) {
+        if (built)
+            release_unused();
+        return false;
+    }
     if (kind == OutputKind::Hls)
         g_object_set(livesink_.get(), "hls-location", segments.c_str(), "target-duration",
                      options.segment_seconds, "playlist-length", options.playlist_length,
@@ -602,10 +830,10 @@ void Composite::output_ended(OutputKind kind, OutputState state, const std::stri
     outputs_.erase(it);
     GST_INFO("room %s: %s output %s%s%s", room_id_.c_str(), to_string(kind), to_string(state),
              error.empty() ? "" : ": ", error.c_str());
-    // The last output gone: the composite goes too (before anyone is told,
-    // so that a new start builds a fresh one).
-    if (outputs_.empty())
-        teardown();
+    // The last output gone: the livesink goes, and the composite too if
+    // no viewer is left (before anyone is told, so that a new start builds
+    // a fresh one).
+    release_unused();
     if (on_output_)
         on_output_(event);
     for (auto& fn : done)
@@ -624,8 +852,7 @@ void Composite::finalise(unsigned timeout_ms, std::function<void()> done)
         countdown->pending++;
         stop(kind, [countdown]() { Countdown::arrive(countdown); }, timeout_ms);
     }
-    if (outputs_.empty())
-        teardown();
+    release_unused();
     post_to_main(ctx_, [countdown]() { Countdown::arrive(countdown); });
 }
 
@@ -705,10 +932,13 @@ bool Composite::handle_message(GstMessage* message)
 std::vector<GstElement*> Composite::elements() const
 {
     std::vector<GstElement*> list;
-    if (mixer_)
-        list.push_back(mixer_.get());
-    if (livesink_)
-        list.push_back(livesink_.get());
+    for (const auto& e : {mixer_.get(), video_tee_.get(), audio_tee_.get()})
+        if (e)
+            list.push_back(e);
+    for (const auto& sink : {live_sink_, webrtc_})
+        if (sink)
+            for (const auto& e : sink->elements)
+                list.push_back(e.get());
     for (const auto& entry : branches_)
         for (const auto& e : entry.second->elements)
             list.push_back(e.get());

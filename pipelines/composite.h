@@ -1,10 +1,20 @@
 // A room's composite: the live picture and sound of a room, encoded once to
-// its outputs (HLS, RTMP, a recording). Built in the room's pipeline when
-// the first output starts, removed when the last one stopped:
+// its outputs (HLS, RTMP, a recording) and once more for WebRTC players
+// (WHEP). Built in the room's pipeline when the first output or viewer
+// starts, removed when the last of them is gone:
 //
 //   track tee ! queue (leaky) ! depayloader ! decoder ! convert ! zumzimixer pad
-//   zumzimixer ! zumzilivesink (hls-playlist-location, rtmp-location,
-//                               record-location: one per output kind)
+//   zumzimixer video_src ! tee ─┬─ zumzilivesink.video   (while an output runs)
+//   zumzimixer audio_src ! tee ─┼─ zumzilivesink.audio   (hls-playlist-location,
+//                               │                         rtmp-location, record-location)
+//                               ├─ queue ! vp8enc ! rtpvp8pay ! tee   (while a WHEP
+//                               └─ queue ! audioconvert ! opusenc !    viewer plays)
+//                                  rtpopuspay ! tee
+//
+// The two RTP tees at the end are Tracks (participant kCompositeParticipant):
+// a viewer subscribes to them as to a published track, but they are never
+// listed among the room's tracks nor mixed back into the composite. The
+// livesink and the WebRTC encode branch each come and go on their own.
 //
 // Every published, unmuted track of the room has a decode branch from its
 // Track's tee into a mixer pad (video: a tile labelled with the display
@@ -23,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +43,11 @@
 #include "track.h"
 
 namespace zumzi::media {
+
+// The participant id of the composite's own tracks (the mix encoded for
+// WebRTC), never a real participant's. Their track ids are
+// "composite-video" and "composite-audio".
+extern const char* const kCompositeParticipant;
 
 enum class OutputKind { Hls, Rtmp, Record };
 const char* to_string(OutputKind kind);  // "hls", "rtmp", "record"
@@ -109,9 +125,28 @@ public:
     bool output_running(OutputKind kind) const;
     bool running() const { return mixer_ != nullptr; }
 
+    // WHEP viewers of the composite. add_viewer() builds the composite if
+    // it is not running and the WebRTC encode branch if it has none: the
+    // mix to VP8 (realtime, the preset's bitrate, a keyframe every 2 s and
+    // whenever a viewer asks: its PLI/FIR reaches the encoder as an
+    // upstream GstForceKeyUnit) and to Opus, each into the tee of a Track
+    // (tracks()). False if already a viewer or the branch cannot be built
+    // (nothing changes then).
+    bool add_viewer(const std::string& viewer_id);
+    // The viewer is gone; call it once its subscriptions to tracks() are
+    // removed. The encode branch goes with the last viewer, the composite
+    // with the last of outputs and viewers.
+    void remove_viewer(const std::string& viewer_id);
+    bool has_viewer(const std::string& viewer_id) const { return viewers_.count(viewer_id) != 0; }
+    size_t viewer_count() const { return viewers_.size(); }
+    // The encoded mix (video, then audio) while a viewer plays; empty
+    // otherwise.
+    const std::vector<std::shared_ptr<Track>>& tracks() const { return tracks_; }
+
     // Stops every output (Stopped events once finalised, or after
     // `timeout_ms` at the latest, then with an error) and removes the
-    // composite; `done` runs afterwards on the main context.
+    // composite (once no viewer is left either); `done` runs afterwards on
+    // the main context.
     void finalise(unsigned timeout_ms, std::function<void()> done);
 
     // A message from the room's bus: true if it was the composite's (its
@@ -124,6 +159,13 @@ public:
 
 private:
     struct Branch;
+    // One consumer of the mix (the livesink, or the WebRTC encode branch):
+    // a pad of each mix tee linked to it, and its elements.
+    struct MixSink {
+        std::vector<std::shared_ptr<GstElement>> tees;  // the mix tees, with...
+        std::vector<std::shared_ptr<GstPad>> tee_pads;  // ...their pads linked to it
+        std::vector<std::shared_ptr<GstElement>> elements;  // upstream first
+    };
     struct Output {
         OutputOptions options;
         std::string location;  // the livesink's location property
@@ -134,9 +176,23 @@ private:
     };
 
     bool build();
-    // Takes the mixer, livesink and branches out of the pipeline (the
-    // last output is gone); completes on its own.
+    // Takes the mixer, its tees, the livesink, the encode branch and the
+    // decode branches out of the pipeline (the last output and viewer are
+    // gone); completes on its own.
     void teardown();
+    // Links a consumer whose elements are in the bin already: `video` and
+    // `audio` are its sink pads (either may be null). False if not linked
+    // (the caller removes it).
+    bool attach(MixSink& sink, GstPad* video, GstPad* audio);
+    // Unlinks a consumer from the mix tees when idle, then sets its
+    // elements to NULL and removes them; completes on its own.
+    void detach(std::shared_ptr<MixSink> sink);
+    // Takes out a consumer that never ran (a failed attach) at once.
+    void remove_now(MixSink& sink);
+    bool add_livesink();
+    bool add_webrtc();
+    // Takes out what nobody uses any more (see add_viewer, output_ended).
+    void release_unused();
     void add_branch(const CompositeInput& input);
     void remove_branch(const std::string& track_id, std::function<void()> done);
     void apply_speaker();
@@ -151,11 +207,18 @@ private:
     unsigned latency_ms_;
     OutputCallback on_output_;
     std::string preset_ = "default";
+    std::string built_preset_;  // the running mixer's ("default" resolved)
     Layout layout_ = Layout::Grid;
     std::string speaker_;  // participant id
     std::vector<CompositeInput> inputs_;
     GstPtr<GstElement> mixer_;
+    GstPtr<GstElement> video_tee_;  // the mix, for each consumer
+    GstPtr<GstElement> audio_tee_;
     GstPtr<GstElement> livesink_;
+    std::shared_ptr<MixSink> live_sink_;  // the livesink's links
+    std::shared_ptr<MixSink> webrtc_;     // the WebRTC encode branch
+    std::vector<std::shared_ptr<Track>> tracks_;  // its tees as Tracks
+    std::set<std::string> viewers_;
     std::map<std::string, std::shared_ptr<Branch>> branches_;  // by track id
     std::map<OutputKind, Output> outputs_;
 };

@@ -1143,7 +1143,32 @@ GstPadProbeReturn on_view_query(GstPad*, GstPadProbeInfo* info, gpointer data)
     return GST_PAD_PROBE_OK;
 }
 
+// A player only receives: an audio/video m-line that would send (no
+// direction attribute means sendrecv) is not a WHEP offer.
+bool only_receives(const GstSDPMessage* sdp)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(sdp, i);
+        const gchar* kind = gst_sdp_media_get_media(media);
+        if (g_strcmp0(kind, "audio") != 0 && g_strcmp0(kind, "video") != 0)
+            continue;
+        if (!has_attribute(media, "recvonly") && !has_attribute(media, "inactive"))
+            return false;
+    }
+    return true;
+}
+
 }  // namespace
+
+Participant::ViewOffer Participant::check_view_offer(const std::string& sdp)
+{
+    GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
+    if (!desc)
+        return ViewOffer::BadSdp;
+    const bool receives = only_receives(desc->sdp);
+    gst_webrtc_session_description_free(desc);
+    return receives ? ViewOffer::Accepted : ViewOffer::NotRecvOnly;
+}
 
 Participant::ViewOffer Participant::view_offer(const std::string& sdp,
                                                const std::string& from_participant,
@@ -1155,17 +1180,9 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
     GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
     if (!desc)
         return ViewOffer::BadSdp;
-    // A player only receives: an audio/video m-line that would send (no
-    // direction attribute means sendrecv) is not a WHEP offer.
-    for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
-        const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
-        const gchar* kind = gst_sdp_media_get_media(media);
-        if (g_strcmp0(kind, "audio") != 0 && g_strcmp0(kind, "video") != 0)
-            continue;
-        if (!has_attribute(media, "recvonly") && !has_attribute(media, "inactive")) {
-            gst_webrtc_session_description_free(desc);
-            return ViewOffer::NotRecvOnly;
-        }
+    if (!only_receives(desc->sdp)) {
+        gst_webrtc_session_description_free(desc);
+        return ViewOffer::NotRecvOnly;
     }
 
     struct Pick {
@@ -1175,7 +1192,7 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
     };
     std::vector<Pick> picks;
     // Most recently published first.
-    std::vector<TrackInfo> tracks = room->tracks();
+    std::vector<TrackInfo> tracks = room->view_tracks(from_participant);
     std::reverse(tracks.begin(), tracks.end());
     std::vector<std::string> used;
     for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
@@ -1192,7 +1209,7 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
                 continue;
             CapsPtr prefs;
             int pt = offer_payload(media, t, prefs);
-            auto track = room->track(t.id);
+            auto track = room->view_track(t.id);
             if (pt < 0 || !track)
                 continue;
             GST_INFO("%s: m-line %u gets %s (pt %d)", id_.c_str(), i, t.id.c_str(), pt);
@@ -1286,7 +1303,7 @@ void Participant::refill_view(const std::string& except_track_id)
     auto room = room_.lock();
     if (closed_ || !room)
         return;
-    std::vector<TrackInfo> tracks = room->tracks();
+    std::vector<TrackInfo> tracks = room->view_tracks(view_from_);
     std::reverse(tracks.begin(), tracks.end());
     for (auto& view : views_) {
         for (const TrackInfo& t : tracks) {
@@ -1295,7 +1312,7 @@ void Participant::refill_view(const std::string& except_track_id)
             bool shown = false;
             for (const auto& other : views_)
                 shown = shown || other.track_id == t.id;
-            auto track = room->track(t.id);
+            auto track = room->view_track(t.id);
             if (shown || !track || track->has_subscription(id_))
                 continue;
             if (feed_view(view, *track)) {
@@ -1583,7 +1600,7 @@ void Participant::open_negotiated()
                 track->open_subscription(id_);
     for (const auto& v : views_)
         if (v.negotiated)
-            if (auto track = room->track(v.track_id))
+            if (auto track = room->view_track(v.track_id))
                 track->open_subscription(id_);
 }
 
@@ -1597,7 +1614,7 @@ void Participant::request_keyframes()
             if (auto track = room->track(s.track_id))
                 track->request_keyframe();
     for (const auto& v : views_)
-        if (auto track = room->track(v.track_id))
+        if (auto track = room->view_track(v.track_id))
             track->request_keyframe();
 }
 

@@ -80,7 +80,8 @@ public:
     // participant joined with `subscribe = false`. The room's current
     // tracks at the time of the offer, since WHEP has no renegotiation:
     // each audio/video m-line gets the most recently published track of its
-    // kind (only tracks of `from_participant` when it is not empty) whose
+    // kind (only tracks of `from_participant` when it is not empty; the
+    // composite's tracks when it is kCompositeParticipant) whose
     // codec the offer lists and that no earlier m-line got. Its SENDONLY
     // sink pad has explicit codec-preferences (the offer's payload type),
     // the branch from the track's tee rewrites the payload type to it, and
@@ -91,6 +92,10 @@ public:
     // at most 5 s). BadSdp / NotRecvOnly / NothingToPlay: nothing changed.
     ViewOffer view_offer(const std::string& sdp, const std::string& from_participant,
                          AnswerCallback done);
+    // The checks view_offer() makes of the SDP alone (BadSdp, NotRecvOnly,
+    // else Accepted), for a caller that wants them before it prepares
+    // anything (a WHEP player of the composite).
+    static ViewOffer check_view_offer(const std::string& sdp);
     // Track ids a view_offer() linked (WHEP), in m-line order; "" for an
     // m-line whose track went away and that has none now.
     std::vector<std::string> viewed_tracks() const;

@@ -445,6 +445,25 @@ bool Room::leave(const std::string& participant_id, std::function<void()> done)
         entry.second->remove_subscription(participant_id, true,
                                           [barrier]() { Barrier::arrive(barrier); });
     }
+    // A viewer of the composite: once its subscriptions are gone, the
+    // composite may go (if nothing else uses it).
+    if (composite_->has_viewer(participant_id)) {
+        auto unlinked = std::make_shared<Barrier>();
+        unlinked->done = [self, participant_id]() {
+            self->composite_->remove_viewer(participant_id);
+        };
+        for (const auto& track : composite_->tracks()) {
+            if (!track->has_subscription(participant_id))
+                continue;
+            unlinked->pending++;
+            barrier->pending++;
+            track->remove_subscription(participant_id, true, [unlinked, barrier]() {
+                Barrier::arrive(unlinked);
+                Barrier::arrive(barrier);
+            });
+        }
+        Barrier::arrive(unlinked);
+    }
     // Someone else may enter the last-N set.
     update_forwarding();
     // Its tracks leave the composite before its tees go.
@@ -801,6 +820,33 @@ bool Room::stop_output(OutputKind kind, std::function<void()> done)
 bool Room::output_running(OutputKind kind) const
 {
     return composite_->output_running(kind);
+}
+
+bool Room::add_composite_viewer(const std::string& participant_id)
+{
+    if (!participants_.count(participant_id))
+        return false;
+    return composite_->add_viewer(participant_id);
+}
+
+std::vector<TrackInfo> Room::view_tracks(const std::string& from_participant) const
+{
+    if (from_participant != kCompositeParticipant)
+        return tracks();
+    std::vector<TrackInfo> infos;
+    for (const auto& track : composite_->tracks())
+        infos.push_back(track->info());
+    return infos;
+}
+
+std::shared_ptr<Track> Room::view_track(const std::string& track_id) const
+{
+    if (auto published = track(track_id))
+        return published;
+    for (const auto& track : composite_->tracks())
+        if (track->info().id == track_id)
+            return track;
+    return nullptr;
 }
 
 void Room::finalise_outputs(std::function<void()> done, unsigned timeout_ms)

@@ -167,6 +167,22 @@ public:
     void finalise_outputs(std::function<void()> done, unsigned timeout_ms = 10000);
     const Composite& composite() const { return *composite_; }
 
+    // --- WHEP viewers of the composite ---------------------------------------
+    // `participant_id` (joined without subscribing) is to play the
+    // composite: it is built if nothing runs it yet, with its WebRTC encode
+    // branch (Composite::add_viewer). Then its view_offer() with
+    // from_participant kCompositeParticipant gets the composite's tracks.
+    // It keeps the composite running like an output until it leaves.
+    // False if the participant is unknown, views it already, or the
+    // composite cannot be built (nothing changes).
+    bool add_composite_viewer(const std::string& participant_id);
+
+    // What a WHEP view may show: the composite's tracks for
+    // kCompositeParticipant, else the published tracks (as tracks()).
+    std::vector<TrackInfo> view_tracks(const std::string& from_participant) const;
+    // A published track or one of the composite's.
+    std::shared_ptr<Track> view_track(const std::string& track_id) const;
+
     static std::string track_id(const std::string& participant_id, const std::string& mid);
 
     // Engine internal: a publisher pad delivered its caps (main context).

@@ -247,17 +247,28 @@ JsonOut LiveOutputs::start(const Principal& me, const std::string& room_id,
     return output_json(room.id, stored, true);
 }
 
-bool LiveOutputs::start_in_engine(const std::string& room_id, Output& output)
+bool LiveOutputs::prepare_composite(const std::string& room_id)
 {
     auto media_room = media_.find(room_id);
     auto room = ctx_.store.find_room_by_id(room_id);
     if (!media_room || !room)
         return false;
-    // The composite as the room wants it, before its first output builds it.
+    // The composite as the room wants it, before its first output or
+    // viewer builds it.
     media_room->set_composite_preset(room->preset);
-    media_room->set_layout(rooms_[room_id].layout);
+    auto outputs = rooms_.find(room_id);
+    media_room->set_layout(outputs != rooms_.end() ? outputs->second.layout
+                                                   : media::Layout::Grid);
     for (const LiveParticipant& p : live_.participants(room_id))
         media_room->set_display_name(p.id, p.name);
+    return true;
+}
+
+bool LiveOutputs::start_in_engine(const std::string& room_id, Output& output)
+{
+    auto media_room = media_.find(room_id);
+    if (!media_room || !prepare_composite(room_id))
+        return false;
 
     media::OutputOptions options;
     switch (output.kind) {

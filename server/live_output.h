@@ -91,6 +91,11 @@ public:
     // for moderators and record holders), as joined carries it.
     JsonOut live_json(const std::string& room_id, uint32_t permissions) const;
 
+    // The room's composite gets its preset, layout and tile names, as
+    // before an output starts; a WHEP player of the composite
+    // (POST /whep/{room}/live) calls it before it builds the composite.
+    // False if the room has no media room.
+    bool prepare_composite(const std::string& room_id);
     // A participant entered the room's media: its tiles get its name.
     void participant_joined(const std::string& room_id, const std::string& participant_id,
                             const std::string& name);

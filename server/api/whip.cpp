@@ -80,7 +80,7 @@ WhipService::~WhipService()
         end(sessions_.begin()->first, nullptr);
 }
 
-Reply WhipService::start(Request& req, bool publish)
+Reply WhipService::start(Request& req, bool publish, bool composite)
 {
     const std::string room_id = req.param(0);
     // Room ids are unique across apps; the URL is all a WHIP client has.
@@ -102,7 +102,24 @@ Reply WhipService::start(Request& req, bool publish)
     const std::string sdp(req.body());
     if (sdp.empty() || !g_utf8_validate(sdp.data(), static_cast<gssize>(sdp.size()), nullptr))
         fail(400, "BADREQUEST", "the body must be an SDP offer");
-    const std::string from = req.query("participant").value_or("");
+    // The composite plays the room's mix: somebody must be in the call, and
+    // the offer must be a WHEP offer before anything is built for it.
+    const std::string from =
+        composite ? media::kCompositeParticipant : req.query("participant").value_or("");
+    if (composite) {
+        if (!media_.find(room->id))
+            fail(409, "ROOMIDLE", "nobody is in the room: there is no live picture to play");
+        switch (media::Participant::check_view_offer(sdp)) {
+            case media::Participant::ViewOffer::BadSdp:
+                fail(400, "BADREQUEST", "the body is not a valid SDP offer");
+            case media::Participant::ViewOffer::NotRecvOnly:
+                fail(400, "BADREQUEST",
+                     "a WHEP offer only receives: every audio and video m-line must be "
+                     "a=recvonly");
+            default:
+                break;
+        }
+    }
 
     LiveParticipant me{"", caller.user_id, caller.name, caller.role, caller.permissions,
                        0,  ctx_.clock()};
@@ -129,6 +146,17 @@ Reply WhipService::start(Request& req, bool publish)
     }
     if (publish && ctx_.live_outputs)
         ctx_.live_outputs->participant_joined(room->id, added.id, added.name);
+    if (composite) {
+        // Keeps the composite running (built now if nothing else runs it)
+        // until this session ends.
+        auto media_room = media_.find(room->id);
+        if (ctx_.live_outputs)
+            ctx_.live_outputs->prepare_composite(room->id);
+        if (!media_room || !media_room->add_composite_viewer(added.id)) {
+            undo();
+            fail(500, "INTERNAL", "the live picture could not be prepared");
+        }
+    }
     std::weak_ptr<WhipService*> weak = self_;
     auto done = [weak, sid](bool ok, const std::string& sdp_or_error) {
         if (auto self = weak.lock())
@@ -153,6 +181,10 @@ Reply WhipService::start(Request& req, bool publish)
                      "a=recvonly");
             case media::Participant::ViewOffer::NothingToPlay:
                 undo();
+                if (composite)
+                    fail(400, "BADREQUEST",
+                         "the live picture is VP8 video and Opus audio: the offer lists "
+                         "neither");
                 if (!from.empty())
                     fail(404, "NOTFOUND",
                          "participant '%s' publishes nothing this offer can receive", from.c_str());
@@ -403,6 +435,10 @@ void add_whip_routes(Router& router)
                [](Context& ctx, Request& req) { return service(ctx).stop(req, true); });
     router.add("POST", "/whep/{room}",
                [](Context& ctx, Request& req) { return service(ctx).start(req, false); });
+    // The room's composite (its live picture and sound) as one video and
+    // one audio track; DELETE on the Location as for any WHEP session.
+    router.add("POST", "/whep/{room}/live",
+               [](Context& ctx, Request& req) { return service(ctx).start(req, false, true); });
     router.add("DELETE", "/whep/{room}/{session}",
                [](Context& ctx, Request& req) { return service(ctx).stop(req, false); });
 }

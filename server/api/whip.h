@@ -1,6 +1,6 @@
 // WHIP (RFC 9725) ingest and WHEP playback: a broadcaster (OBS, GStreamer's
 // whipsink) publishes into a room with one HTTP POST of its SDP offer; a
-// player watches a room's tracks the same way. Each session is a media
+// player watches a room's tracks, or its composite, the same way. Each session is a media
 // participant of the room (publish-only for WHIP, subscribe-only for WHEP)
 // and a live participant in the roster ("WHIP" / "WHEP").
 //
@@ -31,7 +31,10 @@ public:
     // POST /whip/{room} (publish) and POST /whep/{room} (!publish): checks
     // everything, starts the session and pauses the message; the answer (or
     // an error) is sent when the engine has it. Throws ApiError otherwise.
-    Reply start(Request& req, bool publish);
+    // `composite`: POST /whep/{room}/live, the player gets the room's
+    // composite (409 ROOMIDLE when nobody is in the call); the session
+    // keeps the composite running, like an output, until it ends.
+    Reply start(Request& req, bool publish, bool composite = false);
     // DELETE /whip/{room}/{session}, DELETE /whep/{room}/{session}.
     Reply stop(Request& req, bool publish);
 

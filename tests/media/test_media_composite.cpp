@@ -6,8 +6,11 @@
 #include <json-glib/json-glib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -495,4 +498,214 @@ TEST(MediaComposite, BadOptionsChangeNothing)
     CHECK_FALSE(layout_from_string("mosaic").has_value());
     STRCMP_EQUAL("live", to_string(OutputState::Live));
     alice->leave();
+}
+
+namespace {
+
+// A WHEP player at the engine's API: recvonly VP8 + Opus offered to a
+// participant's view_offer(), decoding what arrives.
+class Player {
+public:
+    Player()
+    {
+        pipeline_ = gst_pipeline_new(nullptr);
+        webrtc_ = gst_element_factory_make("webrtcbin", nullptr);
+        g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+        gst_bin_add(GST_BIN(pipeline_), webrtc_);
+        for (const char* text :
+             {"application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
+              "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,"
+              "encoding-params=(string)2"}) {
+            GstCaps* caps = gst_caps_from_string(text);
+            GstWebRTCRTPTransceiver* t = nullptr;
+            g_signal_emit_by_name(webrtc_, "add-transceiver",
+                                  GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
+            gst_caps_unref(caps);
+            if (t)
+                gst_object_unref(t);
+        }
+        g_signal_connect(webrtc_, "pad-added", G_CALLBACK(on_pad_added), this);
+        configure_webrtcbin(webrtc_, loopback_config());
+        gst_element_set_state(pipeline_, GST_STATE_PLAYING);
+    }
+    ~Player()
+    {
+        gst_element_set_state(pipeline_, GST_STATE_NULL);
+        gst_object_unref(pipeline_);
+    }
+
+    // Offers to `viewer` (gathering complete first) and applies its answer.
+    Participant::ViewOffer view(Participant& viewer, const std::string& from)
+    {
+        GstPromise* promise = gst_promise_new();
+        g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
+        gst_promise_wait(promise);
+        GstWebRTCSessionDescription* offer = nullptr;
+        gst_structure_get(gst_promise_get_reply(promise), "offer",
+                          GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+        gst_promise_unref(promise);
+        promise = gst_promise_new();
+        g_signal_emit_by_name(webrtc_, "set-local-description", offer, promise);
+        gst_promise_wait(promise);
+        gst_promise_unref(promise);
+        gst_webrtc_session_description_free(offer);
+        wait_until([this]() {
+            GstWebRTCICEGatheringState state;
+            g_object_get(webrtc_, "ice-gathering-state", &state, nullptr);
+            return state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE;
+        });
+        GstWebRTCSessionDescription* local = nullptr;
+        g_object_get(webrtc_, "local-description", &local, nullptr);
+        gchar* text = gst_sdp_message_as_text(local->sdp);
+        const std::string sdp = text;
+        g_free(text);
+        gst_webrtc_session_description_free(local);
+        GstElement* webrtc = webrtc_;
+        return viewer.view_offer(sdp, from, [webrtc](bool ok, const std::string& answer) {
+            GstSDPMessage* msg = nullptr;
+            if (!ok || gst_sdp_message_new_from_text(answer.c_str(), &msg) != GST_SDP_OK)
+                return;
+            GstWebRTCSessionDescription* desc =
+                gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, msg);
+            g_signal_emit_by_name(webrtc, "set-remote-description", desc, nullptr);
+            gst_webrtc_session_description_free(desc);
+        });
+    }
+
+    int video_frames() const { return video_frames_.load(); }
+    int audio_buffers() const { return audio_buffers_.load(); }
+    int width() const { return width_.load(); }
+    int height() const { return height_.load(); }
+
+private:
+    static void on_video(GstElement*, GstBuffer*, GstPad* pad, gpointer data)
+    {
+        auto* self = static_cast<Player*>(data);
+        if (GstCaps* caps = gst_pad_get_current_caps(pad)) {
+            int w = 0, h = 0;
+            const GstStructure* s = gst_caps_get_structure(caps, 0);
+            if (gst_structure_get_int(s, "width", &w) && gst_structure_get_int(s, "height", &h)) {
+                self->width_ = w;
+                self->height_ = h;
+            }
+            gst_caps_unref(caps);
+        }
+        self->video_frames_++;
+    }
+    static void on_audio(GstElement*, GstBuffer*, GstPad*, gpointer data)
+    {
+        static_cast<Player*>(data)->audio_buffers_++;
+    }
+    static void on_decoded_pad(GstElement* decodebin, GstPad* pad, gpointer data)
+    {
+        GstCaps* caps = gst_pad_get_current_caps(pad);
+        if (!caps)
+            caps = gst_pad_query_caps(pad, nullptr);
+        const bool video =
+            g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "video/");
+        gst_caps_unref(caps);
+        GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+        g_object_set(sink, "signal-handoffs", TRUE, "sync", FALSE, "async", FALSE, nullptr);
+        g_signal_connect(sink, "handoff", video ? G_CALLBACK(on_video) : G_CALLBACK(on_audio),
+                         data);
+        GstObject* bin = gst_element_get_parent(decodebin);
+        gst_bin_add(GST_BIN(bin), sink);
+        gst_object_unref(bin);
+        gst_element_sync_state_with_parent(sink);
+        GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
+        gst_pad_link(pad, sinkpad);
+        gst_object_unref(sinkpad);
+    }
+    static void on_pad_added(GstElement*, GstPad* pad, gpointer data)
+    {
+        if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+            return;
+        auto* self = static_cast<Player*>(data);
+        GstElement* decodebin = gst_element_factory_make("decodebin", nullptr);
+        g_signal_connect(decodebin, "pad-added", G_CALLBACK(on_decoded_pad), self);
+        gst_bin_add(GST_BIN(self->pipeline_), decodebin);
+        gst_element_sync_state_with_parent(decodebin);
+        GstPad* sinkpad = gst_element_get_static_pad(decodebin, "sink");
+        gst_pad_link(pad, sinkpad);
+        gst_object_unref(sinkpad);
+    }
+
+    GstElement* pipeline_ = nullptr;
+    GstElement* webrtc_ = nullptr;
+    std::atomic<int> video_frames_{0};
+    std::atomic<int> audio_buffers_{0};
+    std::atomic<int> width_{0};
+    std::atomic<int> height_{0};
+};
+
+}  // namespace
+
+TEST(MediaComposite, AWhepPlayerOfTheCompositeKeepsItAndClosesTheRoomLast)
+{
+    auto alice = Bot::create(*registry, "watch", "alice");
+    auto bob = Bot::create(*registry, "watch", "bob");
+    alice->publish();
+    bob->publish();
+    auto room = registry->find("watch");
+    CHECK_TRUE(wait_until([&]() { return room->tracks().size() == 4; }));
+    const std::set<std::string> call_only = child_names(room->pipeline());
+    CHECK_TRUE(room->set_composite_preset("qvga"));
+
+    // A viewer that is no participant, or a published track's id: nothing.
+    CHECK_FALSE(room->add_composite_viewer("nobody"));
+    CHECK_TRUE(room->view_tracks(kCompositeParticipant).empty());
+    auto viewer = room->join("viewer", {}, false);
+    CHECK_TRUE(viewer != nullptr);
+    CHECK_TRUE(room->add_composite_viewer("viewer"));
+    CHECK_FALSE(room->add_composite_viewer("viewer"));
+    CHECK_TRUE(room->composite().running());
+    const auto tracks = room->view_tracks(kCompositeParticipant);
+    CHECK_EQUAL(2u, tracks.size());
+    STRCMP_EQUAL("composite-video", tracks[0].id.c_str());
+    STRCMP_EQUAL("VP8", tracks[0].codec.c_str());
+    STRCMP_EQUAL("composite-audio", tracks[1].id.c_str());
+    STRCMP_EQUAL("OPUS", tracks[1].codec.c_str());
+    // Never among the room's tracks, never mixed back in.
+    CHECK_EQUAL(4u, room->tracks().size());
+
+    Player player;
+    CHECK_TRUE(player.view(*viewer, kCompositeParticipant) == Participant::ViewOffer::Accepted);
+    CHECK_TRUE(wait_until(
+        [&]() { return player.video_frames() >= 20 && player.audio_buffers() >= 20; }, 30000));
+    CHECK_EQUAL(320, player.width());
+    CHECK_EQUAL(240, player.height());
+    std::vector<std::string> viewed = viewer->viewed_tracks();
+    CHECK_EQUAL(2u, viewed.size());
+    STRCMP_EQUAL("composite-video", viewed[0].c_str());
+    STRCMP_EQUAL("composite-audio", viewed[1].c_str());
+    // Bob keeps getting alice directly (forwarding is untouched).
+    const int forwarded = bob->video_frames_from("alice");
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= forwarded + 10; }));
+
+    // The only viewer leaves: the composite goes, the call is as before.
+    viewer.reset();
+    CHECK_TRUE(registry->leave("watch", "viewer"));
+    CHECK_TRUE(wait_until([&]() { return child_names(room->pipeline()) == call_only; }));
+    CHECK_FALSE(room->composite().running());
+    CHECK_TRUE(room->view_tracks(kCompositeParticipant).empty());
+
+    // Another viewer; the publishers leave: it still plays the (empty)
+    // mix, and leaving last closes the room with nothing left behind.
+    auto second = room->join("second", {}, false);
+    CHECK_TRUE(room->add_composite_viewer("second"));
+    Player player2;
+    CHECK_TRUE(player2.view(*second, kCompositeParticipant) == Participant::ViewOffer::Accepted);
+    CHECK_TRUE(wait_until([&]() { return player2.video_frames() >= 10; }, 30000));
+    alice->leave();
+    bob->leave();
+    CHECK_TRUE(wait_until([&]() { return room->participant_count() == 1; }));
+    const int frames = player2.video_frames();
+    CHECK_TRUE(wait_until([&]() { return player2.video_frames() >= frames + 10; }, 30000));
+    GstPipeline* pipeline = room->pipeline();
+    g_object_add_weak_pointer(G_OBJECT(pipeline), reinterpret_cast<gpointer*>(&pipeline));
+    room.reset();
+    second.reset();
+    CHECK_TRUE(registry->leave("watch", "second"));
+    CHECK_TRUE(wait_until([&]() { return registry->size() == 0 && pipeline == nullptr; }, 10000));
+    CHECK_TRUE(errors.empty());
 }
