@@ -626,7 +626,8 @@ TEST(Mixer, LabelsAreDrawnAtTheBottomLeftOfTheirCells)
     CHECK_TRUE(set_state(p.pipeline.get(), GST_STATE_PLAYING));
     Input ann(p, "blue", 320, 180, "video_%u", "Ann");
     Input bob(p, "red", 320, 180, "video_%u", "Bob Longname-Example");
-    Input zoe(p, "green", 320, 180, "video_%u", "Zoë Ñandú 😀");
+    // 4:3 in a 16:9 cell: letterboxed to 240x180 at x 40
+    Input zoe(p, "green", 320, 240, "video_%u", "Zoë Ñandú 😀");
     Input none(p, "blue", 320, 180);
     GstSample* grid = p.frame();
     printf("\n  label snapshot: %s\n", save_png(grid, "mixer-labels-grid.png").c_str());
@@ -640,7 +641,7 @@ TEST(Mixer, LabelsAreDrawnAtTheBottomLeftOfTheirCells)
     } cells[] = {{0, 0, BLUE, true}, {320, 0, RED, true}, {0, 180, GREEN, true}, {320, 180, BLUE, false}};
     for (const Cell& c : cells) {
         LabelPixels corner = count_label_pixels(grid, c.x, c.y + 180 - 40, c.x + 160, c.y + 180, c.colour);
-        LabelPixels top = count_label_pixels(grid, c.x + 160, c.y, c.x + 320, c.y + 40, c.colour);
+        LabelPixels top = count_label_pixels(grid, c.x + 160, c.y, c.x + 270, c.y + 40, c.colour);
         if (c.labelled) {
             CHECK(corner.white > 40);
             CHECK(corner.dark > 200);
@@ -650,6 +651,9 @@ TEST(Mixer, LabelsAreDrawnAtTheBottomLeftOfTheirCells)
         }
         CHECK_EQUAL(0, top.dark);
     }
+    // the label is on the picture, not on the letterbox bar beside it
+    CHECK_EQUAL(0, count_label_pixels(grid, 0, 180, 38, 360, BLACK).white);
+    CHECK(count_label_pixels(grid, 40, 320, 200, 360, GREEN).white > 40);
     gst_sample_unref(grid);
 
     // a label can be changed and taken away while playing
@@ -664,7 +668,7 @@ TEST(Mixer, LabelsAreDrawnAtTheBottomLeftOfTheirCells)
     gst_sample_unref(changed);
 
     // a smaller cell gets the label scaled down with it: the speaker layout
-    // puts the others in a strip of 128x72 cells
+    // puts the others in a strip of small cells
     gst_util_set_object_arg(G_OBJECT(p.mixer.get()), "layout", "speaker");
     GstSample* speaker = p.frame();
     printf("  label snapshot: %s\n", save_png(speaker, "mixer-labels-speaker.png").c_str());
