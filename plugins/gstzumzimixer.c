@@ -113,7 +113,7 @@ static void gst_zumzi_mixer_pad_changed(GstPad* pad);
 static GMutex label_lock;
 static PangoContext* label_context; /* label_lock; never freed */
 
-/* The label's text size in pixels for a cell `height` pixels high. */
+/* The label's text size in pixels for a picture `height` pixels high. */
 static gint label_font_px(gint height)
 {
     return CLAMP(height / 12, 10, 40);
