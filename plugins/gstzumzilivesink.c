@@ -30,7 +30,9 @@
  *     status=(string){started,stopped,error}[, error=(string)...]
  * ```
  *
- * `started` comes with the first keyframe an output receives, `stopped`
+ * `started` comes with the first keyframe a recording or HLS output
+ * receives, and for RTMP once rtmp2sink is connected to the server and
+ * publishing (a refused or unanswered connection never posts it), `stopped`
  * when a stopped output has been finalised and removed, `error` when an
  * output failed (an RTMP server refused or dropped the connection, a file
  * could not be written): that output is removed, the others go on and the
@@ -130,6 +132,7 @@ typedef struct {
     gulong vprobe, aprobe; /* on the tee pads; they hold a ref on the output */
     gint state;            /* atomic: OUTPUT_* */
     gint started;          /* atomic: data has gone in */
+    gint announced;        /* atomic: "started" was posted */
 } Output;
 
 /* The encode chain of one stream: queue ! ... ! encoder ! tee. */
@@ -271,6 +274,56 @@ static void post_status(GstZumziLiveSink* self, Output* o, const gchar* status, 
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+/* Posts `started` once. HLS and recordings have started when data has gone
+ * in; an RTMP output when rtmp2sink is connected (see rtmp_connected_probe). */
+static void announce_started(Output* o)
+{
+    if (g_atomic_int_compare_and_exchange(&o->announced, 0, 1))
+        post_status(o->sink, o, "started", NULL);
+}
+
+/* The first data has gone into an output. */
+static void data_went_in(Output* o)
+{
+    if (g_atomic_int_compare_and_exchange(&o->started, 0, 1) && o->kind != KIND_RTMP)
+        announce_started(o);
+}
+
+/* On rtmp2sink's sink pad, before each buffer: rtmp2sink connects (and
+ * starts publishing) on its first buffer that carries a message, blocking
+ * that render until it is connected or has failed; the FLV header and
+ * stream headers before it pass without a connection. Its `stats` come from
+ * the connection once there is one: bytes received mean the server has
+ * answered the handshake and the connect and publish commands. So the
+ * buffer after the one that connected posts `started`; a refused or
+ * unanswered connection never does. */
+static GstPadProbeReturn rtmp_connected_probe(GstPad* pad, GstPadProbeInfo* info,
+                                              gpointer user_data)
+{
+    (void)info;
+    Output* o = user_data;
+    if (g_atomic_int_get(&o->announced))
+        return GST_PAD_PROBE_REMOVE;
+    if (g_atomic_int_get(&o->state) != OUTPUT_RUNNING)
+        return GST_PAD_PROBE_OK;
+    GstObject* sink = gst_pad_get_parent(pad);
+    if (!sink)
+        return GST_PAD_PROBE_OK;
+    GstStructure* stats = NULL;
+    g_object_get(sink, "stats", &stats, NULL);
+    gst_object_unref(sink);
+    guint64 in_bytes = 0;
+    if (stats) {
+        gst_structure_get_uint64(stats, "in-bytes-total", &in_bytes);
+        gst_structure_free(stats);
+    }
+    if (in_bytes == 0)
+        return GST_PAD_PROBE_OK;
+    GST_INFO_OBJECT(o->sink, "rtmp connected to %s", o->location);
+    announce_started(o);
+    return GST_PAD_PROBE_REMOVE;
+}
+
 static GstPadProbeReturn video_probe(GstPad* pad, GstPadProbeInfo* info, gpointer user_data)
 {
     (void)pad;
@@ -288,8 +341,7 @@ static GstPadProbeReturn video_probe(GstPad* pad, GstPadProbeInfo* info, gpointe
                             : gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
     if (!buffer || GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
         return GST_PAD_PROBE_DROP;
-    if (g_atomic_int_compare_and_exchange(&o->started, 0, 1))
-        post_status(o->sink, o, "started", NULL);
+    data_went_in(o);
     return GST_PAD_PROBE_PASS;
 }
 
@@ -306,8 +358,7 @@ static GstPadProbeReturn audio_probe(GstPad* pad, GstPadProbeInfo* info, gpointe
         /* with video, audio waits for the first keyframe */
         return g_atomic_int_get(&o->started) ? GST_PAD_PROBE_PASS : GST_PAD_PROBE_DROP;
     }
-    if (g_atomic_int_compare_and_exchange(&o->started, 0, 1))
-        post_status(o->sink, o, "started", NULL);
+    data_went_in(o);
     return GST_PAD_PROBE_PASS;
 }
 
@@ -390,6 +441,10 @@ static Output* output_start(GstZumziLiveSink* self, OutputKind kind, const gchar
             }
             g_object_set(mux, "streamable", TRUE, NULL);
             g_object_set(sink, "location", location, "async", FALSE, NULL);
+            GstPad* sink_pad = gst_element_get_static_pad(sink, "sink");
+            gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                              rtmp_connected_probe, output_ref(o), output_unref);
+            gst_object_unref(sink_pad);
             break;
         case KIND_RECORD: {
             const gchar* factory = record_muxer(location);

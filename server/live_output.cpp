@@ -196,16 +196,19 @@ JsonOut LiveOutputs::output_json(const std::string& room_id, const Output& outpu
     return out;
 }
 
-void LiveOutputs::publish(const std::string& room_id, const Output& output)
+void LiveOutputs::publish(const std::string& room_id, const Output* output)
 {
+    auto it = rooms_.find(room_id);
+    const media::Layout layout = it == rooms_.end() ? media::Layout::Grid : it->second.layout;
     for (const LiveParticipant& p : live_.participants(room_id)) {
         WsSession* session = p.session_id ? find_session_(p.session_id) : nullptr;
         if (!session)
             continue;  // WHIP/WHEP sessions have no signaling channel
         JsonOut event;
-        event.set("type", "live_status")
-            .set("room", room_id)
-            .set("output", output_json(room_id, output, sees_details(p.permissions)));
+        event.set("type", "live_status").set("room", room_id).set("layout",
+                                                                   media::to_string(layout));
+        if (output)
+            event.set("output", output_json(room_id, *output, sees_details(p.permissions)));
         session->send(to_json_text(std::move(event)));
     }
 }
@@ -243,7 +246,7 @@ JsonOut LiveOutputs::start(const Principal& me, const std::string& room_id,
         ctx_.store.create_recording(Recording{output.recording_id, room.id, me.user.id,
                                               output.started_at, 0, 0, "recording"});
     Output& stored = outputs.outputs.emplace(kind, std::move(output)).first->second;
-    publish(room.id, stored);
+    publish(room.id, &stored);
     return output_json(room.id, stored, true);
 }
 
@@ -351,7 +354,7 @@ void LiveOutputs::on_output(const std::string& room_id, const media::OutputEvent
             finish(room_id, event.kind, "stopped", "");
             return;
     }
-    publish(room_id, output);
+    publish(room_id, &output);
 }
 
 void LiveOutputs::retry_rtmp(const std::string& room_id)
@@ -372,7 +375,7 @@ void LiveOutputs::retry_rtmp(const std::string& room_id)
         on_output(room_id, failed);
         return;
     }
-    publish(room_id, output);
+    publish(room_id, &output);
 }
 
 void LiveOutputs::finish(const std::string& room_id, media::OutputKind kind,
@@ -403,7 +406,7 @@ void LiveOutputs::finish(const std::string& room_id, media::OutputKind kind,
     if (!error.empty())
         g_message("live: the %s output of room %s ended: %s", media::to_string(kind),
                   room_id.c_str(), scrub(error, output.target).c_str());
-    publish(room_id, output);
+    publish(room_id, &output);
     // Stop requests are answered from the main loop, never inside stop().
     if (!output.waiting.empty()) {
         auto ended = std::make_shared<Output>(std::move(output));
@@ -484,8 +487,13 @@ JsonOut LiveOutputs::set_layout(const Principal& me, const std::string& room_id,
     auto media_room = media_.find(room.id);
     if (!media_room)
         fail(409, "ROOMIDLE", "nobody is in the room: there is no composite");
-    rooms_[room.id].layout = *layout;
+    RoomOutputs& outputs = rooms_[room.id];
+    const bool changed = outputs.layout != *layout;
+    outputs.layout = *layout;
     media_room->set_layout(*layout);
+    // The other moderators' live controls follow (the layout without an output).
+    if (changed)
+        publish(room.id, nullptr);
     return live_json(room.id, member.permissions);
 }
 

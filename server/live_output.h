@@ -152,8 +152,10 @@ private:
     void finish(const std::string& room_id, media::OutputKind kind, const std::string& state,
                 const std::string& error);
     static JsonOut output_json(const std::string& room_id, const Output& output, bool full);
-    // live_status to every participant of the room, as each may see it.
-    void publish(const std::string& room_id, const Output& output);
+    // live_status to every participant of the room, as each may see it:
+    // the room's layout, and `output` when one changed (nullptr: the layout
+    // changed).
+    void publish(const std::string& room_id, const Output* output);
     void remove_hls_files(const std::string& room_id) const;
 
     Context& ctx_;

@@ -529,7 +529,11 @@ export class Room extends EventTarget {
         this._trackMuted(m);
         break;
       case 'live_status':
+        // Every live_status carries the layout; one without an output says
+        // a moderator changed the layout.
+        if (m.layout) this.live = { ...this.live, layout: m.layout };
         if (m.output) this._liveStatus(m.output);
+        else emit(this, 'livestatus', { output: null, live: this.live });
         break;
       case 'speaking': {
         const p = this.participants.get(m.participant_id);

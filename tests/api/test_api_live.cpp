@@ -225,6 +225,56 @@ TEST(Live, WebSocketRequestsFollowTheSameRules)
     CHECK_EQUAL(std::string("NOTFOUND"), stop.str("error.code"));
 }
 
+TEST(Live, ALayoutChangeReachesTheOtherModeratorsAndABadOneChangesNothing)
+{
+    // Ann (owner) in the call, Bob a second moderator in it, Cat a viewer.
+    grant(bob, "\"publish\",\"subscribe\",\"moderate\"");
+    WsClient a(*server, ann.token);
+    CHECK_EQUAL(std::string("joined"), a.request(join_msg(room.id, "", "ja"), "ja").str("type"));
+    WsClient b(*server, bob.token);
+    CHECK_EQUAL(std::string("joined"),
+                b.request(join_msg(room.id, "", "jb", false), "jb").str("type"));
+    WsClient c(*server, cat.token);
+    CHECK_EQUAL(std::string("joined"),
+                c.request(join_msg(room.id, "", "jc", false), "jc").str("type"));
+
+    // Ann picks speaker: Bob's live controls hear it (the layout, no output).
+    Response ack = a.request("{\"type\":\"live_layout\",\"id\":\"1\",\"room\":" +
+                                 json_string(room.id) + ",\"layout\":\"speaker\"}",
+                             "1");
+    CHECK_EQUAL(std::string("ack"), ack.str("type"));
+    Response seen = b.next("live_status");
+    CHECK_EQUAL(room.id, seen.str("room"));
+    CHECK_EQUAL(std::string("speaker"), seen.str("layout"));
+    CHECK_FALSE(seen.has("output"));
+    // Everyone in the room may see the layout (GET /live gives it to members).
+    CHECK_EQUAL(std::string("speaker"), c.next("live_status").str("layout"));
+
+    // Bob changes it over REST: Ann hears it.
+    CHECK_STATUS(server->patch(path("/live"), "{\"layout\":\"pip\"}", bob.token), 200);
+    CHECK_EQUAL(std::string("speaker"), a.next("live_status").str("layout"));  // her own
+    CHECK_EQUAL(std::string("pip"), a.next("live_status").str("layout"));
+    CHECK_EQUAL(std::string("pip"), b.next("live_status").str("layout"));
+    CHECK_EQUAL(std::string("pip"), c.next("live_status").str("layout"));
+
+    // A bad layout is refused, changes nothing and tells nobody.
+    Response bad = b.request("{\"type\":\"live_layout\",\"id\":\"2\",\"room\":" +
+                                 json_string(room.id) + ",\"layout\":\"mosaic\"}",
+                             "2");
+    CHECK_EQUAL(std::string("error"), bad.str("type"));
+    CHECK_EQUAL(std::string("BADREQUEST"), bad.str("error.code"));
+    CHECK_ERROR(server->patch(path("/live"), "{\"layout\":7}", ann.token), 400, "BADREQUEST");
+    // Setting the layout it has already is no change either.
+    CHECK_STATUS(server->patch(path("/live"), "{\"layout\":\"pip\"}", ann.token), 200);
+    a.sync();
+    b.sync();
+    c.sync();
+    CHECK_FALSE(a.has_queued("live_status"));
+    CHECK_FALSE(b.has_queued("live_status"));
+    CHECK_FALSE(c.has_queued("live_status"));
+    CHECK_EQUAL(std::string("pip"), server->get(path("/live"), cat.token).str("layout"));
+}
+
 // ---- HLS files --------------------------------------------------------------------------
 
 TEST(Live, HlsNeedsAPinOrAMembersToken)

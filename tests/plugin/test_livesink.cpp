@@ -315,6 +315,9 @@ TEST(LiveSink, AFailingRtmpTargetLeavesTheOtherOutputsRunning)
     STRCMP_EQUAL("", r.error.c_str());
     CHECK_TRUE(r.eos);
     CHECK_EQUAL(1, count_status(r, "rtmp", "error"));
+    // never shown as live: it never connected
+    CHECK_EQUAL(0, count_status(r, "rtmp", "started"));
+    CHECK_EQUAL(1, count_status(r, "record", "started"));
     CHECK(!r.warnings.empty());
     for (const GstStructure* s : r.named("zumzi-livesink"))
         if (field_string(s, "status") == "error") {
@@ -322,6 +325,49 @@ TEST(LiveSink, AFailingRtmpTargetLeavesTheOtherOutputsRunning)
             CHECK(!field_string(s, "error").empty());
         }
     check_recording(file, 3.0);
+}
+
+TEST(LiveSink, AnRtmpServerThatNeverAnswersIsNotStarted)
+{
+    // a socket that listens but never accepts: the TCP connection is made
+    // (by the kernel), the RTMP handshake is never answered
+    GSocket* server =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr);
+    GInetAddress* loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress* address = g_inet_socket_address_new(loopback, 0);
+    CHECK_TRUE(g_socket_bind(server, address, TRUE, nullptr));
+    CHECK_TRUE(g_socket_listen(server, nullptr));
+    GSocketAddress* bound = g_socket_get_local_address(server, nullptr);
+    int port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    g_object_unref(bound);
+    g_object_unref(address);
+    g_object_unref(loopback);
+
+    TempDir dir;
+    std::string url = "rtmp://127.0.0.1:" + std::to_string(port) + "/live/silent";
+    ElementPtr pipeline = parse("zumzilivesink name=out rtmp-location=" + url +
+                                " record-location=" + dir.file("kept.mkv") + sources(0, true));
+    RunResult r;
+    CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PLAYING));
+    // the recording starts and runs on for a while; meanwhile the RTMP
+    // output has had its keyframes and waits for the handshake
+    int record_started = 0;
+    watch_bus(pipeline.get(), 30000, [&](GstMessage* m) {
+        if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_get_structure(m))
+            r.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
+        record_started = count_status(r, "record", "started");
+        return record_started > 0;
+    });
+    watch_bus(pipeline.get(), 1500, [&](GstMessage* m) {
+        if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ELEMENT && gst_message_get_structure(m))
+            r.element_messages.push_back(gst_structure_copy(gst_message_get_structure(m)));
+        return false;
+    });
+    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    g_socket_close(server, nullptr);
+    g_object_unref(server);
+    CHECK_EQUAL(1, record_started);
+    CHECK_EQUAL(0, count_status(r, "rtmp", "started"));
 }
 
 TEST(LiveSink, AFailingOnlyOutputIsAnError)
@@ -441,6 +487,7 @@ TEST(LiveSink, RtmpReachesARealServer)
     STRCMP_EQUAL("", r.error.c_str());
     CHECK_TRUE(r.eos);
     CHECK_EQUAL(1, count_status(r, "rtmp", "started"));
+    CHECK_EQUAL(0, count_status(r, "rtmp", "error"));
     Probe p = ffprobe(flv, true);
     if (!p.ok)
         FAIL(p.error.c_str());

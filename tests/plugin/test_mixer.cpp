@@ -3,6 +3,7 @@
 // the output going on without a gap, stalled inputs, audio mixing and mute,
 // and the end of stream.
 #include <gst/app/gstappsink.h>
+#include <glib/gstdio.h>
 #include <gst/video/video.h>
 
 #include <algorithm>
@@ -132,6 +133,15 @@ struct MixerPipeline {
         return c;
     }
 
+    // The newest RGB frame produced after the last change (a ref).
+    GstSample* frame()
+    {
+        wait_frames(6);
+        GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 5 * GST_SECOND);
+        CHECK(sample != nullptr);
+        return sample;
+    }
+
     GstCaps* output_caps()
     {
         PadPtr pad(gst_element_get_static_pad(mixer.get(), "video_src"));
@@ -240,6 +250,57 @@ struct Input {
             gst_object_unref(mixer_pad);
     }
 };
+
+// Counts, in the rectangle [x0, x1) x [y0, y1) of an RGB sample, the pixels
+// that are near white and those that are much darker than `cell`.
+struct LabelPixels {
+    int white = 0;
+    int dark = 0;
+};
+LabelPixels count_label_pixels(GstSample* sample, int x0, int y0, int x1, int y1, const Rgb& cell)
+{
+    GstVideoInfo info;
+    CHECK_TRUE(gst_video_info_from_caps(&info, gst_sample_get_caps(sample)));
+    GstVideoFrame frame;
+    CHECK_TRUE(gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ));
+    LabelPixels n;
+    for (int y = y0; y < y1; y++) {
+        const guint8* row = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+                            y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+        for (int x = x0; x < x1; x++) {
+            int r = row[x * 3], g = row[x * 3 + 1], b = row[x * 3 + 2];
+            if (r > 200 && g > 200 && b > 200)
+                n.white++;
+            else if (r + g + b < (cell.r + cell.g + cell.b) / 2)
+                n.dark++;
+        }
+    }
+    gst_video_frame_unmap(&frame);
+    return n;
+}
+
+// Writes an RGB sample as a PNG into the test log dir (ZUMZI_TEST_LOG_DIR,
+// else the temporary directory); returns its path.
+std::string save_png(GstSample* sample, const char* name)
+{
+    const char* dir = g_getenv("ZUMZI_TEST_LOG_DIR");
+    std::string path = std::string(dir ? dir : g_get_tmp_dir()) + "/" + name;
+    g_mkdir_with_parents(dir ? dir : g_get_tmp_dir(), 0755);
+    GstCaps* png_caps = gst_caps_new_empty_simple("image/png");
+    GError* error = nullptr;
+    GstSample* png = gst_video_convert_sample(sample, png_caps, 10 * GST_SECOND, &error);
+    gst_caps_unref(png_caps);
+    if (!png)
+        FAIL(error ? error->message : "no png");
+    GstMapInfo map;
+    GstBuffer* buffer = gst_sample_get_buffer(png);
+    CHECK_TRUE(gst_buffer_map(buffer, &map, GST_MAP_READ));
+    CHECK_TRUE(g_file_set_contents(path.c_str(), reinterpret_cast<const gchar*>(map.data),
+                                   gssize(map.size), nullptr));
+    gst_buffer_unmap(buffer, &map);
+    gst_sample_unref(png);
+    return path;
+}
 
 }  // namespace
 
@@ -556,4 +617,109 @@ TEST(Mixer, EndsWhenEveryInputHasEnded)
     run_to_eos(video_only.get(), result2);
     STRCMP_EQUAL("", result2.error.c_str());
     CHECK_TRUE(result2.eos);
+}
+
+TEST(Mixer, LabelsAreDrawnAtTheBottomLeftOfTheirCells)
+{
+    // 640x360 in a 2x2 grid of 320x180 cells, filled by 16:9 inputs
+    MixerPipeline p("width=640 height=360 framerate=10/1");
+    CHECK_TRUE(set_state(p.pipeline.get(), GST_STATE_PLAYING));
+    Input ann(p, "blue", 320, 180, "video_%u", "Ann");
+    Input bob(p, "red", 320, 180, "video_%u", "Bob Longname-Example");
+    // 4:3 in a 16:9 cell: letterboxed to 240x180 at x 40
+    Input zoe(p, "green", 320, 240, "video_%u", "Zoë Ñandú 😀");
+    Input none(p, "blue", 320, 180);
+    GstSample* grid = p.frame();
+    printf("\n  label snapshot: %s\n", save_png(grid, "mixer-labels-grid.png").c_str());
+
+    // the label of each labelled cell is in its bottom left corner (white
+    // text on a dark box), the top right of the cell is untouched
+    struct Cell {
+        int x, y;
+        Rgb colour;
+        bool labelled;
+    } cells[] = {{0, 0, BLUE, true}, {320, 0, RED, true}, {0, 180, GREEN, true}, {320, 180, BLUE, false}};
+    for (const Cell& c : cells) {
+        LabelPixels corner = count_label_pixels(grid, c.x, c.y + 180 - 40, c.x + 160, c.y + 180, c.colour);
+        LabelPixels top = count_label_pixels(grid, c.x + 160, c.y, c.x + 270, c.y + 40, c.colour);
+        if (c.labelled) {
+            CHECK(corner.white > 40);
+            CHECK(corner.dark > 200);
+        } else {
+            CHECK_EQUAL(0, corner.white);
+            CHECK_EQUAL(0, corner.dark);
+        }
+        CHECK_EQUAL(0, top.dark);
+    }
+    // the label is on the picture, not on the letterbox bar beside it
+    CHECK_EQUAL(0, count_label_pixels(grid, 0, 180, 38, 360, BLACK).white);
+    CHECK(count_label_pixels(grid, 40, 320, 200, 360, GREEN).white > 40);
+    gst_sample_unref(grid);
+
+    // a label can be changed and taken away while playing
+    g_object_set(none.mixer_pad, "label", "Dee", nullptr);
+    g_object_set(ann.mixer_pad, "label", "", nullptr);
+    GstSample* changed = p.frame();
+    LabelPixels dee = count_label_pixels(changed, 320, 320, 480, 360, BLUE);
+    LabelPixels gone = count_label_pixels(changed, 0, 140, 160, 180, BLUE);
+    CHECK(dee.white > 20);
+    CHECK_EQUAL(0, gone.white);
+    CHECK_EQUAL(0, gone.dark);
+    gst_sample_unref(changed);
+
+    // a smaller cell gets the label scaled down with it: the speaker layout
+    // puts the others in a strip of small cells
+    gst_util_set_object_arg(G_OBJECT(p.mixer.get()), "layout", "speaker");
+    GstSample* speaker = p.frame();
+    printf("  label snapshot: %s\n", save_png(speaker, "mixer-labels-speaker.png").c_str());
+    gst_sample_unref(speaker);
+    p.check_no_gap();
+    ann.remove(p);
+    bob.remove(p);
+    zoe.remove(p);
+    none.remove(p);
+}
+
+TEST(Mixer, ReleasedLabelledInputsLeaveNothingBehind)
+{
+    MixerPipeline p;
+    CHECK_TRUE(set_state(p.pipeline.get(), GST_STATE_PLAYING));
+    Input steady(p, "blue", 320, 240, "video_%u", "Steady");
+    std::atomic<int> alive{0};
+    int watched = 0;
+    auto finalized = [](gpointer data, GObject*) { (*static_cast<std::atomic<int>*>(data))--; };
+    for (int cycle = 0; cycle < 20; cycle++) {
+        Input in(p, cycle % 2 ? "red" : "green", 320, 240, "video_%u", "Label");
+        p.wait_frames(2);
+        // the input pad and every element of its branch ("video_N-...")
+        std::string prefix = std::string(GST_PAD_NAME(in.mixer_pad)) + "-";
+        g_object_weak_ref(G_OBJECT(in.mixer_pad), finalized, &alive);
+        alive++;
+        watched++;
+        GstIterator* it = gst_bin_iterate_elements(GST_BIN(p.mixer.get()));
+        GValue item = G_VALUE_INIT;
+        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+            GObject* e = G_OBJECT(g_value_get_object(&item));
+            if (g_str_has_prefix(GST_OBJECT_NAME(e), prefix.c_str())) {
+                g_object_weak_ref(e, finalized, &alive);
+                alive++;
+                watched++;
+            }
+            g_value_reset(&item);
+        }
+        g_value_unset(&item);
+        gst_iterator_free(it);
+        if (cycle % 2)
+            in.remove_from_idle_probe(p);
+        else
+            in.remove(p);
+    }
+    // the bus messages the branches posted hold refs until they are popped
+    // (wait_frames pops them); streaming threads may hold one for a moment
+    for (int i = 0; i < 50 && alive > 0; i++)
+        p.wait_frames(1);
+    CHECK(watched >= 20 * 4);
+    CHECK_EQUAL(0, alive.load());
+    p.check_no_gap();
+    steady.remove(p);
 }

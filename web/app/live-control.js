@@ -364,6 +364,8 @@ export class LiveControl {
   // --- news from the server ---
 
   // A livestatus event of the Room: {output, live}.
+  // A live_status: an output changed, or (output null) the layout did,
+  // here or by another moderator; paint() shows room.live as it is now.
   onStatus({ output }) {
     if (output) {
       const name = KIND_NAMES[output.kind] || output.kind;
