@@ -15,7 +15,10 @@
 # Defaults: build/, 3 rounds, N=16, 10 s windows, --no-decode bots only;
 # --decode adds a run with decoding bots per target and round,
 # --decode-only runs only those. Janus: apt-get install -y janus (a
-# benchmark-only dependency, not in tools/setup). Everything on 127.0.0.1.
+# benchmark-only dependency, not in tools/setup). Needs root: every run is
+# in its own private network namespace (bench/janus/netns.sh; Janus's ICE
+# on 127.0.0.2 there), nothing leaves 127.0.0.0/8. Ctrl-C stops the run
+# and the Janus it started.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
         -o) out=$2; shift 2 ;;
         --decode) modes="nodecode decode"; shift ;;
         --decode-only) modes="decode"; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
