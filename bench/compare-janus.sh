@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
         -o) out=$2; shift 2 ;;
         --decode) modes="nodecode decode"; shift ;;
         --decode-only) modes="decode"; shift ;;
-        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
