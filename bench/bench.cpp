@@ -15,6 +15,12 @@
 // With --whip/--whep, scenario A runs against any WHIP/WHEP server (Zumzi
 // or another): the publisher POSTs to the WHIP URL, each subscriber to the
 // WHEP URL; --server-pid names the process whose CPU is measured.
+//
+// With --janus, scenario A runs against a Janus VideoRoom over Janus's
+// HTTP API (bench/janus/ starts one): the bench creates a room per step,
+// the publisher bot joins and publishes, each subscriber bot subscribes to
+// its feed; --server-pid names the Janus process. Same bots, same media,
+// same figures: the side-by-side comparison of docs/benchmarks.md.
 #include <fcntl.h>
 #include <ftw.h>
 #include <glib-unix.h>
@@ -40,6 +46,7 @@
 #include <vector>
 
 #include "bot.h"
+#include "janus.h"
 #include "rest.h"
 
 using namespace zumzi::bot;
@@ -57,6 +64,9 @@ struct Options {
     // via WHEP, bearer tokens (or PINs) per endpoint.
     std::string whip_url, whep_url, whip_token, whep_token;
     bool http() const { return !whip_url.empty(); }
+    // A Janus VideoRoom: scenario A only, through Janus's HTTP API root.
+    std::string janus_url;
+    bool janus() const { return !janus_url.empty(); }
     std::string json_path;
     std::string scenario = "both";
     int max_n = 16;
@@ -69,6 +79,8 @@ struct Options {
     int width = 640, height = 360, fps = 30, kbps = 500;
     unsigned latency_ms = 100;
     int audio_level_id = 1;
+    // The bots' only ICE host address (127.0.0.x: see bench/janus/).
+    std::string ice_address = "127.0.0.1";
     bool decode = true;
     bool keep_going = false;  // do not stop at the first step under 95%
     bool verbose = false;
@@ -518,6 +530,7 @@ struct Bench {
     std::string token;
     int server_pid = 0;
     int room_counter = 0;
+    uint64_t janus_room_base = 0;  // Janus room ids: this + room_counter
     GMainContext* ctx = nullptr;
 
     bool wait(const std::function<bool()>& cond, double seconds)
@@ -536,10 +549,15 @@ struct Bench {
     }
 
     std::unique_ptr<Bot> make_bot(const RoomInfo& room, const std::string& name, bool publish,
-                                  bool subscribe)
+                                  bool subscribe, const std::string& janus_feed = {})
     {
         BotOptions o;
-        if (opt.http()) {
+        if (opt.janus()) {
+            o.mode = publish ? BotMode::JanusPublisher : BotMode::JanusSubscriber;
+            o.url = opt.janus_url;
+            o.room = room.id;
+            o.feed = janus_feed;
+        } else if (opt.http()) {
             o.mode = publish ? BotMode::Whip : BotMode::Whep;
             o.url = publish ? opt.whip_url : opt.whep_url;
             o.token = publish ? opt.whip_token : opt.whep_token;
@@ -559,6 +577,7 @@ struct Bench {
         o.publish_audio = publish;
         o.subscribe = subscribe && opt.decode;
         o.latency_ms = opt.latency_ms;
+        o.ice_addresses = {opt.ice_address};
         o.verbose = opt.verbose;
         return std::make_unique<Bot>(o);
     }
@@ -595,11 +614,17 @@ struct Bench {
         RoomInfo room;
         std::string err;
         std::string room_name = "bench-" + scenario + "-" + std::to_string(n);
-        if (!opt.http() && !create_room(url, token, room_name, "", &room, &err)) {
+        const std::string tag = scenario + std::to_string(++room_counter) + "-";
+        if (opt.janus()) {
+            room.id = std::to_string(janus_room_base + uint64_t(room_counter));
+            if (!janus_create_room(opt.janus_url, janus_room_base + uint64_t(room_counter), 1, &err)) {
+                g_printerr("zumzi-bench: create Janus room: %s\n", err.c_str());
+                return r;
+            }
+        } else if (!opt.http() && !create_room(url, token, room_name, "", &room, &err)) {
             g_printerr("zumzi-bench: create room: %s\n", err.c_str());
             return r;
         }
-        const std::string tag = scenario + std::to_string(++room_counter) + "-";
 
         ProcSample base = server_sample(true);
         r.rss_base_kb = base.rss_kb;
@@ -623,7 +648,8 @@ struct Bench {
                 15);
             sleep(0.3);
             for (int i = 0; i < n && !g_interrupted; i++) {
-                bots.push_back(make_bot(room, tag + "sub" + std::to_string(i + 1), false, true));
+                bots.push_back(make_bot(room, tag + "sub" + std::to_string(i + 1), false, true,
+                                        publishers[0]->participant_id()));
                 subscribers.push_back(bots.back().get());
                 bots.back()->start();
                 if (opt.stagger > 0)
@@ -646,8 +672,8 @@ struct Bench {
                 if (s != p)
                     r.streams += 2;
 
-        // WHEP: whatever the server sends, from the one WHIP publisher.
-        const bool any_publisher = opt.http();
+        // WHEP and Janus: whatever the server sends, from the one publisher.
+        const bool any_publisher = opt.http() || opt.janus();
         auto has_everything = [&](Bot* s) {
             if (any_publisher)
                 return s->video_frames() > 0 && s->audio_buffers() > 0;
@@ -810,6 +836,8 @@ struct Bench {
             },
             5);
         bots.clear();
+        if (opt.janus() && !janus_destroy_room(opt.janus_url, std::stoull(room.id), &err))
+            g_printerr("zumzi-bench: destroy Janus room: %s\n", err.c_str());
         wait_server_idle(r.threads_base);
         ProcSample after = server_sample(true);
         {
@@ -1052,6 +1080,8 @@ int main(int argc, char** argv)
     gchar* scenario = nullptr;
     gchar* size = nullptr;
     gchar *whip = nullptr, *whep = nullptr, *whip_token = nullptr, *whep_token = nullptr;
+    gchar* janus = nullptr;
+    gchar* ice_address = nullptr;
     int latency = int(opt.latency_ms);
     gboolean no_decode = FALSE, keep_going = FALSE, verbose = FALSE;
     GOptionEntry entries[] = {
@@ -1071,6 +1101,12 @@ int main(int argc, char** argv)
          "Bearer token (or PIN) for --whip (default: --token)", "TOKEN"},
         {"whep-token", 0, 0, G_OPTION_ARG_STRING, &whep_token,
          "Bearer token (or PIN) for --whep (default: --token)", "TOKEN"},
+        {"janus", 0, 0, G_OPTION_ARG_STRING, &janus,
+         "Scenario A against a Janus VideoRoom: Janus's HTTP API root, e.g. "
+         "http://127.0.0.1:8088/janus (127.0.0.1; see bench/janus/)",
+         "URL"},
+        {"ice-address", 0, 0, G_OPTION_ARG_STRING, &ice_address,
+         "The bots' ICE host address (default 127.0.0.1; a 127.0.0.0/8 address)", "ADDR"},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &json, "Write the results as JSON here", "FILE"},
         {"scenario", 0, 0, G_OPTION_ARG_STRING, &scenario, "a, b or both (default both)", "S"},
         {"max-n", 0, 0, G_OPTION_ARG_INT, &opt.max_n,
@@ -1126,6 +1162,11 @@ int main(int argc, char** argv)
     opt.whep_url = take(whep);
     opt.whip_token = take(whip_token);
     opt.whep_token = take(whep_token);
+    opt.janus_url = take(janus);
+    if (ice_address)
+        opt.ice_address = take(ice_address);
+    while (!opt.janus_url.empty() && opt.janus_url.back() == '/')
+        opt.janus_url.pop_back();
     if (!parsed) {
         g_printerr("zumzi-bench: %s\n", err->message);
         g_error_free(err);
@@ -1181,6 +1222,22 @@ int main(int argc, char** argv)
         g_printerr("zumzi-bench: --whip-token/--whep-token go with --whip/--whep\n");
         return 1;
     }
+    if (!g_str_has_prefix(opt.ice_address.c_str(), "127.")) {
+        g_printerr("zumzi-bench: --ice-address must be in 127.0.0.0/8\n");
+        return 1;
+    }
+    if (opt.janus()) {
+        if (!local(opt.janus_url)) {
+            g_printerr("zumzi-bench: --janus must be on 127.0.0.1\n");
+            return 1;
+        }
+        if (!opt.server_url.empty() || opt.http() || opt.scenario == "b") {
+            g_printerr("zumzi-bench: --janus runs scenario A against Janus: no --server, no "
+                       "--whip/--whep, no --scenario b\n");
+            return 1;
+        }
+        opt.scenario = "a";
+    }
     if (!opt.server_url.empty()) {
         g_autoptr(GUri) uri = g_uri_parse(opt.server_url.c_str(), G_URI_FLAGS_NONE, nullptr);
         const char* host = uri ? g_uri_get_host(uri) : nullptr;
@@ -1202,7 +1259,12 @@ int main(int argc, char** argv)
     bench.ctx = g_main_context_default();
     ServerProcess server_proc;
     int status = 0;
-    if (opt.http()) {
+    if (opt.janus()) {
+        bench.url = opt.janus_url;
+        bench.server_pid = opt.server_pid;
+        // Room ids of this run: unlikely to meet another run's on the same Janus.
+        bench.janus_room_base = uint64_t(g_random_int_range(1, 1 << 30)) * 1000;
+    } else if (opt.http()) {
         bench.url = opt.whep_url;
         bench.server_pid = opt.server_pid;
     } else if (opt.server_url.empty()) {
@@ -1219,7 +1281,7 @@ int main(int argc, char** argv)
         bench.server_pid = opt.server_pid;
     }
     bench.token = opt.token;
-    if (bench.token.empty() && !opt.http()) {
+    if (bench.token.empty() && !opt.http() && !opt.janus()) {
         std::string e;
         bench.token = login_demo(bench.url, "bench@example.com", "Bench", &e);
         if (bench.token.empty()) {
@@ -1347,11 +1409,14 @@ int main(int argc, char** argv)
         json_builder_set_member_name(b, "settings");
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "server");
-        json_builder_add_string_value(b, opt.http()                ? opt.whep_url.c_str()
+        json_builder_add_string_value(b, opt.janus()               ? opt.janus_url.c_str()
+                                         : opt.http()             ? opt.whep_url.c_str()
                                          : opt.server_url.empty() ? opt.server_bin.c_str()
                                                                   : opt.server_url.c_str());
         json_builder_set_member_name(b, "protocol");
-        json_builder_add_string_value(b, opt.http() ? "whip/whep" : "zumzi websocket");
+        json_builder_add_string_value(b, opt.janus() ? "janus videoroom (http)"
+                                         : opt.http() ? "whip/whep"
+                                                      : "zumzi websocket");
         json_builder_set_member_name(b, "video");
         json_builder_add_string_value(
             b, fmt("%dx%d@%d VP8 %d kbit/s", opt.width, opt.height, opt.fps, opt.kbps).c_str());

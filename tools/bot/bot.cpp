@@ -553,7 +553,7 @@ Bot::Bot(BotOptions options) : options_(std::move(options))
 Bot::~Bot()
 {
     self_.reset();
-    for (guint timer : {offer_timer_, gather_timer_}) {
+    for (guint timer : {offer_timer_, gather_timer_, janus_keepalive_timer_}) {
         if (!timer)
             continue;
         if (GSource* s = g_main_context_find_source_by_id(ctx_.get(), timer))
@@ -630,6 +630,10 @@ void Bot::start()
     if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         error("the bot pipeline does not start");
         state_ = BotState::Failed;
+        return;
+    }
+    if (janus()) {
+        start_janus();
         return;
     }
     if (options_.mode != BotMode::Room) {
@@ -940,7 +944,7 @@ void Bot::schedule_publish_offer()
 void Bot::try_publish_offer()
 {
     offer_timer_ = 0;
-    const bool http = options_.mode == BotMode::Whip;
+    const bool http = options_.mode == BotMode::Whip || options_.mode == BotMode::JanusPublisher;
     if (state_ != BotState::Joined && !(http && state_ == BotState::Joining))
         return;
     bool ready = true;
@@ -1072,6 +1076,11 @@ void Bot::handle_subscribe_offer(const std::string& sdp)
         error("subscribe: set-local-description failed: " + err);
     std::string text = sdp_text(answer->sdp);
     gst_webrtc_session_description_free(answer);
+    if (janus()) {  // the answer goes with its candidates, in `start`
+        apply_pending_ice("subscribe");
+        post_when_gathered(sub_, 0);
+        return;
+    }
     send(json::object({{"type", json::str("subscribe_answer")},
                        {"id", json::integer(next_id_++)},
                        {"room", json::str(options_.room)},
@@ -1152,6 +1161,10 @@ bool Bot::remove_screen()
 
 void Bot::leave()
 {
+    if (janus()) {
+        janus_leave();
+        return;
+    }
     if (options_.mode != BotMode::Room) {
         if (state_ == BotState::Joined && !resource_url_.empty()) {
             state_ = BotState::Leaving;
@@ -1448,6 +1461,10 @@ const char* to_string(BotMode mode)
             return "whip";
         case BotMode::Whep:
             return "whep";
+        case BotMode::JanusPublisher:
+            return "janus publisher";
+        case BotMode::JanusSubscriber:
+            return "janus subscriber";
     }
     return "?";
 }
@@ -1563,6 +1580,10 @@ void Bot::post_when_gathered(GstElement* webrtc, unsigned round)
         return;
     }
     const std::string sdp = sdp_text(local->sdp);
+    if (janus()) {
+        janus_send_gathered(webrtc, sdp);
+        return;
+    }
     g_main_context_push_thread_default(ctx_.get());
     SoupMessage* msg = soup_message_new("POST", options_.url.c_str());
     if (!msg) {

@@ -37,8 +37,10 @@ struct GMainContextUnref {
 
 // How a bot reaches its room: Zumzi's WebSocket protocol, or the standard
 // HTTP ingest/egress of any server: WHIP (RFC 9725, publish only) or WHEP
-// (play only), one POST of an offer with every ICE candidate in it.
-enum class BotMode { Room, Whip, Whep };
+// (play only), one POST of an offer with every ICE candidate in it; or a
+// Janus VideoRoom over Janus's plain HTTP API (janus.cpp), for comparing
+// with Janus: a publisher, or a subscriber to one publisher's feed.
+enum class BotMode { Room, Whip, Whep, JanusPublisher, JanusSubscriber };
 const char* to_string(BotMode mode);
 
 struct BotOptions {
@@ -47,11 +49,14 @@ struct BotOptions {
     // http://127.0.0.1:8080/whip/ROOM; `token` is sent as
     // "Authorization: Bearer <token>" (a PIN or access token for Zumzi).
     // server_url, room and pin are not used then.
+    // JanusPublisher/JanusSubscriber: Janus's HTTP API root, e.g.
+    // http://127.0.0.1:8088/janus; `room` is the numeric VideoRoom id.
     std::string url;
     std::string server_url = "http://127.0.0.1:8080";  // http(s):// or ws(s)://
     std::string token;                                 // user access token
     std::string room;                                  // room id
     std::string pin;                                   // optional: participant or viewer PIN
+    std::string feed;  // JanusSubscriber: the publisher's feed id (its participant_id())
     std::string name;                                  // for logs and reports only
     bool publish_video = true;
     bool publish_audio = true;
@@ -145,7 +150,12 @@ public:
     // Connects the WebSocket and joins the room; returns at once. Publishing
     // starts when `joined` arrives. Whip/Whep: makes the offer, POSTs it
     // once ICE gathering is complete and applies the answer (state Joined
-    // when the server answered 201).
+    // when the server answered 201). Janus: creates a session, attaches the
+    // VideoRoom plugin and long-polls the session for events; a publisher
+    // sends `joinandconfigure` with its offer (Joined with Janus's answer),
+    // a subscriber `join`s the feed and answers Janus's offer with `start`
+    // (Joined when Janus says started). Every SDP goes with all its ICE
+    // candidates (gathering complete), then a trickle `completed`.
     void start();
     // A second video track (msid stream id "screen") through a publish
     // renegotiation; remove_screen() unlinks it, marks its m-line inactive
@@ -176,6 +186,7 @@ public:
 
     // Sends `leave`; when `left` arrives the connection closes and the
     // pipeline stops. Whip/Whep: DELETE on the session URL, then stop.
+    // Janus: destroys the Janus session (its handle and PeerConnection), then stop.
     // Counters stay readable.
     void leave();
     // Whip/Whep: the session URL the server gave in Location (absolute).
@@ -192,6 +203,8 @@ public:
     BotState state() const { return state_; }
     bool joined() const { return state_ == BotState::Joined; }
     const BotOptions& options() const { return options_; }
+    // Room: our participant id; Whip/Whep: the last part of the session
+    // URL; JanusPublisher: the feed id Janus gave (what subscribers join).
     const std::string& participant_id() const { return participant_id_; }
     const std::string& session_id() const { return session_id_; }
     // Decoded video frames / audio buffers from every track of `participant`.
@@ -270,6 +283,25 @@ private:
     void on_http_answer(GstElement* webrtc, SoupMessage* msg, GBytes* body, const GError* err);
     void on_http_deleted();
 
+    // Janus VideoRoom over HTTP (janus.cpp).
+    bool janus() const
+    {
+        return options_.mode == BotMode::JanusPublisher || options_.mode == BotMode::JanusSubscriber;
+    }
+    void start_janus();
+    void janus_post(const std::string& path, const std::string& body,
+                    std::function<void(JsonObject*)> done);
+    void on_janus_reply(SoupMessage* msg, GBytes* body, const GError* err,
+                        const std::function<void(JsonObject*)>& done);
+    void janus_message(JsonNode* body, const char* jsep_type, const std::string& sdp);
+    void janus_poll();
+    void on_janus_poll(GBytes* body, const GError* err);
+    void on_janus_event(JsonObject* event);
+    void janus_send_gathered(GstElement* webrtc, const std::string& sdp);
+    void janus_keepalive();
+    void janus_leave();
+    void janus_failed(const std::string& message);
+
     BotOptions options_;
     std::unique_ptr<GMainContext, GMainContextUnref> ctx_;
     std::shared_ptr<Shared> shared_;
@@ -300,6 +332,8 @@ private:
     guint offer_timer_ = 0;
     guint gather_timer_ = 0;
     std::string resource_url_;
+    std::string janus_handle_;     // Janus: the VideoRoom handle id (session_id_: the session)
+    guint janus_keepalive_timer_ = 0;
     std::map<std::string, std::vector<std::pair<unsigned, std::string>>> pending_ice_;
 
     std::map<std::string, RemoteParticipant> participants_;
