@@ -116,7 +116,9 @@ static void apply_speed_preset(GstElement* encoder, SpeedPreset preset)
 }
 static const gchar* const kind_names[N_KINDS] = {"hls", "rtmp", "record"};
 
-enum { OUTPUT_RUNNING, OUTPUT_STOPPING, OUTPUT_FAILED };
+/* An output is STARTING while output_start builds it (its elements may
+ * already fail, e.g. rtmp2sink connects as it starts), then RUNNING. */
+enum { OUTPUT_STARTING, OUTPUT_RUNNING, OUTPUT_STOPPING, OUTPUT_FAILED };
 
 typedef struct {
     gint refcount;
@@ -133,6 +135,7 @@ typedef struct {
     gint state;            /* atomic: OUTPUT_* */
     gint started;          /* atomic: data has gone in */
     gint announced;        /* atomic: "started" was posted */
+    gchar* start_error;    /* why it failed while STARTING (under the sink's lock) */
 } Output;
 
 /* The encode chain of one stream: queue ! ... ! encoder ! tee. */
@@ -258,6 +261,7 @@ static void output_unref(gpointer data)
     if (!g_atomic_int_dec_and_test(&o->refcount))
         return;
     g_free(o->location);
+    g_free(o->start_error);
     g_ptr_array_unref(o->elements);
     gst_clear_object(&o->vtee_pad);
     gst_clear_object(&o->atee_pad);
@@ -374,6 +378,8 @@ static gboolean link_to_mux(GstElement* parser, GstElement* mux, const gchar* te
     gst_object_unref(mux_pad);
     return ok;
 }
+
+static void output_remove_async(GstElement* element, gpointer user_data);
 
 /* Builds an output of `kind` at `location` and adds it to the bin, linked to
  * the encoders' tees. Called with no lock held; `live` says the bin is
@@ -542,15 +548,15 @@ static Output* output_start(GstZumziLiveSink* self, OutputKind kind, const gchar
         g_ptr_array_set_size(o->elements, 0);
         goto fail;
     }
-    /* the bin holds the elements from here */
+    /* the bin holds the elements from here; in the list before they change
+     * state, so that an error they post while starting is the output's */
+    g_mutex_lock(&self->lock);
+    self->outputs = g_list_append(self->outputs, output_ref(o));
+    g_mutex_unlock(&self->lock);
     if (live) {
         for (guint i = o->elements->len; i > 0; i--)
             gst_element_sync_state_with_parent(g_ptr_array_index(o->elements, i - 1));
     }
-
-    g_mutex_lock(&self->lock);
-    self->outputs = g_list_append(self->outputs, output_ref(o));
-    g_mutex_unlock(&self->lock);
 
     if (has_video) {
         o->vtee_pad = gst_element_request_pad_simple(vtee, "src_%u");
@@ -574,6 +580,19 @@ static Output* output_start(GstZumziLiveSink* self, OutputKind kind, const gchar
         gst_object_unref(qsink);
     }
     GST_INFO_OBJECT(self, "%s output to %s", kind_names[kind], location);
+    if (!g_atomic_int_compare_and_exchange(&o->state, OUTPUT_STARTING, OUTPUT_RUNNING)) {
+        /* it failed while starting (its tee pads drop everything): tell,
+         * and take it away as handle_message does for a running one */
+        g_mutex_lock(&self->lock);
+        gchar* why = g_strdup(o->start_error ? o->start_error : "failed");
+        g_mutex_unlock(&self->lock);
+        GST_WARNING_OBJECT(self, "the %s output to %s failed as it started: %s", kind_names[kind],
+                           location, why);
+        post_status(self, o, "error", why);
+        g_free(why);
+        gst_element_call_async(GST_ELEMENT(self), output_remove_async, output_ref(o),
+                               output_unref);
+    }
     gst_clear_object(&vtee);
     gst_clear_object(&atee);
     g_free(hls_location);
@@ -1041,7 +1060,13 @@ static void gst_zumzi_live_sink_handle_message(GstBin* bin, GstMessage* message)
             gst_message_parse_error(message, &error, &debug);
             gint was = g_atomic_int_get(&o->state);
             g_atomic_int_set(&o->state, OUTPUT_FAILED);
-            if (was != OUTPUT_FAILED) {
+            if (was == OUTPUT_STARTING) {
+                /* output_start tells once the output is built */
+                g_mutex_lock(&self->lock);
+                if (!o->start_error)
+                    o->start_error = g_strdup(error->message);
+                g_mutex_unlock(&self->lock);
+            } else if (was != OUTPUT_FAILED) {
                 GST_WARNING_OBJECT(self, "the %s output to %s failed: %s", kind_names[o->kind],
                                    o->location, error->message);
                 post_status(self, o, "error", error->message);
