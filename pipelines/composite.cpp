@@ -139,6 +139,8 @@ void remove_elements(GstBin* bin, const std::vector<std::shared_ptr<GstElement>>
 }  // namespace
 
 const char* const kCompositeParticipant = "composite";
+const char* const kCompositeVideoCodec = "VP8";
+const char* const kCompositeAudioCodec = "OPUS";
 
 const char* to_string(OutputKind kind)
 {
@@ -624,9 +626,9 @@ bool Composite::add_webrtc()
     }
     webrtc_ = sink;
     const std::string prefix = std::string(kCompositeParticipant) + "-";
-    TrackInfo video{prefix + "video", kCompositeParticipant, TrackKind::Video, "VP8", "video",
+    TrackInfo video{prefix + "video", kCompositeParticipant, TrackKind::Video, kCompositeVideoCodec, "video",
                     "",               "composite",           video_ssrc,       kVideoPayload};
-    TrackInfo audio{prefix + "audio", kCompositeParticipant, TrackKind::Audio, "OPUS", "audio",
+    TrackInfo audio{prefix + "audio", kCompositeParticipant, TrackKind::Audio, kCompositeAudioCodec, "audio",
                     "",               "composite",           audio_ssrc,       kAudioPayload};
     tracks_.push_back(std::make_shared<Track>(ctx_, bin_.get(), vtee,
                                               std::make_shared<KeyframeGate>(), video));

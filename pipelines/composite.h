@@ -48,6 +48,10 @@ namespace zumzi::media {
 // WebRTC), never a real participant's. Their track ids are
 // "composite-video" and "composite-audio".
 extern const char* const kCompositeParticipant;
+// What the composite's WebRTC tracks carry (encoding-names): a WHEP player
+// must accept one of them.
+extern const char* const kCompositeVideoCodec;  // "VP8"
+extern const char* const kCompositeAudioCodec;  // "OPUS"
 
 enum class OutputKind { Hls, Rtmp, Record };
 const char* to_string(OutputKind kind);  // "hls", "rtmp", "record"

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "composite.h"
 #include "room.h"
 
 GST_DEBUG_CATEGORY_STATIC(zumzi_participant_debug);
@@ -1160,14 +1161,33 @@ bool only_receives(const GstSDPMessage* sdp)
 
 }  // namespace
 
-Participant::ViewOffer Participant::check_view_offer(const std::string& sdp)
+Participant::ViewOffer Participant::check_composite_offer(const std::string& sdp)
 {
     GstWebRTCSessionDescription* desc = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
     if (!desc)
         return ViewOffer::BadSdp;
-    const bool receives = only_receives(desc->sdp);
+    ViewOffer result = ViewOffer::NotRecvOnly;
+    if (only_receives(desc->sdp)) {
+        result = ViewOffer::NothingToPlay;
+        TrackInfo video, audio;
+        video.kind = TrackKind::Video;
+        video.codec = kCompositeVideoCodec;
+        audio.kind = TrackKind::Audio;
+        audio.codec = kCompositeAudioCodec;
+        for (guint i = 0; i < gst_sdp_message_medias_len(desc->sdp); i++) {
+            const GstSDPMedia* media = gst_sdp_message_get_media(desc->sdp, i);
+            const gchar* kind = gst_sdp_media_get_media(media);
+            const TrackInfo& wanted = g_strcmp0(kind, "video") == 0 ? video : audio;
+            CapsPtr prefs;
+            if ((g_strcmp0(kind, "video") == 0 || g_strcmp0(kind, "audio") == 0) &&
+                !has_attribute(media, "inactive") && offer_payload(media, wanted, prefs) >= 0) {
+                result = ViewOffer::Accepted;
+                break;
+            }
+        }
+    }
     gst_webrtc_session_description_free(desc);
-    return receives ? ViewOffer::Accepted : ViewOffer::NotRecvOnly;
+    return result;
 }
 
 Participant::ViewOffer Participant::view_offer(const std::string& sdp,

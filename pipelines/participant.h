@@ -92,10 +92,11 @@ public:
     // at most 5 s). BadSdp / NotRecvOnly / NothingToPlay: nothing changed.
     ViewOffer view_offer(const std::string& sdp, const std::string& from_participant,
                          AnswerCallback done);
-    // The checks view_offer() makes of the SDP alone (BadSdp, NotRecvOnly,
-    // else Accepted), for a caller that wants them before it prepares
-    // anything (a WHEP player of the composite).
-    static ViewOffer check_view_offer(const std::string& sdp);
+    // The checks view_offer() makes of a WHEP offer for the composite from
+    // the SDP alone, for a caller that wants them before it builds anything:
+    // BadSdp, NotRecvOnly, NothingToPlay (no m-line lists the composite's
+    // video or audio codec), else Accepted.
+    static ViewOffer check_composite_offer(const std::string& sdp);
     // Track ids a view_offer() linked (WHEP), in m-line order; "" for an
     // m-line whose track went away and that has none now.
     std::vector<std::string> viewed_tracks() const;

@@ -109,13 +109,16 @@ Reply WhipService::start(Request& req, bool publish, bool composite)
     if (composite) {
         if (!media_.find(room->id))
             fail(409, "ROOMIDLE", "nobody is in the room: there is no live picture to play");
-        switch (media::Participant::check_view_offer(sdp)) {
+        switch (media::Participant::check_composite_offer(sdp)) {
             case media::Participant::ViewOffer::BadSdp:
                 fail(400, "BADREQUEST", "the body is not a valid SDP offer");
             case media::Participant::ViewOffer::NotRecvOnly:
                 fail(400, "BADREQUEST",
                      "a WHEP offer only receives: every audio and video m-line must be "
                      "a=recvonly");
+            case media::Participant::ViewOffer::NothingToPlay:
+                fail(400, "BADREQUEST",
+                     "the live picture is VP8 video and Opus audio: the offer lists neither");
             default:
                 break;
         }

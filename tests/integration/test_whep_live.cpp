@@ -480,6 +480,17 @@ TEST(WhepLive, ErrorsChangeNothing)
          at = sendrecv.find("a=recvonly\r\n", at))
         sendrecv.replace(at, 12, "a=sendrecv\r\n");
     CHECK_ERROR(post_sdp(*server, live_path(), sendrecv, room.viewer_pin), 400, "BADREQUEST");
+    // An offer that lists neither VP8 nor Opus cannot play the composite:
+    // refused before anything is built for it.
+    std::string other_codecs = offer;
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"VP8/90000", "H264/90000"},
+                                   {"OPUS/48000/2", "PCMU/8000"}}) {
+        const size_t at = other_codecs.find(from);
+        CHECK_TRUE(at != std::string::npos);
+        other_codecs.replace(at, from.size(), to);
+    }
+    CHECK_ERROR(post_sdp(*server, live_path(), other_codecs, room.viewer_pin), 400,
+                "BADREQUEST");
     CHECK_ERROR(server->del(live_path() + "/nosuchsession"), 404, "NOTFOUND");
     CHECK_ERROR(server->del("/whep/" + room.id + "/nosuchsession"), 404, "NOTFOUND");
 
