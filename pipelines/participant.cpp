@@ -10,6 +10,7 @@
 
 #include "composite.h"
 #include "room.h"
+#include "send_path.h"
 
 GST_DEBUG_CATEGORY_STATIC(zumzi_participant_debug);
 #define GST_CAT_DEFAULT zumzi_participant_debug
@@ -727,6 +728,7 @@ Participant::Participant(std::string id, std::weak_ptr<Room> room, GMainContext*
     GstElement* sub = gst_element_factory_make("webrtcbin", nullptr);
     subscribe_.reset(GST_ELEMENT(gst_object_ref_sink(sub)));
     configure_webrtcbin(subscribe_.get(), config_);
+    drop_rtx_sender(subscribe_.get());
 }
 
 Participant::~Participant()

@@ -2,6 +2,8 @@
 
 #include <gst/rtp/rtp.h>
 
+#include "send_path.h"
+
 GST_DEBUG_CATEGORY_STATIC(zumzi_track_debug);
 #define GST_CAT_DEFAULT zumzi_track_debug
 
@@ -210,8 +212,12 @@ void Track::remove_subscription(const std::string& subscriber_id, bool /*flush_p
 void Track::open_subscription(const std::string& subscriber_id)
 {
     auto it = subscriptions_.find(subscriber_id);
-    if (it != subscriptions_.end())
-        it->second.gate->open.store(true);
+    if (it == subscriptions_.end())
+        return;
+    // Negotiated, and nothing flows yet: webrtcbin has linked the pad.
+    if (!it->second.gate->open.load())
+        shorten_send_path(it->second.sinkpad.get());
+    it->second.gate->open.store(true);
 }
 
 void Track::set_paused(const std::string& subscriber_id, bool paused)

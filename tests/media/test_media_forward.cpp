@@ -2,7 +2,10 @@
 // and audio, and a subscriber joining later still decodes (the engine's
 // keyframe request reaches the publisher: the bots' encoders never make
 // keyframes on their own).
+#include <gst/gst.h>
+
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "media_bot.h"
@@ -230,6 +233,71 @@ TEST(MediaForward, PublishAnswersStartVideoAtTheRoomsPresetBitrate)
     // An unknown preset changes nothing.
     CHECK_FALSE(registry->find("rb")->set_preset("8k"));
     CHECK_EQUAL(2000u, registry->find("rb")->video_start_kbps());
+    CHECK_EQUAL(0, alice->errors() + bob->errors());
+    alice->leave();
+    bob->leave();
+}
+
+namespace {
+
+// Elements made by `factory` anywhere inside `bin`.
+int count_made_by(GstElement* bin, const char* factory)
+{
+    int n = 0;
+    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        GstElementFactory* f = gst_element_get_factory(GST_ELEMENT(g_value_get_object(&item)));
+        if (f && g_str_equal(GST_OBJECT_NAME(f), factory))
+            n++;
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return n;
+}
+
+// What each sink pad of a webrtcbin feeds, by factory name.
+std::vector<std::string> sink_targets(GstElement* webrtc)
+{
+    std::vector<std::string> targets;
+    GstIterator* it = gst_element_iterate_sink_pads(webrtc);
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        GstPad* target = gst_ghost_pad_get_target(GST_GHOST_PAD(g_value_get_object(&item)));
+        GstElement* parent = target ? gst_pad_get_parent_element(target) : nullptr;
+        GstElementFactory* f = parent ? gst_element_get_factory(parent) : nullptr;
+        targets.push_back(f ? GST_OBJECT_NAME(f) : "");
+        if (parent)
+            gst_object_unref(parent);
+        if (target)
+            gst_object_unref(target);
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return targets;
+}
+
+}  // namespace
+
+// A subscriber's send path carries no RTX sender and skips webrtcbin's
+// clocksync and idle FEC encoder bin (send_path.h); the media above came
+// that way (the path is shortened before the first packet goes).
+TEST(MediaForward, SubscribeSessionsSendWithoutIdleElements)
+{
+    auto alice = Bot::create(*registry, "room1", "alice");
+    auto bob = Bot::create(*registry, "room1", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() {
+        return bob->video_frames_from("alice") >= 10 && bob->audio_buffers_from("alice") >= 10;
+    }));
+    GstElement* webrtc = bob->participant()->subscribe_webrtcbin();
+    const std::vector<std::string> targets = sink_targets(webrtc);
+    CHECK_EQUAL(2u, targets.size());
+    for (const auto& target : targets)
+        STRCMP_EQUAL("rtpfunnel", target.c_str());
+    CHECK_EQUAL(0, count_made_by(webrtc, "rtprtxsend"));
     CHECK_EQUAL(0, alice->errors() + bob->errors());
     alice->leave();
     bob->leave();
