@@ -49,7 +49,10 @@ export async function waitFor(what, probe, timeoutMs = 60000, everyMs = 250) {
 
 // zumzi-server on port 0 (it prints the port it got), ICE on 127.0.0.1.
 // `kill()` stops it and `restart()` starts it again on the same port with
-// the same data (clients see the server go away and come back).
+// the same data (clients see the server go away and come back). Its log is
+// <logDir>/zumzi-server-<suite>.log, the suite named after the test file
+// (conference.test.mjs: zumzi-server-conference.log), so that suites run
+// one after the other keep their own logs.
 export async function startServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zumzi-browser-'));
   const config = path.join(dir, 'zumzi.ini');
@@ -60,7 +63,8 @@ export async function startServer() {
     `[server]\nweb_dir = ${path.join(sourceRoot, 'web')}\nvendor_dir = ${path.join(sourceRoot, 'node_modules')}\n` +
       '[media]\nhost_addresses = 127.0.0.1\n',
   );
-  const logFile = fs.createWriteStream(path.join(logDir, 'zumzi-server.log'));
+  const suite = path.basename(process.argv[1] || 'browser').replace(/(\.test)?\.m?js$/, '');
+  const logFile = fs.createWriteStream(path.join(logDir, `zumzi-server-${suite}.log`));
   let child = null;
   let port = '0';
   async function launch() {
