@@ -415,6 +415,10 @@ class Call {
     on(r, 'error', (e) => console.warn('zumzi room error', e.detail.error));
     on(r, 'left', (e) => this.finish(e.detail.reason === 'left' ? 'left' : e.detail.reason));
 
+    // A device the browser ended (unplugged...): its control goes off.
+    this.media.onended = (kind, track) => this.deviceEnded(kind, track);
+    this.cleanups.push(() => { this.media.onended = null; });
+
     on(document, 'keydown', (e) => this.onKey(e));
     on(document, 'fullscreenchange', () => this.paintControls());
     this.wasLocked = !!this.room.info?.locked;
@@ -578,6 +582,25 @@ class Call {
       await this.room.replaceTrack('camera', null);
     }
     this.media.stopCamera();
+  }
+
+  // The browser ended our camera or microphone track: the camera goes
+  // off, the microphone is muted, for everyone; the control turns it on
+  // again with the device opened anew.
+  deviceEnded(kind, track) {
+    if (kind === 'camera') {
+      return this.afterBusy('cam', 'camera-ended', async () => {
+        if (!this.camOn || this.media.camera !== track) return;
+        toast('Your camera stopped', 'error');
+        await this.cameraOff(false);
+      });
+    }
+    return this.afterBusy('mic', 'mic-ended', async () => {
+      if (!this.micOn || this.media.mic !== track) return;
+      toast('Your microphone stopped', 'error');
+      this.micOn = false;
+      await this.room.muteTrack('mic');
+    });
   }
 
   shareScreen() {

@@ -48,6 +48,7 @@ export class LocalMedia {
     this.micId = '';
     this.speakerId = '';
     this.resolution = resolution;
+    this.onended = null; // (kind 'camera' | 'mic', track): see _watchEnd
   }
 
   static get canChooseSpeaker() {
@@ -149,6 +150,15 @@ export class LocalMedia {
     this.stopMic();
   }
 
+  // The browser ended `track` (device unplugged, taken by the system, its
+  // permission revoked): onended(kind, track) while it is still ours.
+  // stop() here fires no 'ended'.
+  _watchEnd(track, kind) {
+    track.addEventListener('ended', () => {
+      if (this[kind] === track) this.onended?.(kind, track);
+    }, { once: true });
+  }
+
   // Changes the capture size of the running camera. applyConstraints where
   // the device takes it; otherwise the camera is opened again. Resolves
   // with the camera track now running (a new one if reopened), or null.
@@ -170,6 +180,7 @@ export class LocalMedia {
     if (this.camera && this.camera !== track) this.camera.stop();
     this.camera = track;
     if (track) {
+      this._watchEnd(track, 'camera');
       // Keep the device the browser picked, so a reopen (resolution) gets it.
       const id = track.getSettings().deviceId;
       if (id) this.cameraId = id;
@@ -180,6 +191,7 @@ export class LocalMedia {
   _setMic(track) {
     if (this.mic && this.mic !== track) this.mic.stop();
     this.mic = track;
+    if (track) this._watchEnd(track, 'mic');
     const id = track?.getSettings().deviceId;
     if (id) this.micId = id;
   }
