@@ -309,7 +309,7 @@ class Call {
     this.peopleBtn = b('people', 'people', () => this.side.toggle('people'));
     this.peopleBtn.append(this.peopleBadge);
     this.chatBadge = h('span', { class: 'badge', hidden: true });
-    this.chatBtn = b('chat', 'chat', () => this.side.toggle(this.side.lastChat || 'chat:room'));
+    this.chatBtn = b('chat', 'chat', () => this.side.toggle(this.chatToShow()));
     this.chatBtn.append(this.chatBadge);
     this.inviteBtn = b('invite', 'link', () => this.invite());
     this.statsBtn = b('stats', 'stats', () => this.statsPop.toggle());
@@ -418,6 +418,9 @@ class Call {
     // A device the browser ended (unplugged...): its control goes off.
     this.media.onended = (kind, track) => this.deviceEnded(kind, track);
     this.cleanups.push(() => { this.media.onended = null; });
+    // A 1-1 message to us from someone with no tab open: a tab for it
+    // (its unread count on the chat button), so it shows in the call.
+    if (this.session.chat) on(this.session.chat, 'message', (e) => this.onDirectMessage(e.detail.message));
 
     on(document, 'keydown', (e) => this.onKey(e));
     on(document, 'fullscreenchange', () => this.paintControls());
@@ -906,6 +909,24 @@ class Call {
     }
     this.side.select(id);
     this.side.show(true);
+  }
+
+  // The chat tab the chat button opens: one with unread messages, else the
+  // last one shown, else the room's.
+  chatToShow() {
+    const unread = [...this.side.tabs.values()].find((t) => t.chat && t.unread > 0);
+    return unread?.id || this.side.lastChat || 'chat:room';
+  }
+
+  onDirectMessage(m) {
+    const me = this.session.user?.id || this.client.user?.id;
+    if (!m?.conversation?.startsWith('dm:') || !me || m.sender === me) return;
+    const id = `chat:${m.sender}`;
+    if (this.side.tabs.has(id)) return; // its chat view has it
+    const p = [...this.room.participants.values()].find((x) => x.user_id === m.sender);
+    const name = p?.name || this.session.nameOf?.(m.sender) || 'Someone';
+    this.side.add(id, name, { closable: true, chat: { conversation: m.conversation, user: { id: m.sender, name }, title: name } });
+    toast(`New message from ${name}`);
   }
 
   paintPeople() {
