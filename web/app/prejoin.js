@@ -31,6 +31,11 @@ export async function prejoin(container, { session, pin, media, restJoin, saveNa
     error = e;
   }
   while (!room) {
+    if (error?.code === 'REMOVED') {
+      await message(root, 'You were removed from this room',
+        'A moderator removed you from this room. You can join again once a moderator lets you back in.', signal);
+      return null;
+    }
     if (error?.code === 'NOTFOUND' || !(error?.code in PIN_ERRORS || error?.code === 'BADREQUEST')) {
       await message(root, 'Cannot join', error?.code === 'NOTFOUND' ? 'There is no such room.' :
         `Cannot join this room: ${error?.message || error}`, signal);
