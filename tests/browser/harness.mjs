@@ -164,8 +164,9 @@ const chromiumArgs = [
 // microphones) it has, 1 by default. Chromium's fake cameras differ:
 // fake_device_0 gives I420, fake_device_1 Y16 (a depth camera: a <video>
 // shows it, an RTCRtpSender encodes none of its frames), fake_device_2
-// MJPEG.
-export async function openBrowser(server, name, pathname = '/', { viewport = { width: 1000, height: 480 }, devices = 1 } = {}) {
+// MJPEG. `init`: a function run in the page before its own scripts (on
+// every load), for hooks such as recording the sounds it plays.
+export async function openBrowser(server, name, pathname = '/', { viewport = { width: 1000, height: 480 }, devices = 1, init = null } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `zumzi-chromium-${name}-`));
   const fake = '--use-fake-device-for-media-stream';
   const context = await chromium.launchPersistentContext(profile, {
@@ -180,6 +181,7 @@ export async function openBrowser(server, name, pathname = '/', { viewport = { w
   const consoleLog = fs.createWriteStream(path.join(logDir, `${name}.console.log`));
   page.on('console', (m) => consoleLog.write(`${m.type()}: ${m.text()}\n`));
   page.on('pageerror', (e) => consoleLog.write(`pageerror: ${e.message}\n`));
+  if (init) await page.addInitScript(init);
   await page.goto(`${server.url}${pathname}`);
   return {
     name,
@@ -235,10 +237,13 @@ export async function waitForAudio(peer, timeoutMs = 90000) {
   }, timeoutMs);
 }
 
-// Runs the zumzi-bot CLI; resolves with its JSON report.
+// Runs the zumzi-bot CLI; resolves with its JSON report. The promise's
+// `stop()` ends the bots before their --duration (SIGINT: they report and
+// leave).
 export function runBot(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(botBinary, [...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let child;
+  const done = new Promise((resolve, reject) => {
+    child = spawn(botBinary, [...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -253,4 +258,9 @@ export function runBot(args) {
       }
     });
   });
+  done.stop = () => {
+    if (child.exitCode === null) child.kill('SIGINT');
+    return done;
+  };
+  return done;
 }
