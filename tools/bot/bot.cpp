@@ -1475,13 +1475,10 @@ void Bot::set_connection_state(const std::string& session, const std::string& st
     log("%s session %s", session.c_str(), state.c_str());
 }
 
-void Bot::start_http()
+// An HTTP session on the bot's own main context (its callbacks run there),
+// without proxies (127.0.0.1 only), and the join clock started.
+void Bot::open_http_session()
 {
-    if (options_.url.empty()) {
-        error(std::string("no ") + to_string(options_.mode) + " URL");
-        state_ = BotState::Failed;
-        return;
-    }
     g_main_context_push_thread_default(ctx_.get());
     http_.reset(soup_session_new());
     soup_session_set_proxy_resolver(http_.get(), nullptr);
@@ -1489,6 +1486,16 @@ void Bot::start_http()
     cancel_.reset(g_cancellable_new());
     state_ = BotState::Joining;
     join_us_ = g_get_monotonic_time();
+}
+
+void Bot::start_http()
+{
+    if (options_.url.empty()) {
+        error(std::string("no ") + to_string(options_.mode) + " URL");
+        state_ = BotState::Failed;
+        return;
+    }
+    open_http_session();
     if (options_.mode == BotMode::Whip) {
         add_camera_and_mic();
         if (sources_.empty()) {

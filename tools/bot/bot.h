@@ -277,6 +277,7 @@ private:
     void stop_pipeline();
 
     // WHIP/WHEP (http.cpp-like part of bot.cpp).
+    void open_http_session();
     void start_http();
     void offer_over_http(GstElement* webrtc);
     void post_when_gathered(GstElement* webrtc, unsigned round);

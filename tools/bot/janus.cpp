@@ -181,13 +181,7 @@ void Bot::start_janus()
         janus_failed("Janus: the URL, the room and (subscriber) the feed are needed");
         return;
     }
-    g_main_context_push_thread_default(ctx_.get());
-    http_.reset(soup_session_new());
-    soup_session_set_proxy_resolver(http_.get(), nullptr);
-    g_main_context_pop_thread_default(ctx_.get());
-    cancel_.reset(g_cancellable_new());
-    state_ = BotState::Joining;
-    join_us_ = g_get_monotonic_time();
+    open_http_session();
     janus_post("", json::object({{"janus", json::str("create")}, {"transaction", json::str(transaction())}}),
                [this](JsonObject* reply) {
                    session_id_ = id_text(json::get_obj(reply, "data"), "id");
