@@ -214,6 +214,14 @@ test('(2) a removed member is kept out until the moderator lets them back in', {
   assert.equal(await bob.page.getByRole('button', { name: 'Join', exact: true }).count(), 0);
   await shot(bob, '2-bob-refused');
 
+  // Ann reloads and joins again: Bob is still listed as removed (from the
+  // server's list of removals, not only from what this page saw).
+  await ann.page.reload();
+  await prejoinShown(ann);
+  await join(ann, { displayName: 'Ann' });
+  await ann.page.getByRole('button', { name: /^Participants/ }).click();
+  await ann.page.getByRole('button', { name: 'Let Bob join again' }).waitFor();
+
   // Ann lets him back in from her participant list.
   await ann.page.getByRole('button', { name: 'Let Bob join again' }).click();
   await waitFor('Bob to leave Ann\'s removed list', async () =>

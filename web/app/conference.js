@@ -237,9 +237,10 @@ class Call {
     this.countEl = h('span', { class: 'conf-count dim' });
     this.timerEl = h('span', { class: 'conf-timer dim', 'aria-label': 'Call duration' }, '0:00');
     this.viewerChip = h('span', { class: 'chip viewer-chip' }, 'View only');
+    this.api = this.session.api || new Api({ token: this.session.token });
     this.live = new LiveControl({
       room: this.room, roomId: this.roomId,
-      api: this.session.api || new Api({ token: this.session.token }),
+      api: this.api,
       viewerPin: () => this.viewerPin(),
     });
     const header = h('header', { class: 'conf-header' },
@@ -414,6 +415,10 @@ class Call {
     on(r, 'livestatus', (e) => this.live.onStatus(e.detail));
     on(r, 'error', (e) => console.warn('zumzi room error', e.detail.error));
     on(r, 'left', (e) => this.finish(e.detail.reason === 'left' ? 'left' : e.detail.reason));
+
+    // Members removed before this call (or before a reload): a moderator
+    // can let them back in from the list too.
+    if (this.canModerate) this.loadRemoved();
 
     // A device the browser ended (unplugged...): its control goes off.
     this.media.onended = (kind, track) => this.deviceEnded(kind, track);
@@ -909,6 +914,19 @@ class Call {
     }
     this.side.select(id);
     this.side.show(true);
+  }
+
+  // The room's removed members (REST `GET /rooms/{id}/bans`) join those
+  // removed during this call.
+  async loadRemoved() {
+    try {
+      const bans = await this.api.listBans(this.roomId);
+      for (const b of bans)
+        if (!this.removed.has(b.user_id)) this.removed.set(b.user_id, b.name || 'Someone');
+      this.refresh();
+    } catch (e) {
+      console.warn('zumzi: could not list the removed members', e);
+    }
   }
 
   // The chat tab the chat button opens: one with unread messages, else the
