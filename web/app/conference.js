@@ -1008,7 +1008,7 @@ class Call {
         h('p', { class: 'dim' }, l.what, l.pin ? ` PIN ${l.pin}.` : ''),
         h('div', { class: 'row nowrap' },
           h('input', { id, readonly: true, value: url, onfocus: (e) => e.target.select() }),
-          h('button', { type: 'button', 'aria-label': `Copy the ${l.title.toLowerCase()}`, title: `Copy the ${l.title.toLowerCase()}`, onclick: () => copyText(url) },
+          h('button', { type: 'button', 'aria-label': `Copy the ${l.title.toLowerCase()}`, title: `Copy the ${l.title.toLowerCase()}`, onclick: () => copyText(url, l.title) },
             icon('copy', 16), 'Copy')));
     });
     await dialog('Invite people', h('div', { class: 'invite' }, rows), [{ label: 'Close', value: true, class: 'primary' }]);

@@ -125,7 +125,7 @@ export class LiveControl {
       h('div', { class: 'row nowrap' }, this.viewerLink,
         h('button', {
           type: 'button', 'aria-label': 'Copy the viewer link', title: 'Copy the viewer link',
-          onclick: () => copyText(this.viewerLink.value),
+          onclick: () => copyText(this.viewerLink.value, 'Viewer link'),
         }, icon('copy', 16), 'Copy')),
       this.viewerNote);
     this.hls = section('hls', 'HLS stream',

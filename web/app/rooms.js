@@ -141,11 +141,12 @@ export function renderRooms(container, { session, signal, navigate }) {
         h('div', { class: 'pin-label' }, label),
         h('div', { class: 'pin-value' },
           h('code', { class: 'pin', 'aria-label': `${label}: ${pin.split('').join(' ')}` }, pin),
-          h('button', { type: 'button', class: 'small', onclick: () => copyText(pin), 'aria-label': `Copy ${label}` },
+          h('button', { type: 'button', class: 'small', onclick: () => copyText(pin, label), 'aria-label': `Copy ${label}` },
             'Copy PIN')),
         h('div', { class: 'pin-link' },
           h('a', { href: link, class: 'invite-link' }, link),
-          h('button', { type: 'button', class: 'small', onclick: () => copyText(link),
+          h('button', { type: 'button', class: 'small',
+            onclick: () => copyText(link, `${kind === 'viewer' ? 'Viewer' : 'Participant'} invite link`),
             'aria-label': `Copy ${kind} invite link` }, 'Copy link')));
     };
     return h('article', {

@@ -75,20 +75,29 @@ export async function confirmDialog(title, text, yes = 'OK') {
   return answer === true;
 }
 
-// Copies `text` to the clipboard; falls back to a selection copy where the
-// Clipboard API is not allowed (insecure origins).
-export async function copyText(text) {
+// Copies `text` to the clipboard and says so in a toast naming `what`
+// ("Viewer PIN"); falls back to a selection copy where the Clipboard API
+// is not allowed (insecure origins). Resolves true when it was copied.
+export async function copyText(text, what = '') {
+  let copied = false;
   try {
     await navigator.clipboard.writeText(text);
+    copied = true;
   } catch {
     const area = h('textarea', { style: { position: 'fixed', opacity: '0' } });
     area.value = text;
     document.body.append(area);
     area.select();
-    document.execCommand('copy');
+    try {
+      copied = document.execCommand('copy');
+    } catch {
+      copied = false;
+    }
     area.remove();
   }
-  toast('Copied');
+  if (copied) toast(what ? `${what} copied` : 'Copied');
+  else toast(`Could not copy${what ? ` the ${what.toLowerCase()}` : ''}: select it and copy it yourself.`, 'error', 6000);
+  return copied;
 }
 
 // "3 min ago", "14:05", "Mon 14:05", "12 Mar".
