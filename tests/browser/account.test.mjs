@@ -79,9 +79,10 @@ async function signIn(page, address, name, code = '123456') {
 }
 
 // The login codes the server delivered to `address` so far, oldest first
-// (LogCodeDelivery writes them to its log, which the harness keeps).
+// (LogCodeDelivery writes them to its log, which the harness keeps at
+// server.logPath).
 function deliveredCodes(address) {
-  const log = fs.readFileSync(path.join(logDir, 'zumzi-server.log'), 'utf8');
+  const log = fs.readFileSync(server.logPath, 'utf8');
   const re = /login code for (\S+) \(app [^)]*\): (\d{6})/g;
   const codes = [];
   for (let m; (m = re.exec(log));) if (m[1] === address) codes.push(m[2]);

@@ -64,7 +64,8 @@ export async function startServer() {
       '[media]\nhost_addresses = 127.0.0.1\n',
   );
   const suite = path.basename(process.argv[1] || 'browser').replace(/(\.test)?\.m?js$/, '');
-  const logFile = fs.createWriteStream(path.join(logDir, `zumzi-server-${suite}.log`));
+  const logPath = path.join(logDir, `zumzi-server-${suite}.log`);
+  const logFile = fs.createWriteStream(logPath);
   let child = null;
   let port = '0';
   async function launch() {
@@ -103,6 +104,7 @@ export async function startServer() {
   return {
     url,
     dir,
+    logPath,
     kill,
     async restart() {
       await kill();
