@@ -3,6 +3,7 @@
 // user sees it (each test saves screenshots to the log directory):
 //   (1) notifications: "joined" with a join chime that really plays,
 //       "started sharing", "left" with its chime;
+//       at most three notices show at once, a repeat is not shown twice;
 //   (2) a removed member is kept out (their rejoin is refused with a clear
 //       message) until the moderator lets them back in from the
 //       participant list; then they join again;
@@ -180,6 +181,16 @@ test('(1) joined, started sharing and left are notified; joining and leaving chi
     return s.length === 2 && s[1].ended ? s : { ok: false, s };
   });
   assert.deepEqual((await tiles(ann)).map((x) => x.participant), [ann.pid]);
+
+  // Notices do not pile up over the call (ten people joining at once):
+  // at most three show, the newest, and a repeat of one still shown is
+  // not shown twice.
+  const showing = await ann.page.evaluate(async () => {
+    const { toast } = await import('/app/ui.js');
+    for (const n of [1, 2, 3, 4, 5, 5]) toast(`Notice ${n}`);
+    return [...document.querySelectorAll('#toasts .toast')].map((x) => x.textContent);
+  });
+  assert.deepEqual(showing, ['Notice 3', 'Notice 4', 'Notice 5']);
 });
 
 test('(2) a removed member is kept out until the moderator lets them back in', { timeout: TEST_TIMEOUT }, async () => {

@@ -33,17 +33,29 @@ export function setChildren(el, ...children) {
   return el;
 }
 
+// At most this many notices at once: when more come (ten people joining
+// together), the oldest go early instead of piling up over the page.
+const MAX_TOASTS = 3;
+
 // A short notice at the bottom of the page (role=status, read by screen
-// readers); kind: 'info' | 'error'.
+// readers); kind: 'info' | 'error'. The same notice while it is still
+// shown is not repeated: the one shown stays `ms` longer.
 export function toast(text, kind = 'info', ms = 4000) {
   let box = document.getElementById('toasts');
   if (!box) {
     box = h('div', { id: 'toasts', role: 'status', 'aria-live': 'polite' });
     document.body.append(box);
   }
-  const item = h('div', { class: `toast toast-${kind}` }, text);
-  box.append(item);
-  setTimeout(() => item.remove(), ms);
+  const className = `toast toast-${kind}`;
+  let item = [...box.children].find((t) => t.textContent === text && t.className === className);
+  if (item) {
+    clearTimeout(item.timer);
+  } else {
+    item = h('div', { class: className }, text);
+    box.append(item);
+    while (box.children.length > MAX_TOASTS) box.firstElementChild.remove();
+  }
+  item.timer = setTimeout(() => item.remove(), ms);
   return item;
 }
 
