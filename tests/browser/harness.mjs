@@ -31,6 +31,10 @@ export const logDir =
   process.env.ZUMZI_TEST_LOG_DIR || path.join(buildRoot, 'meson-logs', 'browser');
 fs.mkdirSync(logDir, { recursive: true });
 
+// The suite: the test file's name (conference.test.mjs: conference); the
+// server's and the bots' logs are named after it.
+const suite = path.basename(process.argv[1] || 'browser').replace(/(\.test)?\.m?js$/, '');
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Polls `probe` (async; a truthy result ends the wait) until `timeoutMs`;
@@ -63,7 +67,6 @@ export async function startServer() {
     `[server]\nweb_dir = ${path.join(sourceRoot, 'web')}\nvendor_dir = ${path.join(sourceRoot, 'node_modules')}\n` +
       '[media]\nhost_addresses = 127.0.0.1\n',
   );
-  const suite = path.basename(process.argv[1] || 'browser').replace(/(\.test)?\.m?js$/, '');
   const logPath = path.join(logDir, `zumzi-server-${suite}.log`);
   const logFile = fs.createWriteStream(logPath);
   let child = null;
@@ -239,7 +242,8 @@ export async function waitForAudio(peer, timeoutMs = 90000) {
   }, timeoutMs);
 }
 
-// Runs the zumzi-bot CLI; resolves with its JSON report. The promise's
+// Runs the zumzi-bot CLI; resolves with its JSON report. Each run's
+// output is appended to <logDir>/zumzi-bot-<suite>.log. The promise's
 // `stop()` ends the bots before their --duration (SIGINT: they report and
 // leave).
 export function runBot(args) {
@@ -252,7 +256,8 @@ export function runBot(args) {
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('exit', (code) => {
-      fs.writeFileSync(path.join(logDir, 'zumzi-bot.log'), `exit ${code}\n${out}\n${err}`);
+      fs.appendFileSync(path.join(logDir, `zumzi-bot-${suite}.log`),
+        `== zumzi-bot ${args.join(' ')}: exit ${code}\n${out}\n${err}\n`);
       try {
         resolve({ code, report: JSON.parse(out), stderr: err });
       } catch {
