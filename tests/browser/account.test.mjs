@@ -16,8 +16,9 @@
 //   - messenger: scrolling up pages through a long history in order, once
 //     each; an attachment downloads with the bytes uploaded;
 //   - every button of the sign-in, rooms, pre-join, call and messenger pages
-//     has an accessible name; signing in and joining a room work with the
-//     keyboard alone, each focus stop visibly marked.
+//     has an accessible name and all their text meets WCAG AA contrast;
+//     signing in and joining a room work with the keyboard alone, each
+//     focus stop visibly marked.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -138,9 +139,58 @@ async function axButtons(page) {
   }
 }
 
-// Asserts every button shown has an accessible name; `atLeast`: how many
-// buttons the page shows at the least (so that an empty tree fails).
-async function assertButtonsNamed(t, page, what, atLeast) {
+// The text shown whose contrast with what is behind it (the backgrounds of
+// its element and its ancestors, composited) is under WCAG AA: 4.5:1, or
+// 3:1 for large text (24 px, or 18.66 px bold). Disabled buttons are
+// exempt, as in WCAG. ['tag.class "text" ratio', ...]
+function lowContrastText(page) {
+  return page.evaluate(() => {
+    const rgba = (css) => {
+      const m = (css.match(/[\d.]+/g) || []).map(Number);
+      return { r: m[0] ?? 0, g: m[1] ?? 0, b: m[2] ?? 0, a: m.length > 3 ? m[3] : (m.length ? 1 : 0) };
+    };
+    const over = (top, under) => {
+      const mix = (k) => top[k] * top.a + under[k] * (1 - top.a);
+      return { r: mix('r'), g: mix('g'), b: mix('b'), a: 1 };
+    };
+    const linear = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    const luminance = (c) => 0.2126 * linear(c.r) + 0.7152 * linear(c.g) + 0.0722 * linear(c.b);
+    const behind = (el) => {
+      const chain = [];
+      for (let e = el; e; e = e.parentElement) chain.unshift(e);
+      let bg = { r: 255, g: 255, b: 255, a: 1 };
+      for (const e of chain) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c.a > 0) bg = over(c, bg);
+      }
+      return bg;
+    };
+    const low = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walker.nextNode());) {
+      const text = node.textContent.trim();
+      const el = node.parentElement;
+      if (!text || !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+      if (el.closest('button:disabled, [aria-disabled="true"]')) continue;
+      const box = el.getBoundingClientRect();
+      if (box.width <= 1 || box.height <= 1) continue; // for screen readers only (.sr-only)
+      const style = getComputedStyle(el);
+      const bg = behind(el);
+      const [hi, lo] = [luminance(over(rgba(style.color), bg)), luminance(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize);
+      const need = size >= 24 || (Number(style.fontWeight) >= 700 && size >= 18.66) ? 3 : 4.5;
+      if (ratio < need) low.push(`${el.localName}.${el.className} "${text.slice(0, 40)}" ${ratio.toFixed(2)}`);
+    }
+    return low;
+  });
+}
+
+// Asserts every button shown has an accessible name, and all text is
+// readable (lowContrastText); `atLeast`: how many buttons the page shows
+// at the least (so that an empty tree fails).
+async function assertAccessible(t, page, what, atLeast) {
+  assert.deepEqual(await lowContrastText(page), [], `${what}: text under WCAG AA contrast`);
   const buttons = await axButtons(page);
   const visible = await page.locator('button:visible:not([role])').count();
   t.diagnostic(`${what}: ${buttons.length} buttons: ${buttons.map((b) => JSON.stringify(b.name)).join(', ')}`);
@@ -234,7 +284,7 @@ test('rooms: the copy buttons of My rooms copy the PINs and invite links, and sa
     'Viewer invite link copied']);
   await page.locator('.toast', { hasText: 'Viewer invite link copied' }).waitFor();
   await ann.screenshot('account-rooms-copied');
-  await assertButtonsNamed(t, page, 'rooms page', 12);
+  await assertAccessible(t, page, 'rooms page', 12);
 });
 
 test('rooms: edit a room\'s name and preset, delete another; its invite link then finds no room', { timeout: TEST_TIMEOUT }, async () => {
@@ -364,7 +414,7 @@ test('join by room ID + PIN: a wrong PIN is refused; the pre-join Join button st
   const boxes = await page.evaluate(() => window.__joinBoxes);
   t.diagnostic(`Join button boxes: ${JSON.stringify(boxes)}`);
   assert.equal(boxes.length, 1, `the Join button moved while the devices loaded: ${JSON.stringify(boxes)}`);
-  await assertButtonsNamed(t, page, 'pre-join page', 4);
+  await assertAccessible(t, page, 'pre-join page', 4);
 
   // The second camera: previewed, then published.
   const second = await camera.locator('option').nth(1).getAttribute('value');
@@ -419,7 +469,7 @@ test('in the call, the invite dialog\'s copy buttons copy the links', { timeout:
   await ann.screenshot('account-call-invite-copied');
   await dialog.getByRole('button', { name: 'Close' }).click();
   await dialog.waitFor({ state: 'detached' });
-  await assertButtonsNamed(t, page, 'call page', 8);
+  await assertAccessible(t, page, 'call page', 8);
   await ann.screenshot('account-call');
 
   await closeBrowser('acct-bob');
@@ -494,7 +544,7 @@ test('messenger: scrolling up pages through a long history in order; an attachme
   const got = fs.readFileSync(await file.path());
   assert.equal(got.length, bytes.length);
   assert.ok(got.equals(bytes), 'the downloaded bytes differ from the uploaded ones');
-  await assertButtonsNamed(t, page, 'messenger page', 5);
+  await assertAccessible(t, page, 'messenger page', 5);
 });
 
 // Presses Tab until `match(focused element)` holds (at most `max` times).
@@ -524,11 +574,11 @@ async function tabTo(page, what, match, max = 40) {
   return stops;
 }
 
-test('keyboard only: sign in and join a room with Tab and Enter, focus always visible; buttons named', { timeout: TEST_TIMEOUT }, async (t) => {
+test('keyboard only: sign in and join a room with Tab and Enter, focus always visible; buttons named, text readable', { timeout: TEST_TIMEOUT }, async (t) => {
   const kim = await open('acct-kim', '/');
   const { page } = kim;
   await page.waitForURL(/\/signin$/);
-  await assertButtonsNamed(t, page, 'sign-in page', 1);
+  await assertAccessible(t, page, 'sign-in page', 1);
   const stops = [];
   stops.push(...await tabTo(page, 'the address field', (f) => f.label === 'E-mail or phone number'));
   await page.keyboard.type('kim@example.com');
@@ -537,7 +587,7 @@ test('keyboard only: sign in and join a room with Tab and Enter, focus always vi
   await page.keyboard.press('Enter');
   await page.getByLabel('6-digit code').waitFor();
   stops.push(...await tabTo(page, 'the code field', (f) => f.label === '6-digit code'));
-  await assertButtonsNamed(t, page, 'code page', 3);
+  await assertAccessible(t, page, 'code page', 3);
   await page.keyboard.type('123456');
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/rooms$/);
