@@ -1217,6 +1217,14 @@ static void gst_zumzi_mixer_init(GstZumziMixer* self)
      * every pad is inactive, as all are at start */
     g_object_set(self->compositor, "latency", self->latency, NULL);
     g_object_set(self->audiomixer, "latency", self->latency, NULL);
+    /* the output starts at the first buffer of any pad (the backgrounds'
+     * come at once), not at 0 on the clock: in 1.22 an aggregator that
+     * times out before its first buffer (a live source's first frame is
+     * due at the same deadline; a loaded machine loses that race) produces
+     * a frame at 0, and the first buffer then puts its position back to 0,
+     * so the next frame has timestamp 0 again */
+    gst_util_set_object_arg(G_OBJECT(self->compositor), "start-time-selection", "first");
+    gst_util_set_object_arg(G_OBJECT(self->audiomixer), "start-time-selection", "first");
     g_object_set(self->video_bg, "is-live", TRUE, NULL);
     gst_util_set_object_arg(G_OBJECT(self->video_bg), "pattern", "black");
     g_object_set(self->audio_bg, "is-live", TRUE, "samplesperbuffer", AUDIO_RATE / 100, NULL);

@@ -22,7 +22,22 @@ struct ObjectUnref {
             gst_object_unref(p);
     }
 };
-using ElementPtr = std::unique_ptr<GstElement, ObjectUnref>;
+// Sets a top-level element (a pipeline) to NULL before dropping it: a test
+// that fails while its pipeline plays leaves through here, and disposing of
+// a PLAYING pipeline leaves its streaming threads running on freed objects
+// (GStreamer-CRITICAL "Trying to dispose element ... in PLAYING", then a
+// hang or a crash in whichever test runs next).
+struct ElementUnref {
+    void operator()(GstElement* e) const
+    {
+        if (!e)
+            return;
+        if (!GST_OBJECT_PARENT(e))
+            gst_element_set_state(e, GST_STATE_NULL);
+        gst_object_unref(e);
+    }
+};
+using ElementPtr = std::unique_ptr<GstElement, ElementUnref>;
 using PadPtr = std::unique_ptr<GstPad, ObjectUnref>;
 
 // gst_parse_launch, or a test failure naming the parse error.
