@@ -11,6 +11,7 @@
 #include <string>
 
 #include "../api/test_server.h"
+#include "../gst_elements.h"
 #include "bot.h"
 
 namespace zumzi_test {
@@ -79,14 +80,7 @@ inline size_t room_elements(TestServer& server, const std::string& room_id)
         auto room = s.media().find(room_id);
         if (!room)
             return;
-        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(room->pipeline()));
-        GValue item = G_VALUE_INIT;
-        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-            n++;
-            g_value_reset(&item);
-        }
-        g_value_unset(&item);
-        gst_iterator_free(it);
+        for_each_element(GST_ELEMENT(room->pipeline()), [&](GstElement*) { n++; });
     });
     return n;
 }

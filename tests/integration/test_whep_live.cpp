@@ -239,16 +239,7 @@ CompositeState composite(TestServer& server, const std::string& room_id)
         c.tracks = room->composite().tracks().size();
         c.published = room->tracks().size();
         c.hls = room->output_running(zumzi::media::OutputKind::Hls);
-        GstIterator* it = gst_bin_iterate_recurse(GST_BIN(room->pipeline()));
-        GValue item = G_VALUE_INIT;
-        while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-            GstElementFactory* f = gst_element_get_factory(GST_ELEMENT(g_value_get_object(&item)));
-            if (f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "zumzimixer"))
-                c.mixers++;
-            g_value_reset(&item);
-        }
-        g_value_unset(&item);
-        gst_iterator_free(it);
+        c.mixers = count_made_by(GST_ELEMENT(room->pipeline()), "zumzimixer");
     });
     return c;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../gst_elements.h"
 #include "media_bot.h"
 #include "room_registry.h"
 
@@ -16,6 +17,7 @@
 
 using namespace zumzi::media;
 using namespace zumzi::media::test;
+using zumzi_test::count_made_by;
 
 TEST_GROUP(MediaForward)
 {
@@ -239,23 +241,6 @@ TEST(MediaForward, PublishAnswersStartVideoAtTheRoomsPresetBitrate)
 }
 
 namespace {
-
-// Elements made by `factory` anywhere inside `bin`.
-int count_made_by(GstElement* bin, const char* factory)
-{
-    int n = 0;
-    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
-    GValue item = G_VALUE_INIT;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-        GstElementFactory* f = gst_element_get_factory(GST_ELEMENT(g_value_get_object(&item)));
-        if (f && g_str_equal(GST_OBJECT_NAME(f), factory))
-            n++;
-        g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
-    return n;
-}
 
 // What each sink pad of a webrtcbin feeds, by factory name.
 std::vector<std::string> sink_targets(GstElement* webrtc)

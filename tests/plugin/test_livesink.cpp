@@ -15,6 +15,7 @@
 
 #include "plugin_test.h"
 // After the standard headers: it brings CppUTest.
+#include "../gst_elements.h"
 #include "../nginx_rtmp.h"
 
 // Last: CppUTest redefines `new` for its leak checker.
@@ -23,6 +24,9 @@
 using namespace zumzi::plugin_test;
 using zumzi_test::closed_port;
 using zumzi_test::NginxRtmp;
+using zumzi_test::count_made_by;
+using zumzi_test::for_each_element;
+using zumzi_test::made_by;
 
 namespace {
 
@@ -67,23 +71,6 @@ int count_status(const RunResult& r, const char* output, const char* status)
     for (const GstStructure* s : r.named("zumzi-livesink"))
         if (field_string(s, "output") == output && field_string(s, "status") == status)
             n++;
-    return n;
-}
-
-int count_factory(GstElement* bin, const char* factory)
-{
-    int n = 0;
-    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
-    GValue item = G_VALUE_INIT;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-        GstElement* e = GST_ELEMENT(g_value_get_object(&item));
-        GstElementFactory* f = gst_element_get_factory(e);
-        if (f && g_str_equal(GST_OBJECT_NAME(f), factory))
-            n++;
-        g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
     return n;
 }
 
@@ -163,9 +150,9 @@ TEST(LiveSink, HlsWritesAValidPlaylistOfDecodableSegments)
               " record-location=" + dir.file("all.mkv") + sources(4));
     ElementPtr out = child(pipeline.get(), "out");
     CHECK_TRUE(set_state(pipeline.get(), GST_STATE_PAUSED));
-    CHECK_EQUAL(1, count_factory(out.get(), "x264enc"));
-    CHECK_EQUAL(1, count_factory(out.get(), "hlssink2"));
-    CHECK_EQUAL(1, count_factory(out.get(), "matroskamux"));
+    CHECK_EQUAL(1, count_made_by(out.get(), "x264enc"));
+    CHECK_EQUAL(1, count_made_by(out.get(), "hlssink2"));
+    CHECK_EQUAL(1, count_made_by(out.get(), "matroskamux"));
     RunResult r;
     run_to_eos(pipeline.get(), r);
     STRCMP_EQUAL("", r.error.c_str());
@@ -275,13 +262,13 @@ TEST(LiveSink, OutputsStartAndStopWhilePlayingWithoutDisturbingTheOthers)
         FAIL(p.error.c_str());
     CHECK_EQUAL(320, p.width);
     CHECK(p.video_frames >= 10);
-    CHECK_EQUAL(1, count_factory(out.get(), "matroskamux") + count_factory(out.get(), "mp4mux"));
+    CHECK_EQUAL(1, count_made_by(out.get(), "matroskamux") + count_made_by(out.get(), "mp4mux"));
 
     before = segments_now();
     wait_segments(before + 2);
     g_object_set(out.get(), "record-location", nullptr, nullptr);
     wait_for("record", "stopped", 2);
-    CHECK_EQUAL(0, count_factory(out.get(), "mp4mux"));
+    CHECK_EQUAL(0, count_made_by(out.get(), "mp4mux"));
     p = ffprobe(second, true);
     if (!p.ok)
         FAIL(p.error.c_str());
@@ -428,25 +415,18 @@ TEST(LiveSink, WithoutOutputsItStillEnds)
 std::string encoder_speed(GstElement* out)
 {
     std::string preset;
-    GstIterator* it = gst_bin_iterate_recurse(GST_BIN(out));
-    GValue item = G_VALUE_INIT;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-        GstElement* e = GST_ELEMENT(g_value_get_object(&item));
-        GstElementFactory* f = gst_element_get_factory(e);
-        if (f && g_str_equal(GST_OBJECT_NAME(f), "x264enc")) {
-            GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "speed-preset");
-            GValue ev = G_VALUE_INIT;
-            g_value_init(&ev, spec->value_type);
-            g_object_get_property(G_OBJECT(e), "speed-preset", &ev);
-            GEnumClass* klass = G_ENUM_CLASS(g_type_class_peek(spec->value_type));
-            GEnumValue* enum_value = g_enum_get_value(klass, g_value_get_enum(&ev));
-            preset = enum_value ? enum_value->value_nick : "";
-            g_value_unset(&ev);
-        }
-        g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
+    for_each_element(out, [&](GstElement* e) {
+        if (!made_by(e, "x264enc"))
+            return;
+        GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "speed-preset");
+        GValue ev = G_VALUE_INIT;
+        g_value_init(&ev, spec->value_type);
+        g_object_get_property(G_OBJECT(e), "speed-preset", &ev);
+        GEnumClass* klass = G_ENUM_CLASS(g_type_class_peek(spec->value_type));
+        GEnumValue* enum_value = g_enum_get_value(klass, g_value_get_enum(&ev));
+        preset = enum_value ? enum_value->value_nick : "";
+        g_value_unset(&ev);
+    });
     return preset;
 }
 
