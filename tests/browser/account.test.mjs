@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { createRoom, logDir, login, openBrowser, startServer, waitFor } from './harness.mjs';
+import { createRoom, logDir, login, openBrowser, recordPeerConnections, startServer, waitFor } from './harness.mjs';
 
 const TEST_TIMEOUT = 300000;
 const VIEWPORT = { width: 1200, height: 760 };
@@ -343,18 +343,6 @@ function trackJoinButton() {
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
-}
-
-// Records the page's RTCPeerConnections in window.__pcs.
-function recordPeerConnections() {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) {
-      super(...args);
-      window.__pcs.push(this);
-    }
-  };
 }
 
 test('join by room ID + PIN: a wrong PIN is refused; the pre-join Join button stays put; the second camera is published', { timeout: TEST_TIMEOUT }, async (t) => {

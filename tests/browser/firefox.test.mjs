@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { createRoom, logDir, login, runBot, sleep, startServer, waitFor } from './harness.mjs';
+import { createRoom, logDir, login, recordPeerConnections, runBot, sleep, startServer, waitFor } from './harness.mjs';
 
 let puppeteer;
 try {
@@ -81,16 +81,7 @@ async function openFirefox() {
   page.on('pageerror', (e) => consoleLog.write(`pageerror: ${e.message}\n`));
   // The page's RTCPeerConnections, recorded for getStats; the page's own
   // code is untouched.
-  await page.evaluateOnNewDocument(() => {
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__pcs.push(this);
-      }
-    };
-  });
+  await page.evaluateOnNewDocument(recordPeerConnections);
   return page;
 }
 

@@ -242,6 +242,20 @@ export async function waitForAudio(peer, timeoutMs = 90000) {
   }, timeoutMs);
 }
 
+// Run in a page before its scripts (addInitScript, evaluateOnNewDocument):
+// records each RTCPeerConnection the page makes in window.__pcs, for
+// getStats; the page's own code is untouched.
+export function recordPeerConnections() {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+}
+
 // Runs the zumzi-bot CLI; resolves with its JSON report. Each run's
 // output is appended to <logDir>/zumzi-bot-<suite>.log. The promise's
 // `stop()` ends the bots before their --duration (SIGINT: they report and

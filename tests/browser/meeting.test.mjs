@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { logDir, openBrowser, sleep, startServer, waitFor } from './harness.mjs';
+import { logDir, openBrowser, recordPeerConnections, sleep, startServer, waitFor } from './harness.mjs';
 
 const TEST_TIMEOUT = 300000;
 const VIEWPORT = { width: 1280, height: 720 };
@@ -32,16 +32,7 @@ after(async () => {
 async function openUser(name, path) {
   const b = await openBrowser(server, name, '/', { viewport: VIEWPORT });
   browsers.push(b);
-  await b.context.addInitScript(() => {
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__pcs.push(this);
-      }
-    };
-  });
+  await b.context.addInitScript(recordPeerConnections);
   await b.page.goto(server.url + path);
   return b;
 }
