@@ -729,6 +729,7 @@ Participant::Participant(std::string id, std::weak_ptr<Room> room, GMainContext*
     subscribe_.reset(GST_ELEMENT(gst_object_ref_sink(sub)));
     configure_webrtcbin(subscribe_.get(), config_);
     drop_rtx_sender(subscribe_.get());
+    sender_ = std::make_unique<RtpSender>(subscribe_.get());
 }
 
 Participant::~Participant()
@@ -954,8 +955,12 @@ void Participant::on_connection_state(Session session, const std::string& state)
     if (state == "connected") {
         connected_[static_cast<int>(session)] = true;
         connect_timers_[static_cast<int>(session)].cancel();
-        if (session == Session::Subscribe)
+        if (session == Session::Subscribe) {
+            // DTLS has set the keys: forwarded packets go our own way from
+            // the first one on (webrtcbin's if that cannot be).
+            sender_->start();
             open_negotiated();
+        }
     }
     // DTLS is up: the earliest moment a keyframe can reach this subscriber.
     if (session == Session::Subscribe && state == "connected")
@@ -1277,6 +1282,7 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
                           on_view_data,
                           new std::shared_ptr<ViewRewriter>(std::make_shared<ViewRewriter>()),
                           delete_view_rewriter);
+        sender_->attach(pad);  // after the rewriter: it sends the final packet
         // The m-line's stream id; it stays when another track feeds it.
         g_object_set(pad, "msid", info.id.c_str(), nullptr);
         View view{{}, GstPtr<GstPad>(pad), info.kind, info.codec, pick.payload, false};
@@ -1452,6 +1458,7 @@ GstPad* Participant::acquire_slot(const TrackInfo& track)
                          nullptr);
             gst_object_unref(transceiver);
         }
+        sender_->attach(pad);
         slots_.push_back(Slot{GstPtr<GstPad>(pad), track.kind, track.codec});
         slot = &slots_.back();
     }

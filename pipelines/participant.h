@@ -21,6 +21,7 @@
 #include "gst_ref.h"
 #include "main_context.h"
 #include "media_config.h"
+#include "rtp_sender.h"
 #include "track.h"
 
 namespace zumzi::media {
@@ -124,6 +125,7 @@ public:
     GstElement* publish_webrtcbin() const { return publish_.get(); }
     GstElement* subscribe_webrtcbin() const { return subscribe_.get(); }
     size_t subscribe_slots() const { return slots_.size(); }
+    const RtpSender& sender() const { return *sender_; }
 
     // --- Engine internals (main context), public for the signal handlers ---
     struct PublishState {  // shared with webrtcbin signal handlers
@@ -190,6 +192,8 @@ private:
     ParticipantCallbacks callbacks_;
     GstPtr<GstElement> publish_;
     GstPtr<GstElement> subscribe_;
+    // Sends what the subscribe session forwards, once it is connected.
+    std::unique_ptr<RtpSender> sender_;
     std::shared_ptr<PublishState> publish_state_;
     std::shared_ptr<std::atomic<gint64>> last_rx_ = std::make_shared<std::atomic<gint64>>(0);
     std::vector<Slot> slots_;

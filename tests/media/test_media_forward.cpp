@@ -4,7 +4,13 @@
 // keyframes on their own).
 #include <gst/gst.h>
 
+#include <gst/video/video.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <atomic>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +24,8 @@
 using namespace zumzi::media;
 using namespace zumzi::media::test;
 using zumzi_test::count_made_by;
+using zumzi_test::for_each_element;
+using zumzi_test::made_by;
 
 TEST_GROUP(MediaForward)
 {
@@ -266,10 +274,12 @@ std::vector<std::string> sink_targets(GstElement* webrtc)
 
 }  // namespace
 
-// A subscriber's send path carries no RTX sender and skips webrtcbin's
-// clocksync and idle FEC encoder bin (send_path.h); the media above came
-// that way (the path is shortened before the first packet goes).
-TEST(MediaForward, SubscribeSessionsSendWithoutIdleElements)
+// A subscriber's packets leave through the engine's own sender
+// (rtp_sender.h), not through webrtcbin's send chain: srtpenc sees no RTP
+// while the subscriber decodes. webrtcbin's own path, which stays ready
+// for a session the sender cannot take, has no RTX sender and skips the
+// clocksync and the idle FEC encoder bin (send_path.h).
+TEST(MediaForward, ForwardedPacketsLeaveThroughTheEnginesOwnSender)
 {
     auto alice = Bot::create(*registry, "room1", "alice");
     auto bob = Bot::create(*registry, "room1", "bob");
@@ -278,12 +288,158 @@ TEST(MediaForward, SubscribeSessionsSendWithoutIdleElements)
         return bob->video_frames_from("alice") >= 10 && bob->audio_buffers_from("alice") >= 10;
     }));
     GstElement* webrtc = bob->participant()->subscribe_webrtcbin();
+    CHECK_TRUE(bob->participant()->sender().active());
+    std::atomic<int> through_webrtcbin{0};
+    for_each_element(webrtc, [&](GstElement* e) {
+        if (!made_by(e, "srtpenc"))
+            return;
+        GstPad* pad = gst_element_get_static_pad(e, "rtp_sink_0");
+        if (!pad)
+            return;
+        gst_pad_add_probe(
+            pad,
+            static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+            [](GstPad*, GstPadProbeInfo*, gpointer data) {
+                (*static_cast<std::atomic<int>*>(data))++;
+                return GST_PAD_PROBE_OK;
+            },
+            &through_webrtcbin, nullptr);
+        gst_object_unref(pad);
+    });
+    const int frames = bob->video_frames_from("alice");
+    const uint64_t sent = bob->participant()->sender().packets_sent();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= frames + 20; }));
+    CHECK_TRUE(bob->participant()->sender().packets_sent() > sent + 20);
+    CHECK_EQUAL(0, through_webrtcbin.load());
+    CHECK_EQUAL(0u, bob->participant()->sender().send_errors());
     const std::vector<std::string> targets = sink_targets(webrtc);
     CHECK_EQUAL(2u, targets.size());
     for (const auto& target : targets)
         STRCMP_EQUAL("rtpfunnel", target.c_str());
     CHECK_EQUAL(0, count_made_by(webrtc, "rtprtxsend"));
     CHECK_EQUAL(0, alice->errors() + bob->errors());
+    alice->leave();
+    bob->leave();
+}
+
+namespace {
+
+// webrtcbin's remote-outbound-rtp statistics of a receiving session: the
+// sender reports it got, as packets-sent per SSRC.
+std::map<guint, guint> reported_by_sender(GstElement* webrtc)
+{
+    std::map<guint, guint> reported;
+    GstPromise* promise = gst_promise_new();
+    g_signal_emit_by_name(webrtc, "get-stats", nullptr, promise);
+    if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
+        const GstStructure* stats = gst_promise_get_reply(promise);
+        for (gint i = 0; stats && i < gst_structure_n_fields(stats); i++) {
+            const GValue* v = gst_structure_get_value(stats, gst_structure_nth_field_name(stats, i));
+            if (!GST_VALUE_HOLDS_STRUCTURE(v))
+                continue;
+            const GstStructure* s = gst_value_get_structure(v);
+            GstWebRTCStatsType type;
+            guint ssrc = 0;
+            guint packets = 0;
+            if (gst_structure_get_enum(s, "type", GST_TYPE_WEBRTC_STATS_TYPE,
+                                       reinterpret_cast<gint*>(&type)) &&
+                type == GST_WEBRTC_STATS_REMOTE_OUTBOUND_RTP &&
+                gst_structure_get_uint(s, "ssrc", &ssrc) &&
+                gst_structure_get_uint(s, "packets-sent", &packets))
+                reported[ssrc] = packets;
+        }
+    }
+    gst_promise_unref(promise);
+    return reported;
+}
+
+}  // namespace
+
+// The engine sends RTCP sender reports for what it forwards (a subscriber's
+// lip sync maps RTP to wall-clock time with them): the subscriber's
+// webrtcbin has a remote-outbound-rtp entry for alice's audio and video,
+// counting the packets really sent.
+TEST(MediaForward, SubscribersGetSenderReportsForForwardedStreams)
+{
+    auto alice = Bot::create(*registry, "room1", "alice");
+    auto bob = Bot::create(*registry, "room1", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    std::set<guint> ssrcs;
+    for (const auto& t : published)
+        if (t.participant_id == "alice")
+            ssrcs.insert(t.ssrc);
+    CHECK_EQUAL(2u, ssrcs.size());
+    std::map<guint, guint> reported;
+    CHECK_TRUE(wait_until(
+        [&]() {
+            reported = reported_by_sender(bob->subscribe_webrtcbin());
+            for (guint ssrc : ssrcs)
+                if (!reported.count(ssrc) || reported[ssrc] == 0)
+                    return false;
+            return true;
+        },
+        10000));
+    CHECK_TRUE(bob->participant()->sender().reports_sent() >= 2);
+    // What a report counts was sent: no more than the sender sent in all.
+    uint64_t reported_packets = 0;
+    for (guint ssrc : ssrcs)
+        reported_packets += reported[ssrc];
+    CHECK_TRUE(reported_packets <= bob->participant()->sender().packets_sent());
+    alice->leave();
+    bob->leave();
+}
+
+// A subscriber's own keyframe request (its decoder lost a frame: PLI)
+// still reaches the publisher, whose encoder makes a keyframe (the bots'
+// encoders make none on their own).
+TEST(MediaForward, SubscribersPliReachesThePublisher)
+{
+    auto alice = Bot::create(*registry, "room1", "alice");
+    auto bob = Bot::create(*registry, "room1", "bob");
+    alice->publish();
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 10; }));
+    std::atomic<int> keyframes{0};
+    GstPad* encoded = nullptr;
+    for_each_element(alice->pipeline(), [&](GstElement* e) {
+        if (made_by(e, "vp8enc") && !encoded)
+            encoded = gst_element_get_static_pad(e, "src");
+    });
+    CHECK_TRUE(encoded != nullptr);
+    gst_pad_add_probe(
+        encoded, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo* info, gpointer data) {
+            if (!GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT))
+                (*static_cast<std::atomic<int>*>(data))++;
+            return GST_PAD_PROBE_OK;
+        },
+        &keyframes, nullptr);
+    // Past the engine's own request and its rate limit.
+    spin(1000);
+    CHECK_EQUAL(0, keyframes.load());
+    // bob's decoder asks its session for a keyframe: its rtpsession sends a PLI.
+    GstPad* video = nullptr;
+    GstIterator* it = gst_element_iterate_src_pads(bob->subscribe_webrtcbin());
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto* pad = GST_PAD(g_value_get_object(&item));
+        GstCaps* caps = gst_pad_get_current_caps(pad);
+        const gchar* media =
+            caps ? gst_structure_get_string(gst_caps_get_structure(caps, 0), "media") : nullptr;
+        if (!video && g_strcmp0(media, "video") == 0)
+            video = GST_PAD(gst_object_ref(pad));
+        if (caps)
+            gst_caps_unref(caps);
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    CHECK_TRUE(video != nullptr);
+    gst_pad_send_event(video, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE,
+                                                                           TRUE, 0));
+    CHECK_TRUE(wait_until([&]() { return keyframes.load() >= 1; }, 5000));
+    gst_object_unref(video);
+    gst_object_unref(encoded);
     alice->leave();
     bob->leave();
 }

@@ -1,0 +1,499 @@
+#include "rtp_sender.h"
+
+#include <gst/rtp/rtp.h>
+#include <nice/agent.h>
+#include <srtp2/srtp.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gst_ref.h"
+#include "track.h"
+
+GST_DEBUG_CATEGORY_STATIC(zumzi_rtp_sender_debug);
+#define GST_CAT_DEFAULT zumzi_rtp_sender_debug
+
+namespace zumzi::media {
+
+namespace {
+
+constexpr int kMaxPacket = 1500;             // larger RTP packets go webrtcbin's way
+constexpr gint64 kReportIntervalUs = 1000000;  // one sender report per stream and second
+constexpr char kCname[] = "zumzi";
+
+void init_once()
+{
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        GST_DEBUG_CATEGORY_INIT(zumzi_rtp_sender_debug, "zumzi-rtp-sender", 0,
+                                "Zumzi: forwarded RTP sent through SRTP and ICE directly");
+        // srtpenc initialises the same library; a second call is harmless.
+        srtp_err_status_t status = srtp_init();
+        if (status != srtp_err_status_ok)
+            GST_WARNING("srtp_init: %d", static_cast<int>(status));
+        g_once_init_leave(&once, 1);
+    }
+}
+
+void put32(uint8_t* p, uint32_t v)
+{
+    p[0] = static_cast<uint8_t>(v >> 24);
+    p[1] = static_cast<uint8_t>(v >> 16);
+    p[2] = static_cast<uint8_t>(v >> 8);
+    p[3] = static_cast<uint8_t>(v);
+}
+
+uint32_t get32(const uint8_t* p)
+{
+    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+
+// The payload octets of an RTP packet (RFC 3550: what a sender report
+// counts), or -1 if it is not one.
+int payload_octets(const uint8_t* p, int size)
+{
+    if (size < 12 || (p[0] >> 6) != 2)
+        return -1;
+    int header = 12 + 4 * (p[0] & 0x0f);
+    if ((p[0] & 0x10) && size >= header + 4)
+        header += 4 + 4 * ((p[header + 2] << 8) | p[header + 3]);
+    const int padding = (p[0] & 0x20) ? p[size - 1] : 0;
+    const int octets = size - header - padding;
+    return octets < 0 ? -1 : octets;
+}
+
+// A compound RTCP packet: a sender report without report blocks, then an
+// SDES with the CNAME (RFC 3550 6.1). Returns its length.
+int build_sender_report(uint8_t* out, uint32_t ssrc, uint32_t rtp_ts, uint32_t packets,
+                        uint32_t octets)
+{
+    const gint64 now = g_get_real_time();
+    const uint32_t ntp_seconds = static_cast<uint32_t>(now / G_USEC_PER_SEC + 2208988800LL);
+    const uint32_t ntp_fraction =
+        static_cast<uint32_t>(((now % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC);
+    out[0] = 0x80;  // V=2, no report block
+    out[1] = 200;   // SR
+    out[2] = 0;
+    out[3] = 6;  // 7 words
+    put32(out + 4, ssrc);
+    put32(out + 8, ntp_seconds);
+    put32(out + 12, ntp_fraction);
+    put32(out + 16, rtp_ts);
+    put32(out + 20, packets);
+    put32(out + 24, octets);
+    uint8_t* sdes = out + 28;
+    const int cname = sizeof(kCname) - 1;
+    // SSRC, the CNAME item, and at least one null octet ending the chunk.
+    const int chunk = (4 + 2 + cname + 1 + 3) & ~3;
+    std::memset(sdes, 0, 4 + chunk);
+    sdes[0] = 0x81;  // V=2, one chunk
+    sdes[1] = 202;   // SDES
+    sdes[2] = 0;
+    sdes[3] = static_cast<uint8_t>(chunk / 4);
+    put32(sdes + 4, ssrc);
+    sdes[8] = 1;  // CNAME
+    sdes[9] = static_cast<uint8_t>(cname);
+    std::memcpy(sdes + 10, kCname, cname);
+    return 28 + 4 + chunk;
+}
+
+// The nick of an enum property's value ("aes-128-icm"), or "".
+std::string enum_nick(GObject* object, const char* property)
+{
+    GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(object), property);
+    if (!spec || !G_IS_PARAM_SPEC_ENUM(spec))
+        return {};
+    gint value = 0;
+    g_object_get(object, property, &value, nullptr);
+    GEnumValue* v = g_enum_get_value(G_PARAM_SPEC_ENUM(spec)->enum_class, value);
+    return v ? v->value_nick : "";
+}
+
+// libsrtp's crypto policy for srtpenc's cipher and authentication, and the
+// master key + salt length it takes; false if libsrtp has none.
+bool crypto_policy(const std::string& cipher, const std::string& auth, srtp_crypto_policy_t* p,
+                   size_t* key_length)
+{
+    if (cipher == "aes-128-icm" && auth == "hmac-sha1-80")
+        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(p), *key_length = 30;
+    else if (cipher == "aes-128-icm" && auth == "hmac-sha1-32")
+        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(p), *key_length = 30;
+    else if (cipher == "aes-256-icm" && auth == "hmac-sha1-80")
+        srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(p), *key_length = 46;
+    else if (cipher == "aes-256-icm" && auth == "hmac-sha1-32")
+        srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(p), *key_length = 46;
+    else if (cipher == "aes-128-gcm")
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(p), *key_length = 28;
+    else if (cipher == "aes-256-gcm")
+        srtp_crypto_policy_set_aes_gcm_256_16_auth(p), *key_length = 44;
+    else
+        return false;
+    return true;
+}
+
+// The only element made by `factory` inside `bin` (recursively), or null
+// if there is none or more than one.
+GstPtr<GstElement> only_element(GstBin* bin, const char* factory)
+{
+    GstPtr<GstElement> found;
+    int count = 0;
+    GstIterator* it = gst_bin_iterate_recurse(bin);
+    GValue item = G_VALUE_INIT;
+    bool done = false;
+    while (!done) {
+        switch (gst_iterator_next(it, &item)) {
+        case GST_ITERATOR_OK: {
+            auto* e = GST_ELEMENT(g_value_get_object(&item));
+            GstElementFactory* f = gst_element_get_factory(e);
+            if (f && g_strcmp0(GST_OBJECT_NAME(f), factory) == 0 && ++count == 1)
+                found.reset(GST_ELEMENT(gst_object_ref(e)));
+            g_value_reset(&item);
+            break;
+        }
+        case GST_ITERATOR_RESYNC:
+            gst_iterator_resync(it);
+            found.reset();
+            count = 0;
+            break;
+        default:
+            done = true;
+        }
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    if (count != 1)
+        return {};
+    return found;
+}
+
+}  // namespace
+
+// Shared by the sink pad probes (streaming threads of every publisher this
+// subscriber receives) and the main context.
+struct RtpSender::State {
+    struct Stream {
+        uint32_t ssrc;
+        uint32_t packets = 0;
+        uint32_t octets = 0;
+        gint64 next_report_us = 0;
+    };
+
+    std::atomic<bool> active{false};
+    GWeakRef webrtc;  // the session, for its sink pads
+    std::atomic<uint64_t> packets{0};
+    std::atomic<uint64_t> reports{0};
+    std::atomic<uint64_t> errors{0};
+    // Set once by start(), before `active`; read-only afterwards.
+    NiceAgent* agent = nullptr;
+    guint stream_id = 0;
+    guint component_id = 0;
+    // Serialises libsrtp (one context for every SSRC) and the counters.
+    std::mutex lock;
+    srtp_t srtp = nullptr;
+    std::vector<Stream> streams;
+
+    State() { g_weak_ref_init(&webrtc, nullptr); }
+    ~State()
+    {
+        g_weak_ref_clear(&webrtc);
+        if (srtp)
+            srtp_dealloc(srtp);
+        if (agent)
+            g_object_unref(agent);
+    }
+
+    Stream& stream(uint32_t ssrc)
+    {
+        for (auto& s : streams)
+            if (s.ssrc == ssrc)
+                return s;
+        streams.push_back(Stream{ssrc});
+        return streams.back();
+    }
+
+    void send(GstBuffer* buffer);
+};
+
+void RtpSender::State::send(GstBuffer* buffer)
+{
+    uint8_t packet[kMaxPacket + SRTP_MAX_TRAILER_LEN];
+    uint8_t report[64 + SRTP_MAX_TRAILER_LEN + 4];  // + the SRTCP index
+    const gsize size = gst_buffer_get_size(buffer);
+    if (size > static_cast<gsize>(kMaxPacket) ||
+        gst_buffer_extract(buffer, 0, packet, size) != size)
+        return;
+    int length = static_cast<int>(size);
+    const int octets = payload_octets(packet, length);
+    if (octets < 0)
+        return;
+    const uint32_t rtp_ts = get32(packet + 4);
+    const uint32_t ssrc = get32(packet + 8);
+    int report_length = 0;
+    srtp_err_status_t status;
+    {
+        std::lock_guard<std::mutex> hold(lock);
+        status = srtp_protect(srtp, packet, &length);
+        if (status == srtp_err_status_ok) {
+            Stream& s = stream(ssrc);
+            s.packets++;
+            s.octets += static_cast<uint32_t>(octets);
+            const gint64 now = g_get_monotonic_time();
+            if (now >= s.next_report_us) {
+                s.next_report_us = now + kReportIntervalUs;
+                report_length = build_sender_report(report, ssrc, rtp_ts, s.packets, s.octets);
+                if (srtp_protect_rtcp(srtp, report, &report_length) != srtp_err_status_ok)
+                    report_length = 0;
+            }
+        }
+    }
+    if (status != srtp_err_status_ok) {
+        GST_LOG("srtp_protect: %d", static_cast<int>(status));
+        errors++;
+        return;
+    }
+    if (nice_agent_send(agent, stream_id, component_id, static_cast<guint>(length),
+                        reinterpret_cast<const gchar*>(packet)) < 0)
+        errors++;
+    else
+        packets++;
+    if (report_length > 0) {
+        if (nice_agent_send(agent, stream_id, component_id, static_cast<guint>(report_length),
+                            reinterpret_cast<const gchar*>(report)) < 0)
+            errors++;
+        else
+            reports++;
+    }
+}
+
+namespace {
+
+using StatePtr = std::shared_ptr<RtpSender::State>;
+
+void delete_state_ref(gpointer data)
+{
+    delete static_cast<StatePtr*>(data);
+}
+
+// A forwarded packet on its way into the webrtcbin: sent here, or left to
+// webrtcbin while the sender is not active.
+GstPadProbeReturn send_packets(GstPad*, GstPadProbeInfo* info, gpointer data)
+{
+    RtpSender::State& state = **static_cast<StatePtr*>(data);
+    if (!state.active.load(std::memory_order_acquire))
+        return GST_PAD_PROBE_OK;
+    if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+        state.send(GST_PAD_PROBE_INFO_BUFFER(info));
+    } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        for (guint i = 0; i < gst_buffer_list_length(list); i++)
+            state.send(gst_buffer_list_get(list, i));
+    }
+    return GST_PAD_PROBE_DROP;
+}
+
+// rtpsession's own RTCP for the session, once this sender sends the
+// reports: see rtp_sender.h.
+GstPadProbeReturn drop_session_rtcp(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    const RtpSender::State& state = **static_cast<StatePtr*>(data);
+    return state.active.load(std::memory_order_acquire) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+// Asks the publisher of what this session sends under `ssrc` for a
+// keyframe: the GstForceKeyUnit event goes up the sink pad whose caps carry
+// the SSRC, to the track's tee, which rate-limits it and re-stamps it for
+// the publisher (track.h).
+void request_keyframe(RtpSender::State& state, guint ssrc)
+{
+    auto* webrtc = static_cast<GstElement*>(g_weak_ref_get(&state.webrtc));
+    if (!webrtc)
+        return;
+    GstPtr<GstPad> target;
+    int payload = -1;
+    GstIterator* it = gst_element_iterate_sink_pads(webrtc);
+    GValue item = G_VALUE_INIT;
+    while (!target && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto* pad = GST_PAD(g_value_get_object(&item));
+        if (GstCaps* caps = gst_pad_get_current_caps(pad)) {
+            const GstStructure* s = gst_caps_get_structure(caps, 0);
+            guint pad_ssrc = 0;
+            if (gst_structure_get_uint(s, "ssrc", &pad_ssrc) && pad_ssrc == ssrc) {
+                gst_structure_get_int(s, "payload", &payload);
+                target.reset(GST_PAD(gst_object_ref(pad)));
+            }
+            gst_caps_unref(caps);
+        }
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    gst_object_unref(webrtc);
+    if (!target)
+        return;
+    GST_DEBUG_OBJECT(target.get(), "subscriber asks for a keyframe of ssrc %u", ssrc);
+    gst_pad_push_event(target.get(), make_force_key_unit(ssrc, payload));
+}
+
+// rtpsession's on-feedback-rtcp, for every feedback message the subscriber
+// sends (its RTCP receiving thread). rtpsession acts on PLI and FIR only
+// for SSRCs it sent itself, which it no longer does once this sender is
+// active: the keyframe requests are passed on here instead.
+void on_feedback(GObject*, guint type, guint fbtype, guint, guint media_ssrc, GstBuffer* fci,
+                 gpointer data)
+{
+    RtpSender::State& state = **static_cast<StatePtr*>(data);
+    if (!state.active.load(std::memory_order_acquire) || type != GST_RTCP_TYPE_PSFB)
+        return;
+    if (fbtype == GST_RTCP_PSFB_TYPE_PLI) {
+        request_keyframe(state, media_ssrc);
+    } else if (fbtype == GST_RTCP_PSFB_TYPE_FIR && fci) {
+        // RFC 5104 4.3.1: entries of SSRC, sequence number and 3 reserved octets.
+        GstMapInfo map;
+        if (!gst_buffer_map(fci, &map, GST_MAP_READ))
+            return;
+        std::vector<guint> ssrcs;
+        for (gsize i = 0; i + 8 <= map.size; i += 8)
+            ssrcs.push_back(get32(map.data + i));
+        gst_buffer_unmap(fci, &map);
+        for (guint ssrc : ssrcs)
+            request_keyframe(state, ssrc);
+    }
+}
+
+void delete_state_closure(gpointer data, GClosure*)
+{
+    delete static_cast<StatePtr*>(data);
+}
+
+}  // namespace
+
+RtpSender::RtpSender(GstElement* webrtc) : webrtc_(webrtc), state_(std::make_shared<State>())
+{
+    init_once();
+}
+
+RtpSender::~RtpSender() = default;
+
+void RtpSender::attach(GstPad* sinkpad)
+{
+    gst_pad_add_probe(
+        sinkpad,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        send_packets, new StatePtr(state_), delete_state_ref);
+}
+
+bool RtpSender::start()
+{
+    if (g_getenv("ZUMZI_WEBRTCBIN_SEND"))
+        return false;  // to compare with webrtcbin's own path (bench)
+    if (state_->active.load() || state_->srtp)
+        return state_->active.load();
+    GstPtr<GstElement> srtpenc = only_element(GST_BIN(webrtc_), "srtpenc");
+    GstPtr<GstElement> nicesink = only_element(GST_BIN(webrtc_), "nicesink");
+    if (!srtpenc || !nicesink) {
+        GST_WARNING_OBJECT(webrtc_, "no single bundled transport: webrtcbin sends");
+        return false;
+    }
+    GstBuffer* key = nullptr;
+    g_object_get(srtpenc.get(), "key", &key, nullptr);
+    srtp_policy_t policy;
+    std::memset(&policy, 0, sizeof(policy));
+    size_t rtp_key = 0, rtcp_key = 0;
+    const bool known =
+        crypto_policy(enum_nick(G_OBJECT(srtpenc.get()), "rtp-cipher"),
+                      enum_nick(G_OBJECT(srtpenc.get()), "rtp-auth"), &policy.rtp, &rtp_key) &&
+        crypto_policy(enum_nick(G_OBJECT(srtpenc.get()), "rtcp-cipher"),
+                      enum_nick(G_OBJECT(srtpenc.get()), "rtcp-auth"), &policy.rtcp, &rtcp_key);
+    GstMapInfo map = GST_MAP_INFO_INIT;
+    if (!key || !known || rtp_key != rtcp_key || !gst_buffer_map(key, &map, GST_MAP_READ) ||
+        map.size != rtp_key) {
+        GST_WARNING_OBJECT(webrtc_, "no usable SRTP keys (%s): webrtcbin sends",
+                           key ? "unknown cipher" : "none yet");
+        if (map.data)
+            gst_buffer_unmap(key, &map);
+        if (key)
+            gst_buffer_unref(key);
+        return false;
+    }
+    std::vector<uint8_t> master(map.data, map.data + map.size);
+    gst_buffer_unmap(key, &map);
+    gst_buffer_unref(key);
+    policy.ssrc.type = ssrc_any_outbound;
+    policy.key = master.data();
+    policy.window_size = 128;
+    // A WHEP view keeps one sequence across the tracks that feed it; a
+    // repeated number must not stop the stream.
+    policy.allow_repeat_tx = 1;
+    srtp_t srtp = nullptr;
+    srtp_err_status_t status = srtp_create(&srtp, &policy);
+    std::memset(master.data(), 0, master.size());
+    if (status != srtp_err_status_ok) {
+        GST_WARNING_OBJECT(webrtc_, "srtp_create: %d: webrtcbin sends", static_cast<int>(status));
+        return false;
+    }
+    NiceAgent* agent = nullptr;
+    guint stream_id = 0, component_id = 0;
+    g_object_get(nicesink.get(), "agent", &agent, "stream", &stream_id, "component",
+                 &component_id, nullptr);
+    if (!agent) {
+        srtp_dealloc(srtp);
+        return false;
+    }
+    state_->srtp = srtp;
+    state_->agent = agent;
+    state_->stream_id = stream_id;
+    state_->component_id = component_id;
+    GstIterator* it = gst_element_iterate_sink_pads(srtpenc.get());
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto* pad = GST_PAD(g_value_get_object(&item));
+        if (g_str_has_prefix(GST_PAD_NAME(pad), "rtcp_sink"))
+            gst_pad_add_probe(pad,
+                              static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                                           GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                              drop_session_rtcp, new StatePtr(state_), delete_state_ref);
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    g_weak_ref_set(&state_->webrtc, webrtc_);
+    if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
+        GObject* session = nullptr;
+        g_signal_emit_by_name(rtpbin, "get-internal-session", 0u, &session);
+        if (session) {
+            g_signal_connect_data(session, "on-feedback-rtcp", G_CALLBACK(on_feedback),
+                                  new StatePtr(state_), delete_state_closure, GConnectFlags(0));
+            g_object_unref(session);
+        }
+        gst_object_unref(rtpbin);
+    }
+    state_->active.store(true, std::memory_order_release);
+    GST_DEBUG_OBJECT(webrtc_, "sending forwarded RTP itself (stream %u component %u)", stream_id,
+                     component_id);
+    return true;
+}
+
+bool RtpSender::active() const
+{
+    return state_->active.load();
+}
+
+uint64_t RtpSender::packets_sent() const
+{
+    return state_->packets.load();
+}
+
+uint64_t RtpSender::reports_sent() const
+{
+    return state_->reports.load();
+}
+
+uint64_t RtpSender::send_errors() const
+{
+    return state_->errors.load();
+}
+
+}  // namespace zumzi::media
