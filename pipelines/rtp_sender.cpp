@@ -2,7 +2,6 @@
 
 #include <gst/rtp/rtp.h>
 #include <nice/agent.h>
-#include <srtp2/srtp.h>
 
 #include <atomic>
 #include <cstring>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "gst_ref.h"
+#include "srtp.h"
 #include "track.h"
 
 GST_DEBUG_CATEGORY_STATIC(zumzi_rtp_sender_debug);
@@ -30,10 +30,6 @@ void init_once()
     if (g_once_init_enter(&once)) {
         GST_DEBUG_CATEGORY_INIT(zumzi_rtp_sender_debug, "zumzi-rtp-sender", 0,
                                 "Zumzi: forwarded RTP sent through SRTP and ICE directly");
-        // srtpenc initialises the same library; a second call is harmless.
-        srtp_err_status_t status = srtp_init();
-        if (status != srtp_err_status_ok)
-            GST_WARNING("srtp_init: %d", static_cast<int>(status));
         g_once_init_leave(&once, 1);
     }
 }
@@ -112,26 +108,11 @@ std::string enum_nick(GObject* object, const char* property)
     return v ? v->value_nick : "";
 }
 
-// libsrtp's crypto policy for srtpenc's cipher and authentication, and the
-// master key + salt length it takes; false if libsrtp has none.
-bool crypto_policy(const std::string& cipher, const std::string& auth, srtp_crypto_policy_t* p,
-                   size_t* key_length)
+// The HMAC-SHA1 tag length in bytes of srtpenc's authentication, or 0 if
+// it is not one this sender implements.
+size_t tag_length(const std::string& auth)
 {
-    if (cipher == "aes-128-icm" && auth == "hmac-sha1-80")
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(p), *key_length = 30;
-    else if (cipher == "aes-128-icm" && auth == "hmac-sha1-32")
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(p), *key_length = 30;
-    else if (cipher == "aes-256-icm" && auth == "hmac-sha1-80")
-        srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(p), *key_length = 46;
-    else if (cipher == "aes-256-icm" && auth == "hmac-sha1-32")
-        srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(p), *key_length = 46;
-    else if (cipher == "aes-128-gcm")
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(p), *key_length = 28;
-    else if (cipher == "aes-256-gcm")
-        srtp_crypto_policy_set_aes_gcm_256_16_auth(p), *key_length = 44;
-    else
-        return false;
-    return true;
+    return auth == "hmac-sha1-80" ? 10 : auth == "hmac-sha1-32" ? 4 : 0;
 }
 
 // The only element made by `factory` inside `bin` (recursively), or null
@@ -190,17 +171,15 @@ struct RtpSender::State {
     NiceAgent* agent = nullptr;
     guint stream_id = 0;
     guint component_id = 0;
-    // Serialises libsrtp (one context for every SSRC) and the counters.
+    // Serialises the SRTP context (one for every SSRC) and the counters.
     std::mutex lock;
-    srtp_t srtp = nullptr;
+    std::unique_ptr<SrtpContext> srtp;
     std::vector<Stream> streams;
 
     State() { g_weak_ref_init(&webrtc, nullptr); }
     ~State()
     {
         g_weak_ref_clear(&webrtc);
-        if (srtp)
-            srtp_dealloc(srtp);
         if (agent)
             g_object_unref(agent);
     }
@@ -219,8 +198,8 @@ struct RtpSender::State {
 
 void RtpSender::State::send(GstBuffer* buffer)
 {
-    uint8_t packet[kMaxPacket + SRTP_MAX_TRAILER_LEN];
-    uint8_t report[64 + SRTP_MAX_TRAILER_LEN + 4];  // + the SRTCP index
+    uint8_t packet[kMaxPacket + SrtpContext::kMaxTrailer];
+    uint8_t report[64 + SrtpContext::kMaxTrailer];
     const gsize size = gst_buffer_get_size(buffer);
     if (size > static_cast<gsize>(kMaxPacket) ||
         gst_buffer_extract(buffer, 0, packet, size) != size)
@@ -232,25 +211,22 @@ void RtpSender::State::send(GstBuffer* buffer)
     const uint32_t rtp_ts = get32(packet + 4);
     const uint32_t ssrc = get32(packet + 8);
     int report_length = 0;
-    srtp_err_status_t status;
     {
         std::lock_guard<std::mutex> hold(lock);
-        status = srtp_protect(srtp, packet, &length);
-        if (status == srtp_err_status_ok) {
+        length = srtp->protect_rtp(packet, length);
+        if (length > 0) {
             Stream& s = stream(ssrc);
             s.packets++;
             s.octets += static_cast<uint32_t>(octets);
             const gint64 now = g_get_monotonic_time();
             if (now >= s.next_report_us) {
                 s.next_report_us = now + kReportIntervalUs;
-                report_length = build_sender_report(report, ssrc, rtp_ts, s.packets, s.octets);
-                if (srtp_protect_rtcp(srtp, report, &report_length) != srtp_err_status_ok)
-                    report_length = 0;
+                report_length = srtp->protect_rtcp(
+                    report, build_sender_report(report, ssrc, rtp_ts, s.packets, s.octets));
             }
         }
     }
-    if (status != srtp_err_status_ok) {
-        GST_LOG("srtp_protect: %d", static_cast<int>(status));
+    if (length <= 0) {
         errors++;
         return;
     }
@@ -397,52 +373,44 @@ bool RtpSender::start()
         GST_WARNING_OBJECT(webrtc_, "no single bundled transport: webrtcbin sends");
         return false;
     }
+    // Both DTLS-SRTP profiles of GStreamer 1.22: AES-128 counter mode with
+    // an 80- or 32-bit HMAC-SHA1 tag (srtp.h).
+    GObject* enc = G_OBJECT(srtpenc.get());
+    const size_t rtp_tag = tag_length(enum_nick(enc, "rtp-auth"));
+    const size_t rtcp_tag = tag_length(enum_nick(enc, "rtcp-auth"));
+    if (enum_nick(enc, "rtp-cipher") != "aes-128-icm" ||
+        enum_nick(enc, "rtcp-cipher") != "aes-128-icm" || !rtp_tag || !rtcp_tag) {
+        GST_WARNING_OBJECT(webrtc_, "SRTP cipher %s/%s: webrtcbin sends",
+                           enum_nick(enc, "rtp-cipher").c_str(), enum_nick(enc, "rtp-auth").c_str());
+        return false;
+    }
     GstBuffer* key = nullptr;
-    g_object_get(srtpenc.get(), "key", &key, nullptr);
-    srtp_policy_t policy;
-    std::memset(&policy, 0, sizeof(policy));
-    size_t rtp_key = 0, rtcp_key = 0;
-    const bool known =
-        crypto_policy(enum_nick(G_OBJECT(srtpenc.get()), "rtp-cipher"),
-                      enum_nick(G_OBJECT(srtpenc.get()), "rtp-auth"), &policy.rtp, &rtp_key) &&
-        crypto_policy(enum_nick(G_OBJECT(srtpenc.get()), "rtcp-cipher"),
-                      enum_nick(G_OBJECT(srtpenc.get()), "rtcp-auth"), &policy.rtcp, &rtcp_key);
+    g_object_get(enc, "key", &key, nullptr);
     GstMapInfo map = GST_MAP_INFO_INIT;
-    if (!key || !known || rtp_key != rtcp_key || !gst_buffer_map(key, &map, GST_MAP_READ) ||
-        map.size != rtp_key) {
-        GST_WARNING_OBJECT(webrtc_, "no usable SRTP keys (%s): webrtcbin sends",
-                           key ? "unknown cipher" : "none yet");
-        if (map.data)
-            gst_buffer_unmap(key, &map);
+    if (!key || !gst_buffer_map(key, &map, GST_MAP_READ)) {
+        GST_WARNING_OBJECT(webrtc_, "no SRTP keys yet: webrtcbin sends");
         if (key)
             gst_buffer_unref(key);
         return false;
     }
-    std::vector<uint8_t> master(map.data, map.data + map.size);
+    const gsize key_size = map.size;
+    std::unique_ptr<SrtpContext> srtp;
+    if (key_size == SrtpContext::kMasterLength)
+        srtp = std::make_unique<SrtpContext>(map.data, rtp_tag, rtcp_tag);
     gst_buffer_unmap(key, &map);
     gst_buffer_unref(key);
-    policy.ssrc.type = ssrc_any_outbound;
-    policy.key = master.data();
-    policy.window_size = 128;
-    // A WHEP view keeps one sequence across the tracks that feed it; a
-    // repeated number must not stop the stream.
-    policy.allow_repeat_tx = 1;
-    srtp_t srtp = nullptr;
-    srtp_err_status_t status = srtp_create(&srtp, &policy);
-    std::memset(master.data(), 0, master.size());
-    if (status != srtp_err_status_ok) {
-        GST_WARNING_OBJECT(webrtc_, "srtp_create: %d: webrtcbin sends", static_cast<int>(status));
+    if (!srtp) {
+        GST_WARNING_OBJECT(webrtc_, "SRTP master key of %" G_GSIZE_FORMAT " bytes: webrtcbin sends",
+                           key_size);
         return false;
     }
     NiceAgent* agent = nullptr;
     guint stream_id = 0, component_id = 0;
     g_object_get(nicesink.get(), "agent", &agent, "stream", &stream_id, "component",
                  &component_id, nullptr);
-    if (!agent) {
-        srtp_dealloc(srtp);
+    if (!agent)
         return false;
-    }
-    state_->srtp = srtp;
+    state_->srtp = std::move(srtp);
     state_->agent = agent;
     state_->stream_id = stream_id;
     state_->component_id = component_id;

@@ -8,9 +8,9 @@
 // forwarded packet's CPU goes"). A forwarder needs none of it: the packet
 // is final when it reaches the subscriber's sink pad. So once the session
 // is connected, a probe on each sink pad protects the packet with the
-// session's own DTLS-SRTP keys (read from webrtcbin's srtpenc, one libsrtp
-// context of ours) and hands it to the session's NiceAgent, in the
-// publisher's streaming thread, and drops it there.
+// session's own DTLS-SRTP keys (read from webrtcbin's srtpenc, one
+// SrtpContext of ours, srtp.h) and hands it to the session's NiceAgent, in
+// the publisher's streaming thread, and drops it there.
 //
 // What webrtcbin still does for the session: SDP, ICE, DTLS, and receiving
 // the subscriber's RTCP. Caps and other events still reach its rtpsession,
@@ -24,9 +24,10 @@
 // per stream.
 //
 // Until start() succeeds (or if it cannot: no single bundled transport,
-// no keys, a cipher libsrtp does not know) packets take webrtcbin's path,
-// so a session always sends. ZUMZI_WEBRTCBIN_SEND=1 in the environment
-// leaves every session to webrtcbin, to compare the two (docs/benchmarks.md).
+// no keys, a cipher other than AES-128 counter mode) packets take
+// webrtcbin's path, so a session always sends. ZUMZI_WEBRTCBIN_SEND=1 in
+// the environment leaves every session to webrtcbin, to compare the two
+// (docs/benchmarks.md).
 #pragma once
 
 #include <gst/gst.h>
