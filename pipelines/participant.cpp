@@ -1676,6 +1676,7 @@ void Participant::shutdown()
         gst_element_set_state(tee.get(), GST_STATE_NULL);
         gst_bin_remove(bin_.get(), tee.get());
     }
+    sender_->stop();  // before the agent closes its sockets
     gst_element_set_state(subscribe_.get(), GST_STATE_NULL);
     if (publish_ && GST_OBJECT_PARENT(publish_.get()))
         gst_bin_remove(bin_.get(), publish_.get());

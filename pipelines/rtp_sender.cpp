@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -171,6 +172,23 @@ struct RtpSender::State {
     NiceAgent* agent = nullptr;
     guint stream_id = 0;
     guint component_id = 0;
+    // Where the ICE agent's selected pair sends: its local UDP socket and
+    // the remote address. Sending there ourselves skips the agent's lock
+    // and bookkeeping (a tenth of the server's CPU at 1 -> 16); null while
+    // the pair is relayed (TURN) or not UDP: nice_agent_send then. Senders
+    // hold `route_lock` shared for the whole send, so once stop() or a new
+    // pair has it exclusively no packet goes to the old socket.
+    struct Route {
+        GSocket* socket;
+        GSocketAddress* remote;
+        ~Route()
+        {
+            g_object_unref(socket);
+            g_object_unref(remote);
+        }
+    };
+    std::shared_mutex route_lock;
+    std::unique_ptr<Route> route;
     // Serialises the SRTP context (one for every SSRC) and the counters.
     std::mutex lock;
     std::unique_ptr<SrtpContext> srtp;
@@ -194,7 +212,46 @@ struct RtpSender::State {
     }
 
     void send(GstBuffer* buffer);
+    bool transmit(const uint8_t* data, int length);
+    void update_route();
 };
+
+// The selected pair's socket and remote address (main context, or the
+// agent's thread when the pair changes).
+void RtpSender::State::update_route()
+{
+    std::unique_ptr<Route> next;
+    NiceCandidate* local = nullptr;
+    NiceCandidate* remote = nullptr;
+    GSocket* socket = nice_agent_get_selected_socket(agent, stream_id, component_id);
+    if (socket && nice_agent_get_selected_pair(agent, stream_id, component_id, &local, &remote) &&
+        local->transport == NICE_CANDIDATE_TRANSPORT_UDP &&
+        remote->transport == NICE_CANDIDATE_TRANSPORT_UDP &&
+        local->type != NICE_CANDIDATE_TYPE_RELAYED) {
+        sockaddr_storage address;
+        nice_address_copy_to_sockaddr(&remote->addr, reinterpret_cast<sockaddr*>(&address));
+        GSocketAddress* to = g_socket_address_new_from_native(&address, sizeof(address));
+        if (to)
+            next.reset(new Route{G_SOCKET(g_object_ref(socket)), to});
+    }
+    if (socket)
+        g_object_unref(socket);
+    GST_DEBUG("route: %s", next ? "the selected pair's socket" : "nice_agent_send");
+    std::unique_lock<std::shared_mutex> hold(route_lock);
+    route = std::move(next);
+}
+
+bool RtpSender::State::transmit(const uint8_t* data, int length)
+{
+    std::shared_lock<std::shared_mutex> hold(route_lock);
+    if (!active.load(std::memory_order_acquire))
+        return false;
+    if (route)
+        return g_socket_send_to(route->socket, route->remote, reinterpret_cast<const gchar*>(data),
+                                static_cast<gsize>(length), nullptr, nullptr) == length;
+    return nice_agent_send(agent, stream_id, component_id, static_cast<guint>(length),
+                           reinterpret_cast<const gchar*>(data)) == length;
+}
 
 void RtpSender::State::send(GstBuffer* buffer)
 {
@@ -230,17 +287,15 @@ void RtpSender::State::send(GstBuffer* buffer)
         errors++;
         return;
     }
-    if (nice_agent_send(agent, stream_id, component_id, static_cast<guint>(length),
-                        reinterpret_cast<const gchar*>(packet)) < 0)
-        errors++;
-    else
+    if (transmit(packet, length))
         packets++;
+    else
+        errors++;
     if (report_length > 0) {
-        if (nice_agent_send(agent, stream_id, component_id, static_cast<guint>(report_length),
-                            reinterpret_cast<const gchar*>(report)) < 0)
-            errors++;
-        else
+        if (transmit(report, report_length))
             reports++;
+        else
+            errors++;
     }
 }
 
@@ -344,6 +399,15 @@ void delete_state_closure(gpointer data, GClosure*)
     delete static_cast<StatePtr*>(data);
 }
 
+// The agent picked another pair (ICE nomination goes on after connected).
+void on_selected_pair(NiceAgent*, guint stream_id, guint component_id, NiceCandidate*,
+                      NiceCandidate*, gpointer data)
+{
+    RtpSender::State& state = **static_cast<StatePtr*>(data);
+    if (stream_id == state.stream_id && component_id == state.component_id)
+        state.update_route();
+}
+
 }  // namespace
 
 RtpSender::RtpSender(GstElement* webrtc) : webrtc_(webrtc), state_(std::make_shared<State>())
@@ -351,7 +415,22 @@ RtpSender::RtpSender(GstElement* webrtc) : webrtc_(webrtc), state_(std::make_sha
     init_once();
 }
 
-RtpSender::~RtpSender() = default;
+RtpSender::~RtpSender()
+{
+    stop();
+}
+
+void RtpSender::stop()
+{
+    if (!state_->agent)
+        return;
+    if (pair_handler_)
+        g_signal_handler_disconnect(state_->agent, pair_handler_);
+    pair_handler_ = 0;
+    std::unique_lock<std::shared_mutex> hold(state_->route_lock);
+    state_->active.store(false);
+    state_->route.reset();
+}
 
 void RtpSender::attach(GstPad* sinkpad)
 {
@@ -427,6 +506,10 @@ bool RtpSender::start()
     }
     g_value_unset(&item);
     gst_iterator_free(it);
+    state_->update_route();
+    pair_handler_ = g_signal_connect_data(agent, "new-selected-pair-full",
+                                          G_CALLBACK(on_selected_pair), new StatePtr(state_),
+                                          delete_state_closure, GConnectFlags(0));
     g_weak_ref_set(&state_->webrtc, webrtc_);
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
         GObject* session = nullptr;

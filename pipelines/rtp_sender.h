@@ -54,6 +54,9 @@ public:
     // sending) if it cannot. Main context; a second call does nothing.
     bool start();
     bool active() const;
+    // Stops sending, for good, before the session goes to NULL: a send in
+    // progress finishes first, none starts after. Main context.
+    void stop();
 
     // RTP packets and RTCP sender reports sent, and sends the ICE agent
     // refused (diagnostics and tests).
@@ -66,6 +69,7 @@ public:
 private:
     GstElement* webrtc_;  // not owned: the Participant holds it
     std::shared_ptr<State> state_;
+    gulong pair_handler_ = 0;  // on the agent, which the State holds
 };
 
 }  // namespace zumzi::media
