@@ -35,19 +35,6 @@ void init_once()
     }
 }
 
-void put32(uint8_t* p, uint32_t v)
-{
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
-}
-
-uint32_t get32(const uint8_t* p)
-{
-    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
-
 // The payload octets of an RTP packet (RFC 3550: what a sender report
 // counts), or -1 if it is not one.
 int payload_octets(const uint8_t* p, int size)
@@ -75,12 +62,12 @@ int build_sender_report(uint8_t* out, uint32_t ssrc, uint32_t rtp_ts, uint32_t p
     out[1] = 200;   // SR
     out[2] = 0;
     out[3] = 6;  // 7 words
-    put32(out + 4, ssrc);
-    put32(out + 8, ntp_seconds);
-    put32(out + 12, ntp_fraction);
-    put32(out + 16, rtp_ts);
-    put32(out + 20, packets);
-    put32(out + 24, octets);
+    GST_WRITE_UINT32_BE(out + 4, ssrc);
+    GST_WRITE_UINT32_BE(out + 8, ntp_seconds);
+    GST_WRITE_UINT32_BE(out + 12, ntp_fraction);
+    GST_WRITE_UINT32_BE(out + 16, rtp_ts);
+    GST_WRITE_UINT32_BE(out + 20, packets);
+    GST_WRITE_UINT32_BE(out + 24, octets);
     uint8_t* sdes = out + 28;
     const int cname = sizeof(kCname) - 1;
     // SSRC, the CNAME item, and at least one null octet ending the chunk.
@@ -90,7 +77,7 @@ int build_sender_report(uint8_t* out, uint32_t ssrc, uint32_t rtp_ts, uint32_t p
     sdes[1] = 202;   // SDES
     sdes[2] = 0;
     sdes[3] = static_cast<uint8_t>(chunk / 4);
-    put32(sdes + 4, ssrc);
+    GST_WRITE_UINT32_BE(sdes + 4, ssrc);
     sdes[8] = 1;  // CNAME
     sdes[9] = static_cast<uint8_t>(cname);
     std::memcpy(sdes + 10, kCname, cname);
@@ -265,8 +252,8 @@ void RtpSender::State::send(GstBuffer* buffer)
     const int octets = payload_octets(packet, length);
     if (octets < 0)
         return;
-    const uint32_t rtp_ts = get32(packet + 4);
-    const uint32_t ssrc = get32(packet + 8);
+    const uint32_t rtp_ts = GST_READ_UINT32_BE(packet + 4);
+    const uint32_t ssrc = GST_READ_UINT32_BE(packet + 8);
     int report_length = 0;
     {
         std::lock_guard<std::mutex> hold(lock);
@@ -387,7 +374,7 @@ void on_feedback(GObject*, guint type, guint fbtype, guint, guint media_ssrc, Gs
             return;
         std::vector<guint> ssrcs;
         for (gsize i = 0; i + 8 <= map.size; i += 8)
-            ssrcs.push_back(get32(map.data + i));
+            ssrcs.push_back(GST_READ_UINT32_BE(map.data + i));
         gst_buffer_unmap(fci, &map);
         for (guint ssrc : ssrcs)
             request_keyframe(state, ssrc);

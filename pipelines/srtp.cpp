@@ -1,5 +1,6 @@
 #include "srtp.h"
 
+#include <gst/gst.h>
 #include <nettle/aes.h>
 #include <nettle/ctr.h>
 #include <nettle/hmac.h>
@@ -35,19 +36,6 @@ void packet_iv(const uint8_t salt[kSaltLength], uint32_t ssrc, uint64_t index,
         iv[4 + i] ^= static_cast<uint8_t>(ssrc >> (24 - 8 * i));
     for (int i = 0; i < 6; i++)
         iv[8 + i] ^= static_cast<uint8_t>(index >> (40 - 8 * i));
-}
-
-void put32(uint8_t* p, uint32_t v)
-{
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
-}
-
-uint32_t get32(const uint8_t* p)
-{
-    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
 }  // namespace
@@ -122,7 +110,7 @@ int SrtpContext::protect_rtp(uint8_t* packet, int length)
     if (length < header)
         return -1;
     const uint16_t seq = static_cast<uint16_t>((packet[2] << 8) | packet[3]);
-    const uint32_t ssrc = get32(packet + 8);
+    const uint32_t ssrc = GST_READ_UINT32_BE(packet + 8);
 
     // RFC 3711 3.3.1 and appendix A: the rollover counter follows the
     // highest sequence number sent; a late packet from before a wrap is
@@ -149,7 +137,7 @@ int SrtpContext::protect_rtp(uint8_t* packet, int length)
     aes_ctr(&rtp_->aes, iv, packet + header, static_cast<size_t>(length - header));
 
     uint8_t roc_bytes[4], digest[SHA1_DIGEST_SIZE];
-    put32(roc_bytes, roc);
+    GST_WRITE_UINT32_BE(roc_bytes, roc);
     hmac_sha1_update(&rtp_->hmac, static_cast<size_t>(length), packet);
     hmac_sha1_update(&rtp_->hmac, sizeof(roc_bytes), roc_bytes);
     hmac_sha1_digest(&rtp_->hmac, sizeof(digest), digest);
@@ -161,14 +149,14 @@ int SrtpContext::protect_rtcp(uint8_t* packet, int length)
 {
     if (length < 8 || (packet[0] >> 6) != 2)
         return -1;
-    const uint32_t ssrc = get32(packet + 4);
+    const uint32_t ssrc = GST_READ_UINT32_BE(packet + 4);
     Stream& s = stream(ssrc);
     s.rtcp_index = (s.rtcp_index + 1) & 0x7fffffff;
 
     uint8_t iv[AES_BLOCK_SIZE];
     packet_iv(rtcp_->salt, ssrc, s.rtcp_index, iv);
     aes_ctr(&rtcp_->aes, iv, packet + 8, static_cast<size_t>(length - 8));
-    put32(packet + length, 0x80000000u | s.rtcp_index);  // E: encrypted
+    GST_WRITE_UINT32_BE(packet + length, 0x80000000u | s.rtcp_index);  // E: encrypted
     length += 4;
 
     uint8_t digest[SHA1_DIGEST_SIZE];
