@@ -510,6 +510,9 @@ struct StepResult {
     double publisher_fps = 0;  // encoded video frames per second, mean over publishers
     std::vector<double> first_frame_ms;
     double ftf_median = -1, ftf_p95 = -1;
+    // A: medians over the subscribers of ms from join to each step before
+    // the first frame (JoinTimeline), -1: none reached it.
+    double sdp_median = -1, connected_median = -1, first_packet_median = -1;
     bool ok = false;
 };
 
@@ -818,6 +821,21 @@ struct Bench {
                         r.first_frame_ms.push_back(double(t.first_frame_after_publish_ms));
             }
         }
+        if (fanout) {
+            std::vector<double> sdp, connected, packet;
+            for (Bot* s : subscribers) {
+                JoinTimeline t = s->join_timeline();
+                if (t.sdp_ms >= 0)
+                    sdp.push_back(double(t.sdp_ms));
+                if (t.connected_ms >= 0)
+                    connected.push_back(double(t.connected_ms));
+                if (t.first_packet_ms >= 0)
+                    packet.push_back(double(t.first_packet_ms));
+            }
+            r.sdp_median = percentile(sdp, 0.5);
+            r.connected_median = percentile(connected, 0.5);
+            r.first_packet_median = percentile(packet, 0.5);
+        }
         r.ftf_median = percentile(r.first_frame_ms, 0.5);
         r.ftf_p95 = percentile(r.first_frame_ms, 0.95);
         r.ok = r.all_started && r.failed_bots == 0 && r.min_ratio >= 0.95;
@@ -1004,6 +1022,9 @@ void json_step(JsonBuilder* b, const StepResult& r)
     num("min_audio_ratio", r.min_audio);
     num("first_frame_ms_median", r.ftf_median);
     num("first_frame_ms_p95", r.ftf_p95);
+    num("sdp_ms_median", r.sdp_median);
+    num("connected_ms_median", r.connected_median);
+    num("first_packet_ms_median", r.first_packet_median);
     json_builder_set_member_name(b, "first_frame_ms");
     json_builder_begin_array(b);
     for (double v : r.first_frame_ms)
@@ -1337,6 +1358,10 @@ int main(int argc, char** argv)
                r.have_server ? fmt("%.0f", r.server_cpu_pct).c_str() : "n/a", r.bench_cpu_pct,
                r.other_cpu_pct,
                100 * r.min_ratio, r.ftf_median, r.ftf_p95, r.ok ? "" : "  << under 95%");
+        if (r.scenario == "A")
+            printf("      join to (medians): subscribe SDP %.0f ms, connected %.0f ms, first video "
+                   "packet out of the jitterbuffer %.0f ms, first frame %.0f ms\n",
+                   r.sdp_median, r.connected_median, r.first_packet_median, r.ftf_median);
         if (r.have_server)
             printf("      after leave: server %d threads (idle before: %d), RSS %.1f MB (before: %.1f MB); "
                    "bench %d threads%s%s\n",

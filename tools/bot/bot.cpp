@@ -541,13 +541,14 @@ Bot::Bot(BotOptions options) : options_(std::move(options))
                           new HandlerData{shared_}, delete_handler_data, GConnectFlags(0));
     g_signal_connect_data(sub_, "pad-added", G_CALLBACK(on_sub_pad_added), new HandlerData{shared_},
                           delete_handler_data, GConnectFlags(0));
-    if (options_.mode != BotMode::Room) {
-        // No server messages: the local webrtcbin says how the session is.
-        for (GstElement* webrtc : {pub_, sub_})
+    // WHIP/WHEP/Janus: no server messages, the local webrtcbin says how the
+    // session is. Room: the server's messages say it, and the local
+    // subscribe session only times its own connection (join_timeline()).
+    for (GstElement* webrtc : {pub_, sub_})
+        if (options_.mode != BotMode::Room || webrtc == sub_)
             g_signal_connect_data(webrtc, "notify::connection-state",
                                   G_CALLBACK(on_connection_state), new HandlerData{shared_},
                                   delete_handler_data, GConnectFlags(0));
-    }
 }
 
 Bot::~Bot()
@@ -1029,7 +1030,8 @@ void Bot::handle_publish_answer(const std::string& sdp)
 
 void Bot::handle_subscribe_offer(const std::string& sdp)
 {
-    subscribe_offers_++;
+    if (subscribe_offers_++ == 0)
+        subscribe_sdp_us_ = g_get_monotonic_time();
     GstWebRTCSessionDescription* offer = parse_sdp(sdp, GST_WEBRTC_SDP_TYPE_OFFER);
     if (!offer) {
         error("subscribe_offer: the SDP does not parse");
@@ -1441,6 +1443,25 @@ uint64_t Bot::packets() const
     return n;
 }
 
+JoinTimeline Bot::join_timeline() const
+{
+    JoinTimeline t;
+    if (!join_us_)
+        return t;
+    auto since_join = [this](gint64 us) { return us ? (us - join_us_) / 1000 : gint64(-1); };
+    t.sdp_ms = since_join(subscribe_sdp_us_);
+    t.connected_ms = since_join(subscribe_connected_us_);
+    for (const auto& track : tracks()) {
+        if (track.kind != "video")
+            continue;
+        if (track.first_packet_ms >= 0 && (t.first_packet_ms < 0 || track.first_packet_ms < t.first_packet_ms))
+            t.first_packet_ms = track.first_packet_ms;
+        if (track.first_frame_ms >= 0 && (t.first_frame_ms < 0 || track.first_frame_ms < t.first_frame_ms))
+            t.first_frame_ms = track.first_frame_ms;
+    }
+    return t;
+}
+
 gint64 Bot::first_frame_ms() const
 {
     gint64 best = -1;
@@ -1471,6 +1492,10 @@ const char* to_string(BotMode mode)
 
 void Bot::set_connection_state(const std::string& session, const std::string& state)
 {
+    if (session == "subscribe" && state == "connected" && !subscribe_connected_us_)
+        subscribe_connected_us_ = g_get_monotonic_time();
+    if (options_.mode == BotMode::Room)
+        return;  // the server's connection_state messages say it
     connection_states_[session] = state;
     log("%s session %s", session.c_str(), state.c_str());
 }
@@ -1683,6 +1708,8 @@ void Bot::on_http_answer(GstElement* webrtc, SoupMessage* msg, GBytes* body, con
     }
     if (webrtc == pub_)
         publish_answers_++;
+    else if (!subscribe_sdp_us_)
+        subscribe_sdp_us_ = g_get_monotonic_time();
     state_ = BotState::Joined;
     log("%s session %s", what, resource_url_.c_str());
 }

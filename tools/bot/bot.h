@@ -106,6 +106,15 @@ struct RemoteTrack {
 
 // One stream received on the subscribe session (one track; a slot the
 // server reuses for another track starts a new report).
+// ms from a bot's join (WHEP: its POST; Janus: its session `create`) to
+// each step before its first frame, -1 where it was not reached.
+struct JoinTimeline {
+    gint64 sdp_ms = -1;           // the server's first subscribe offer (WHEP: answer) arrived
+    gint64 connected_ms = -1;     // the bot's subscribe webrtcbin connected (ICE + DTLS)
+    gint64 first_packet_ms = -1;  // first video packet out of its jitterbuffer
+    gint64 first_frame_ms = -1;   // first decoded video frame
+};
+
 struct TrackReport {
     std::string track_id;        // msid stream id from the offer
     std::string participant_id;  // resolved through the track events
@@ -221,6 +230,8 @@ public:
     int video_tracks_with(uint64_t min) const;
     // ms from join to the first decoded video frame of any track, -1: none.
     gint64 first_frame_ms() const;
+    // Where the time to the first frame goes (-1: not reached).
+    JoinTimeline join_timeline() const;
     std::vector<TrackReport> tracks() const;
     // Everyone else in the room (present or gone), by participant id.
     const std::map<std::string, RemoteParticipant>& participants() const { return participants_; }
@@ -318,6 +329,8 @@ private:
     BotState state_ = BotState::Idle;
     gint64 start_us_ = 0;
     gint64 join_us_ = 0;
+    gint64 subscribe_sdp_us_ = 0;        // the server's first subscribe offer (WHEP: answer)
+    gint64 subscribe_connected_us_ = 0;  // our subscribe webrtcbin first connected
     int next_id_ = 1;
     int join_id_ = 0;
     int leave_id_ = 0;
