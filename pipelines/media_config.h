@@ -57,8 +57,13 @@ constexpr int kParkedExtensionId = 14;
 constexpr const char* kTwccUri =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 
-// Turns off libnice's UPnP on webrtcbin's "ice-agent" (a GstWebRTCICE).
-void disable_upnp(GObject* webrtc_ice);
+// ICE connectivity check pacing (libnice's Ta) in ms, the least RFC 8445
+// allows.
+constexpr guint kIceCheckPacingMs = 5;
+
+// Turns off libnice's UPnP and sets its check pacing on webrtcbin's
+// "ice-agent" (a GstWebRTCICE).
+void tune_nice_agent(GObject* webrtc_ice);
 
 // Applies bundle policy, ICE restrictions and latency to a new webrtcbin.
 void configure_webrtcbin(GstElement* webrtc, const MediaConfig& config);
