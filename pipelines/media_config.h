@@ -22,7 +22,7 @@ struct MediaConfig {
     // Receiving jitterbuffer of publish sessions: low, we only forward.
     unsigned latency_ms = 40;
     // At most one keyframe request per track in this interval.
-    unsigned keyframe_min_interval_ms = 300;
+    unsigned keyframe_min_interval_ms = 100;
     // Talking indicator from the RTP audio-level extension (RFC 6464): a
     // packet at or above this loudness (-dBov, 0 = loudest, 127 = silence)
     // is voice; a participant starts speaking after `speaking_min_voiced`

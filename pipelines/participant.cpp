@@ -240,6 +240,17 @@ GstPadProbeReturn on_tee_upstream_event(GstPad* pad, GstPadProbeInfo* info, gpoi
     gst_structure_get_uint(cs, "ssrc", &ssrc);
     gst_structure_get_int(cs, "payload", &pt);
     gst_caps_unref(caps);
+    std::shared_ptr<RtpSender> feedback;
+    {
+        std::lock_guard<std::mutex> guard(probe->state->lock);
+        feedback = probe->state->feedback;
+    }
+    if (feedback && feedback->request_keyframe(ssrc)) {
+        GST_DEBUG("PLI sent to ssrc %u", ssrc);
+        return GST_PAD_PROBE_DROP;
+    }
+    // rtpsession sends it (as early RTCP) if the event names the
+    // publisher's ssrc and payload type.
     gst_event_unref(event);
     GST_PAD_PROBE_INFO_DATA(info) = make_force_key_unit(ssrc, pt);
     GST_DEBUG("keyframe request forwarded to ssrc %u pt %d", ssrc, pt);
@@ -785,6 +796,11 @@ GstElement* Participant::publish_session()
                           new std::shared_ptr<PublishState>(publish_state_), delete_publish_state,
                           GConnectFlags(0));
     connect_session_signals(publish_.get(), Session::Publish);
+    feedback_ = std::make_shared<RtpSender>(publish_.get(), RtpSender::Role::Feedback);
+    {
+        std::lock_guard<std::mutex> guard(publish_state_->lock);
+        publish_state_->feedback = feedback_;
+    }
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(publish_.get()), "rtpbin")) {
         g_signal_connect(rtpbin, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer), nullptr);
         gst_object_unref(rtpbin);
@@ -960,6 +976,8 @@ void Participant::on_connection_state(Session session, const std::string& state)
             // the first one on (webrtcbin's if that cannot be).
             sender_->start();
             open_negotiated();
+        } else if (feedback_) {
+            feedback_->start();  // keyframe requests go straight to the publisher
         }
     }
     // DTLS is up: the earliest moment a keyframe can reach this subscriber.
@@ -1665,6 +1683,8 @@ void Participant::shutdown()
     slots_.clear();
     views_.clear();
     // Publisher first: once it is NULL nothing enters the tees any more.
+    if (feedback_)
+        feedback_->stop();  // before the agent closes its sockets
     if (publish_)
         gst_element_set_state(publish_.get(), GST_STATE_NULL);
     std::vector<GstPtr<GstElement>> tees;

@@ -126,6 +126,8 @@ public:
     GstElement* subscribe_webrtcbin() const { return subscribe_.get(); }
     size_t subscribe_slots() const { return slots_.size(); }
     const RtpSender& sender() const { return *sender_; }
+    // The publish session's keyframe request sender; null before publishing.
+    const RtpSender* feedback_sender() const { return feedback_.get(); }
 
     // --- Engine internals (main context), public for the signal handlers ---
     struct PublishState {  // shared with webrtcbin signal handlers
@@ -135,6 +137,9 @@ public:
         std::shared_ptr<std::atomic<gint64>> last_rx;  // see last_received_us()
         std::mutex lock;
         std::vector<GstPtr<GstElement>> tees;  // one per publisher src pad
+        // Sends keyframe requests to the publisher once the publish
+        // session is connected (null until the session exists).
+        std::shared_ptr<RtpSender> feedback;
     };
     void start();  // adds the subscribe webrtcbin to the pipeline (after make_shared)
     const ParticipantCallbacks& callbacks() const { return callbacks_; }
@@ -194,6 +199,8 @@ private:
     GstPtr<GstElement> subscribe_;
     // Sends what the subscribe session forwards, once it is connected.
     std::unique_ptr<RtpSender> sender_;
+    // Sends keyframe requests on the publish session (with publish_).
+    std::shared_ptr<RtpSender> feedback_;
     std::shared_ptr<PublishState> publish_state_;
     std::shared_ptr<std::atomic<gint64>> last_rx_ = std::make_shared<std::atomic<gint64>>(0);
     std::vector<Slot> slots_;

@@ -84,6 +84,24 @@ int build_sender_report(uint8_t* out, uint32_t ssrc, uint32_t rtp_ts, uint32_t p
     return 28 + 4 + chunk;
 }
 
+// A compound RTCP packet: a receiver report without report blocks, then a
+// PLI (RFC 4585 6.3.1) from `ssrc` for `media_ssrc`. Returns its length.
+int build_pli(uint8_t* out, uint32_t ssrc, uint32_t media_ssrc)
+{
+    out[0] = 0x80;  // V=2, no report block
+    out[1] = 201;   // RR
+    out[2] = 0;
+    out[3] = 1;  // 2 words
+    GST_WRITE_UINT32_BE(out + 4, ssrc);
+    out[8] = 0x80 | GST_RTCP_PSFB_TYPE_PLI;  // V=2, FMT=1
+    out[9] = 206;                             // PSFB
+    out[10] = 0;
+    out[11] = 2;  // 3 words
+    GST_WRITE_UINT32_BE(out + 12, ssrc);
+    GST_WRITE_UINT32_BE(out + 16, media_ssrc);
+    return 20;
+}
+
 // The nick of an enum property's value ("aes-128-icm"), or "".
 std::string enum_nick(GObject* object, const char* property)
 {
@@ -154,7 +172,10 @@ struct RtpSender::State {
     GWeakRef webrtc;  // the session, for its sink pads
     std::atomic<uint64_t> packets{0};
     std::atomic<uint64_t> reports{0};
+    std::atomic<uint64_t> keyframe_requests{0};
     std::atomic<uint64_t> errors{0};
+    // Feedback: the SSRC of its RTCP (fixed at construction).
+    uint32_t ssrc = 0;
     // Set once by start(), before `active`; read-only afterwards.
     NiceAgent* agent = nullptr;
     guint stream_id = 0;
@@ -397,9 +418,13 @@ void on_selected_pair(NiceAgent*, guint stream_id, guint component_id, NiceCandi
 
 }  // namespace
 
-RtpSender::RtpSender(GstElement* webrtc) : webrtc_(webrtc), state_(std::make_shared<State>())
+RtpSender::RtpSender(GstElement* webrtc, Role role)
+    : webrtc_(webrtc), role_(role), state_(std::make_shared<State>())
 {
     init_once();
+    do
+        state_->ssrc = g_random_int();
+    while (state_->ssrc == 0);
 }
 
 RtpSender::~RtpSender()
@@ -480,6 +505,15 @@ bool RtpSender::start()
     state_->agent = agent;
     state_->stream_id = stream_id;
     state_->component_id = component_id;
+    state_->update_route();
+    pair_handler_ = g_signal_connect_data(agent, "new-selected-pair-full",
+                                          G_CALLBACK(on_selected_pair), new StatePtr(state_),
+                                          delete_state_closure, GConnectFlags(0));
+    if (role_ == Role::Feedback) {
+        state_->active.store(true, std::memory_order_release);
+        GST_DEBUG_OBJECT(webrtc_, "sending keyframe requests itself as ssrc %u", state_->ssrc);
+        return true;
+    }
     GstIterator* it = gst_element_iterate_sink_pads(srtpenc.get());
     GValue item = G_VALUE_INIT;
     while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
@@ -493,10 +527,6 @@ bool RtpSender::start()
     }
     g_value_unset(&item);
     gst_iterator_free(it);
-    state_->update_route();
-    pair_handler_ = g_signal_connect_data(agent, "new-selected-pair-full",
-                                          G_CALLBACK(on_selected_pair), new StatePtr(state_),
-                                          delete_state_closure, GConnectFlags(0));
     g_weak_ref_set(&state_->webrtc, webrtc_);
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
         GObject* session = nullptr;
@@ -527,6 +557,35 @@ uint64_t RtpSender::packets_sent() const
 uint64_t RtpSender::reports_sent() const
 {
     return state_->reports.load();
+}
+
+bool RtpSender::request_keyframe(uint32_t media_ssrc)
+{
+    State& state = *state_;
+    if (!state.active.load(std::memory_order_acquire))
+        return false;
+    uint8_t packet[20 + SrtpContext::kMaxTrailer];
+    int length;
+    {
+        std::lock_guard<std::mutex> hold(state.lock);
+        length = state.srtp->protect_rtcp(packet, build_pli(packet, state.ssrc, media_ssrc));
+    }
+    if (length <= 0 || !state.transmit(packet, length)) {
+        state.errors++;
+        return false;
+    }
+    state.keyframe_requests++;
+    return true;
+}
+
+uint32_t RtpSender::ssrc() const
+{
+    return state_->ssrc;
+}
+
+uint64_t RtpSender::keyframe_requests_sent() const
+{
+    return state_->keyframe_requests.load();
 }
 
 uint64_t RtpSender::send_errors() const

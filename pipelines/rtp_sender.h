@@ -1,6 +1,6 @@
-// Zumzi's own send path for one subscribe session: forwarded RTP leaves
-// through SRTP and the ICE agent directly, not through webrtcbin's send
-// chain.
+// Zumzi's own send path for one session: on a subscribe session forwarded
+// RTP leaves through SRTP and the ICE agent directly, not through
+// webrtcbin's send chain; on a publish session, keyframe requests do.
 //
 // webrtcbin carries every forwarded packet, per subscriber, through
 // rtpfunnel, rtpbin's rtpsession, the transport bins, srtpenc and nicesink,
@@ -28,6 +28,13 @@
 // webrtcbin's path, so a session always sends. ZUMZI_WEBRTCBIN_SEND=1 in
 // the environment leaves every session to webrtcbin, to compare the two
 // (docs/benchmarks.md).
+//
+// On a publish session (Role::Feedback) it sends only keyframe requests:
+// a PLI straight to the publisher, under an SSRC of its own, when a new
+// subscriber needs a keyframe. rtpsession would send it as early RTCP, and
+// RFC 4585 allows one early packet per regular interval: with subscribers
+// joining a few hundred ms apart, every other one waited for the next
+// regular report (docs/benchmarks.md, "First frame").
 #pragma once
 
 #include <gst/gst.h>
@@ -39,8 +46,13 @@ namespace zumzi::media {
 
 class RtpSender {
 public:
-    // `webrtc`: the subscribe session's webrtcbin (bundle-policy max-bundle).
-    explicit RtpSender(GstElement* webrtc);
+    enum class Role {
+        Forward,   // a subscribe session: forwarded RTP and its sender reports
+        Feedback,  // a publish session: keyframe requests (webrtcbin sends the rest)
+    };
+
+    // `webrtc`: the session's webrtcbin (bundle-policy max-bundle).
+    explicit RtpSender(GstElement* webrtc, Role role = Role::Forward);
     ~RtpSender();
     RtpSender(const RtpSender&) = delete;
     RtpSender& operator=(const RtpSender&) = delete;
@@ -58,16 +70,26 @@ public:
     // progress finishes first, none starts after. Main context.
     void stop();
 
-    // RTP packets and RTCP sender reports sent, and sends the ICE agent
-    // refused (diagnostics and tests).
+    // Feedback: sends a PLI for the remote sender's `media_ssrc` (RFC 4585
+    // 6.3.1, in a compound packet after an empty receiver report), now.
+    // False if the sender is not active or the send failed: the caller
+    // then leaves the request to rtpsession. Any thread.
+    bool request_keyframe(uint32_t media_ssrc);
+    // Feedback: the SSRC its RTCP goes out under.
+    uint32_t ssrc() const;
+
+    // RTP packets, RTCP sender reports and keyframe requests sent, and
+    // sends the ICE agent refused (diagnostics and tests).
     uint64_t packets_sent() const;
     uint64_t reports_sent() const;
+    uint64_t keyframe_requests_sent() const;
     uint64_t send_errors() const;
 
     struct State;
 
 private:
     GstElement* webrtc_;  // not owned: the Participant holds it
+    Role role_;
     std::shared_ptr<State> state_;
     gulong pair_handler_ = 0;  // on the agent, which the State holds
 };

@@ -115,6 +115,7 @@ public:
     Counter* new_counter(const std::string& track_id, bool video);
     GstElement* pipeline() const { return pipeline_; }
     GstElement* subscribe_webrtcbin() const { return sub_; }
+    GstElement* publish_webrtcbin() const { return pub_; }
 
 private:
     void add_source(const std::string& description, const std::string& msid);

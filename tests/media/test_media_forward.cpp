@@ -4,12 +4,14 @@
 // keyframes on their own).
 #include <gst/gst.h>
 
+#include <gst/rtp/rtp.h>
 #include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -440,6 +442,66 @@ TEST(MediaForward, SubscribersPliReachesThePublisher)
     CHECK_TRUE(wait_until([&]() { return keyframes.load() >= 1; }, 5000));
     gst_object_unref(video);
     gst_object_unref(encoded);
+    alice->leave();
+    bob->leave();
+}
+
+namespace {
+
+// The sender SSRCs of the PLIs a session received (its RTCP thread).
+struct PliSenders {
+    std::mutex lock;
+    std::set<guint> ssrcs;
+
+    bool has(guint ssrc)
+    {
+        std::lock_guard<std::mutex> hold(lock);
+        return ssrcs.count(ssrc) != 0;
+    }
+};
+
+void on_feedback(GObject*, guint type, guint fbtype, guint sender_ssrc, guint, GstBuffer*,
+                 gpointer data)
+{
+    if (type != GST_RTCP_TYPE_PSFB || fbtype != GST_RTCP_PSFB_TYPE_PLI)
+        return;
+    auto* seen = static_cast<PliSenders*>(data);
+    std::lock_guard<std::mutex> hold(seen->lock);
+    seen->ssrcs.insert(sender_ssrc);
+}
+
+}  // namespace
+
+// A new subscriber's keyframe request leaves as a PLI of the engine's own,
+// sent straight to the publisher (not as rtpsession's early RTCP, which
+// waits up to a regular RTCP interval), and the publisher acts on it.
+TEST(MediaForward, NewSubscribersKeyframeRequestGoesStraightToThePublisher)
+{
+    auto alice = Bot::create(*registry, "room1", "alice");
+    alice->publish();
+    const RtpSender* feedback = nullptr;
+    CHECK_TRUE(wait_until([&]() {
+        feedback = alice->participant()->feedback_sender();
+        return feedback && feedback->active();
+    }));
+    PliSenders seen;
+    GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(alice->publish_webrtcbin()), "rtpbin");
+    CHECK_TRUE(rtpbin != nullptr);
+    GObject* session = nullptr;
+    g_signal_emit_by_name(rtpbin, "get-internal-session", 0u, &session);
+    CHECK_TRUE(session != nullptr);
+    const gulong handler = g_signal_connect(session, "on-feedback-rtcp", G_CALLBACK(on_feedback), &seen);
+    const uint64_t before = feedback->keyframe_requests_sent();
+    auto bob = Bot::create(*registry, "room1", "bob");
+    // The bots' encoders make keyframes only when asked: a decoded frame
+    // means the request arrived.
+    CHECK_TRUE(wait_until([&]() { return bob->video_frames_from("alice") >= 1; }));
+    CHECK_TRUE(feedback->keyframe_requests_sent() > before);
+    CHECK_TRUE(wait_until([&]() { return seen.has(feedback->ssrc()); }, 2000));
+    CHECK_EQUAL(0u, feedback->send_errors());
+    g_signal_handler_disconnect(session, handler);
+    g_object_unref(session);
+    gst_object_unref(rtpbin);
     alice->leave();
     bob->leave();
 }
