@@ -129,6 +129,8 @@ for path in sorted(glob.glob(os.path.join(out, "*.json"))):
                      bench=s["bench_cpu_percent"], oth=s["other_cpu_percent"],
                      rx=100 * s["min_received_ratio"], ok=s["ok"],
                      ftf=s["first_frame_ms_median"], ftf95=s["first_frame_ms_p95"],
+                     sdp=s.get("sdp_ms_median", -1), conn=s.get("connected_ms_median", -1),
+                     pkt=s.get("first_packet_ms_median", -1),
                      mbn=s["server_rss_kb_per_n"] / 1024.0, thrn=s["server_threads_per_n"],
                      ctx=s["server_ctx_switches_per_s"]))
 order = {"zumzi": 0, "janus": 1, "janus-l1": 2}
@@ -155,6 +157,15 @@ for mode in sorted({r["mode"] for r in rows}):
         print("%-9s %-8s %4d %8.2f %6.2f-%-6.2f %7.0f %5.0f %6.0f %6.2f %6.1f %8.0f" % (
             mode, target, len(rs), med("ms"), min(r["ms"] for r in rs), max(r["ms"] for r in rs),
             med("srv"), med("oth"), med("ftf"), med("mbn"), med("thrn"), med("ctx")))
+print("\nJoin to (medians of the runs' medians, ms): subscribe SDP, connected, first video packet")
+print("out of the bots' jitterbuffer, first decoded frame (decode runs):")
+for mode in sorted({r["mode"] for r in rows}):
+    for target in sorted({r["target"] for r in rows}, key=lambda t: order.get(t, 9)):
+        rs = [r for r in rows if r["mode"] == mode and r["target"] == target]
+        if rs:
+            med = lambda k: statistics.median(r[k] for r in rs)
+            print("%-9s %-8s sdp %4.0f  connected %4.0f  packet %4.0f  frame %4.0f" % (
+                mode, target, med("sdp"), med("conn"), med("pkt"), med("ftf")))
 print("\nms/st-s: server CPU ms per forwarded stream-second (2N streams: video and audio);")
 print("oth%: everything else on the machine during the window, % of one core; load: 1-min")
 print("load average at the start of the run. Output and JSON of every run: " + out)
