@@ -1464,11 +1464,7 @@ JoinTimeline Bot::join_timeline() const
 
 gint64 Bot::first_frame_ms() const
 {
-    gint64 best = -1;
-    for (const auto& t : tracks())
-        if (t.kind == "video" && t.first_frame_ms >= 0 && (best < 0 || t.first_frame_ms < best))
-            best = t.first_frame_ms;
-    return best;
+    return join_timeline().first_frame_ms;
 }
 
 // --- WHIP / WHEP ---------------------------------------------------------------

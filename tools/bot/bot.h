@@ -104,8 +104,6 @@ struct RemoteTrack {
     gint64 published_us = 0;  // monotonic time the bot learned of it
 };
 
-// One stream received on the subscribe session (one track; a slot the
-// server reuses for another track starts a new report).
 // ms from a bot's join (WHEP: its POST; Janus: its session `create`) to
 // each step before its first frame, -1 where it was not reached.
 struct JoinTimeline {
@@ -115,6 +113,8 @@ struct JoinTimeline {
     gint64 first_frame_ms = -1;   // first decoded video frame
 };
 
+// One stream received on the subscribe session (one track; a slot the
+// server reuses for another track starts a new report).
 struct TrackReport {
     std::string track_id;        // msid stream id from the offer
     std::string participant_id;  // resolved through the track events
