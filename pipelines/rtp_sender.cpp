@@ -184,8 +184,8 @@ struct RtpSender::State {
     // the remote address. Sending there ourselves skips the agent's lock
     // and bookkeeping (a tenth of the server's CPU at 1 -> 16); null while
     // the pair is relayed (TURN) or not UDP: nice_agent_send then. Senders
-    // hold `route_lock` shared for the whole send, so once stop() or a new
-    // pair has it exclusively no packet goes to the old socket.
+    // hold `route_lock` shared while they send on the socket, so once stop()
+    // or a new pair has it exclusively no packet goes to the old socket.
     struct Route {
         GSocket* socket;
         GSocketAddress* remote;
@@ -251,12 +251,18 @@ void RtpSender::State::update_route()
 
 bool RtpSender::State::transmit(const uint8_t* data, int length)
 {
-    std::shared_lock<std::shared_mutex> hold(route_lock);
-    if (!active.load(std::memory_order_acquire))
-        return false;
-    if (route)
-        return g_socket_send_to(route->socket, route->remote, reinterpret_cast<const gchar*>(data),
-                                static_cast<gsize>(length), nullptr, nullptr) == length;
+    {
+        std::shared_lock<std::shared_mutex> hold(route_lock);
+        if (!active.load(std::memory_order_acquire))
+            return false;
+        if (route)
+            return g_socket_send_to(route->socket, route->remote,
+                                    reinterpret_cast<const gchar*>(data),
+                                    static_cast<gsize>(length), nullptr, nullptr) == length;
+    }
+    // Never under `route_lock`: nice_agent_send emits the agent's queued
+    // signals as it unlocks, new-selected-pair-full among them, whose
+    // handler (update_route) takes `route_lock` exclusively.
     return nice_agent_send(agent, stream_id, component_id, static_cast<guint>(length),
                            reinterpret_cast<const gchar*>(data)) == length;
 }
