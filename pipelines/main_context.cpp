@@ -50,4 +50,40 @@ void Timer::cancel()
     source_ = nullptr;
 }
 
+void Wait::start(GMainContext* ctx, unsigned deadline_ms, std::function<bool()> ready,
+                 std::function<void(bool)> then)
+{
+    cancel();
+    if (ready()) {
+        then(true);
+        return;
+    }
+    ready_ = std::move(ready);
+    then_ = std::move(then);
+    deadline_.start(ctx, deadline_ms, [this]() { finish(false); });
+}
+
+void Wait::poke()
+{
+    if (active() && ready_())
+        finish(true);
+}
+
+void Wait::cancel()
+{
+    deadline_.cancel();
+    ready_ = nullptr;
+    then_ = nullptr;
+}
+
+void Wait::finish(bool ready)
+{
+    // `then` may start the next wait: take it out first.
+    auto then = std::move(then_);
+    deadline_.cancel();
+    ready_ = nullptr;
+    then_ = nullptr;
+    then(ready);
+}
+
 }  // namespace zumzi::media

@@ -30,4 +30,25 @@ private:
     GSource* source_ = nullptr;
 };
 
+// Waiting, on `ctx`, for a condition that some notification makes true
+// (caps reaching a pad, ICE gathering completing): `ready` is checked at
+// start() and at every poke() the notification's handler posts, and `then`
+// runs once, with true as soon as `ready` holds, or with false at the
+// deadline. Nothing polls. Cancelled when destroyed. Main context only.
+class Wait {
+public:
+    void start(GMainContext* ctx, unsigned deadline_ms, std::function<bool()> ready,
+               std::function<void(bool ready)> then);
+    void poke();
+    void cancel();
+    bool active() const { return deadline_.active(); }
+
+private:
+    void finish(bool ready);
+
+    Timer deadline_;
+    std::function<bool()> ready_;
+    std::function<void(bool)> then_;
+};
+
 }  // namespace zumzi::media

@@ -19,6 +19,19 @@ namespace zumzi::media {
 
 namespace {
 
+// How long an answer or offer waits for the caps of its send pads (their
+// SSRCs) and for ICE gathering (non-trickle WHIP/WHEP answers) before it
+// goes with what there is.
+constexpr unsigned kCapsWaitMs = 3000;
+constexpr unsigned kGatherWaitMs = 5000;
+
+bool gathering_complete(GstElement* webrtc)
+{
+    GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+    g_object_get(webrtc, "ice-gathering-state", &state, nullptr);
+    return state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE;
+}
+
 void init_debug()
 {
     static gsize once = 0;
@@ -132,6 +145,28 @@ void on_connection_state_notify(GstElement* webrtc, GParamSpec*, gpointer data)
     post_to_main(sc->ctx, [self, session, name]() {
         if (auto p = self.lock())
             p->on_connection_state(session, name);
+    });
+}
+
+// A send pad's caps changed (streaming thread): what waits for them
+// checks again.
+void on_send_pad_caps(GstPad*, GParamSpec*, gpointer data)
+{
+    auto* sc = static_cast<SignalContext*>(data);
+    auto self = sc->self;
+    post_to_main(sc->ctx, [self]() {
+        if (auto p = self.lock())
+            p->on_send_caps();
+    });
+}
+
+void on_gathering_state_notify(GstElement*, GParamSpec*, gpointer data)
+{
+    auto* sc = static_cast<SignalContext*>(data);
+    auto self = sc->self;
+    post_to_main(sc->ctx, [self]() {
+        if (auto p = self.lock())
+            p->on_gathering_state();
     });
 }
 
@@ -757,6 +792,9 @@ void Participant::connect_session_signals(GstElement* webrtc, Session session)
     g_signal_connect_data(
         webrtc, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
         new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
+    g_signal_connect_data(
+        webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state_notify),
+        new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
     // RTCP from the client marks the participant alive (media silence timeout).
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin")) {
         g_signal_connect_data(rtpbin, "on-ssrc-active", G_CALLBACK(on_ssrc_active),
@@ -836,7 +874,7 @@ bool Participant::publish_offer(const std::string& sdp, AnswerCallback done, boo
                     done(false, sdp_or_error);
                 return;
             }
-            p->finish_when_gathered(p->publish_.get(), done, 0);
+            p->finish_when_gathered(p->publish_.get(), done);
         };
     }
     auto room = room_.lock();
@@ -1301,6 +1339,7 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
                           new std::shared_ptr<ViewRewriter>(std::make_shared<ViewRewriter>()),
                           delete_view_rewriter);
         sender_->attach(pad);  // after the rewriter: it sends the final packet
+        watch_send_caps(pad);
         // The m-line's stream id; it stays when another track feeds it.
         g_object_set(pad, "msid", info.id.c_str(), nullptr);
         View view{{}, GstPtr<GstPad>(pad), info.kind, info.codec, pick.payload, false};
@@ -1319,7 +1358,7 @@ Participant::ViewOffer Participant::view_offer(const std::string& sdp,
     arm_connect_timer(Session::Subscribe);
     auto offer = std::shared_ptr<GstWebRTCSessionDescription>(
         desc, [](GstWebRTCSessionDescription* d) { gst_webrtc_session_description_free(d); });
-    apply_view_offer(offer, std::move(done), 0);
+    apply_view_offer(offer, std::move(done));
     return ViewOffer::Accepted;
 }
 
@@ -1371,25 +1410,32 @@ void Participant::refill_view(const std::string& except_track_id)
 
 // webrtcbin connects a send pad to its session only if the pad has caps
 // when the answer is applied (else "has not received any caps yet" and the
-// stream is refused later): wait for them (every 20 ms, at most 3 s).
+// stream is refused later): wait for them (at most 3 s).
 void Participant::apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer,
-                                   AnswerCallback done, unsigned round)
+                                   AnswerCallback done)
 {
     if (closed_)
         return;
-    bool ready = true;
-    for (const auto& v : views_)
-        if (!gst_pad_has_current_caps(v.sinkpad.get()))
-            ready = false;
-    if (!ready && round < 150) {
-        gather_done_ = done;
-        caps_timer_.start(
-            ctx_, 20, [this, offer, done, round]() { apply_view_offer(offer, done, round + 1); });
-        return;
-    }
-    gather_done_ = nullptr;
-    if (!ready)
-        GST_WARNING("%s: answering the WHEP offer without the caps of every track", id_.c_str());
+    gather_done_ = done;
+    caps_wait_.start(
+        ctx_, kCapsWaitMs,
+        [this]() {
+            for (const auto& v : views_)
+                if (!gst_pad_has_current_caps(v.sinkpad.get()))
+                    return false;
+            return true;
+        },
+        [this, offer, done](bool ready) {
+            gather_done_ = nullptr;
+            if (!ready)
+                GST_WARNING("%s: answering the WHEP offer without the caps of every track",
+                            id_.c_str());
+            answer_view_offer(offer.get(), done);
+        });
+}
+
+void Participant::answer_view_offer(GstWebRTCSessionDescription* offer, const AnswerCallback& done)
+{
     std::weak_ptr<Participant> weak = weak_from_this();
     AnswerCallback applied = [weak, done](bool ok, const std::string& sdp_or_error) {
         if (auto p = weak.lock())
@@ -1401,7 +1447,7 @@ void Participant::apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> 
                              std::move(applied),
                              {}};
     GstPromise* promise = gst_promise_new_with_change_func(on_publish_remote_set, op, delete_op);
-    g_signal_emit_by_name(subscribe_.get(), "set-remote-description", offer.get(), promise);
+    g_signal_emit_by_name(subscribe_.get(), "set-remote-description", offer, promise);
     gst_promise_unref(promise);
 }
 
@@ -1419,7 +1465,7 @@ void Participant::on_view_answer_applied(bool ok, const std::string& sdp_or_erro
     for (auto& v : views_)
         v.negotiated = true;
     open_negotiated();
-    finish_when_gathered(subscribe_.get(), std::move(done), 0);
+    finish_when_gathered(subscribe_.get(), std::move(done));
 }
 
 std::vector<std::string> Participant::viewed_tracks() const
@@ -1430,30 +1476,43 @@ std::vector<std::string> Participant::viewed_tracks() const
     return ids;
 }
 
-void Participant::finish_when_gathered(GstElement* webrtc, AnswerCallback done, unsigned round)
+void Participant::watch_send_caps(GstPad* sinkpad)
+{
+    g_signal_connect_data(sinkpad, "notify::caps", G_CALLBACK(on_send_pad_caps),
+                          new SignalContext(ctx_, weak_from_this(), Session::Subscribe),
+                          delete_signal_context, GConnectFlags(0));
+}
+
+void Participant::on_send_caps()
+{
+    caps_wait_.poke();
+}
+
+void Participant::on_gathering_state()
+{
+    gather_wait_.poke();
+}
+
+void Participant::finish_when_gathered(GstElement* webrtc, AnswerCallback done)
 {
     if (closed_)
         return;
-    GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
-    g_object_get(webrtc, "ice-gathering-state", &state, nullptr);
-    // Polled every 20 ms, at most 5 s: then the answer goes with what it has.
-    if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && round < 250) {
-        gather_done_ = done;
-        gather_timer_.start(ctx_, 20, [this, webrtc, done, round]() {
-            finish_when_gathered(webrtc, done, round + 1);
+    // At most 5 s: then the answer goes with what it has.
+    gather_done_ = done;
+    gather_wait_.start(
+        ctx_, kGatherWaitMs, [webrtc]() { return gathering_complete(webrtc); },
+        [this, webrtc, done](bool complete) {
+            gather_done_ = nullptr;
+            if (!complete)
+                GST_WARNING("%s: ICE gathering not complete, answering anyway", id_.c_str());
+            GstWebRTCSessionDescription* desc = nullptr;
+            g_object_get(webrtc, "local-description", &desc, nullptr);
+            std::string sdp = desc ? sdp_text(desc) : std::string();
+            if (desc)
+                gst_webrtc_session_description_free(desc);
+            if (done)
+                done(!sdp.empty(), sdp.empty() ? std::string("no local description") : sdp);
         });
-        return;
-    }
-    gather_done_ = nullptr;
-    if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
-        GST_WARNING("%s: ICE gathering not complete, answering anyway", id_.c_str());
-    GstWebRTCSessionDescription* desc = nullptr;
-    g_object_get(webrtc, "local-description", &desc, nullptr);
-    std::string sdp = desc ? sdp_text(desc) : std::string();
-    if (desc)
-        gst_webrtc_session_description_free(desc);
-    if (done)
-        done(!sdp.empty(), sdp.empty() ? std::string("no local description") : sdp);
 }
 
 GstPad* Participant::acquire_slot(const TrackInfo& track)
@@ -1477,6 +1536,7 @@ GstPad* Participant::acquire_slot(const TrackInfo& track)
             gst_object_unref(transceiver);
         }
         sender_->attach(pad);
+        watch_send_caps(pad);
         slots_.push_back(Slot{GstPtr<GstPad>(pad), track.kind, track.codec});
         slot = &slots_.back();
     }
@@ -1529,29 +1589,37 @@ void Participant::renegotiate()
         renegotiate_again_ = true;
         return;
     }
-    if (caps_timer_.active())
-        return;
+    if (caps_wait_.active())
+        return;  // the offer goes when the caps are there; it will have every track
     // The offer's a=ssrc lines come from the sink pads' caps: wait until each
-    // newly linked branch has delivered its caps (bounded).
-    bool ready = true;
-    for (const auto& s : slots_) {
-        if (s.track_id.empty())
-            continue;
-        CapsPtr caps(gst_pad_get_current_caps(s.sinkpad.get()));
-        guint ssrc = 0;
-        if (!caps ||
-            !gst_structure_get_uint(gst_caps_get_structure(caps.get(), 0), "ssrc", &ssrc) ||
-            ssrc != s.ssrc)
-            ready = false;
-    }
-    if (!ready && caps_wait_rounds_ < 150) {
-        caps_wait_rounds_++;
-        caps_timer_.start(ctx_, 20, [this]() { renegotiate(); });
+    // newly linked branch has delivered its caps (at most 3 s).
+    caps_wait_.start(
+        ctx_, kCapsWaitMs,
+        [this]() {
+            for (const auto& s : slots_) {
+                if (s.track_id.empty())
+                    continue;
+                CapsPtr caps(gst_pad_get_current_caps(s.sinkpad.get()));
+                guint ssrc = 0;
+                if (!caps ||
+                    !gst_structure_get_uint(gst_caps_get_structure(caps.get(), 0), "ssrc",
+                                            &ssrc) ||
+                    ssrc != s.ssrc)
+                    return false;
+            }
+            return true;
+        },
+        [this](bool ready) {
+            if (!ready)
+                GST_WARNING("%s: offering without the caps of every track", id_.c_str());
+            offer_subscribe();
+        });
+}
+
+void Participant::offer_subscribe()
+{
+    if (closed_ || awaiting_answer_)
         return;
-    }
-    if (!ready)
-        GST_WARNING("%s: offering without the caps of every track", id_.c_str());
-    caps_wait_rounds_ = 0;
     awaiting_answer_ = true;
     arm_connect_timer(Session::Subscribe);
     renegotiate_again_ = false;
@@ -1670,10 +1738,10 @@ void Participant::shutdown()
     if (closed_)
         return;
     closed_ = true;
-    caps_timer_.cancel();
+    caps_wait_.cancel();
     for (auto& timer : connect_timers_)
         timer.cancel();
-    gather_timer_.cancel();
+    gather_wait_.cancel();
     if (gather_done_) {
         // Whoever waits for the answer hears that there will be none.
         auto done = std::move(gather_done_);

@@ -154,9 +154,13 @@ public:
     void on_offer_created(const std::string& error, const std::string& sdp);
     void on_subscribe_answer_applied(const std::string& error);
     void on_view_answer_applied(bool ok, const std::string& sdp_or_error, AnswerCallback done);
-    void finish_when_gathered(GstElement* webrtc, AnswerCallback done, unsigned round);
-    void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer, AnswerCallback done,
-                          unsigned round);
+    void finish_when_gathered(GstElement* webrtc, AnswerCallback done);
+    void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer, AnswerCallback done);
+    void answer_view_offer(GstWebRTCSessionDescription* offer, const AnswerCallback& done);
+    // A send pad's caps changed / a session's ICE gathering state changed
+    // (posted from their notify handlers): the waits on them check again.
+    void on_send_caps();
+    void on_gathering_state();
 
 private:
     // The publish webrtcbin, created and added to the pipeline on first use.
@@ -179,6 +183,8 @@ private:
     bool slot_negotiated(const std::string& track_id) const;
     void release_slot(const std::string& track_id);
     void renegotiate();
+    void offer_subscribe();  // renegotiate(), once the slots have their caps
+    void watch_send_caps(GstPad* sinkpad);
     void shutdown();  // elements to NULL and out of the bin
 
     void request_keyframes();
@@ -206,8 +212,7 @@ private:
     std::vector<Slot> slots_;
     bool awaiting_answer_ = false;
     bool renegotiate_again_ = false;
-    unsigned caps_wait_rounds_ = 0;
-    Timer caps_timer_;
+    Wait caps_wait_;  // for the send pads' caps (subscribe offer, WHEP answer)
     // Per session (Publish, Subscribe): the connect deadline, and whether
     // the session ever reached "connected".
     Timer connect_timers_[2];
@@ -232,8 +237,9 @@ private:
     std::vector<View> views_;
     std::string view_from_;  // view_offer()'s from_participant
     bool view_offered_ = false;
-    // Waiting for ICE gathering before handing out an answer (WHIP/WHEP).
-    Timer gather_timer_;
+    // Waiting for ICE gathering before handing out an answer (WHIP/WHEP);
+    // gather_done_ is the pending answer's callback, failed by shutdown().
+    Wait gather_wait_;
     AnswerCallback gather_done_;
 };
 
