@@ -148,25 +148,15 @@ void on_connection_state_notify(GstElement* webrtc, GParamSpec*, gpointer data)
     });
 }
 
-// A send pad's caps changed (streaming thread): what waits for them
-// checks again.
-void on_send_pad_caps(GstPad*, GParamSpec*, gpointer data)
+// Something a wait of the participant depends on changed (a send pad's
+// caps, a session's ICE gathering state; any thread): the waits check again.
+void on_wait_notify(GObject*, GParamSpec*, gpointer data)
 {
     auto* sc = static_cast<SignalContext*>(data);
     auto self = sc->self;
     post_to_main(sc->ctx, [self]() {
         if (auto p = self.lock())
-            p->on_send_caps();
-    });
-}
-
-void on_gathering_state_notify(GstElement*, GParamSpec*, gpointer data)
-{
-    auto* sc = static_cast<SignalContext*>(data);
-    auto self = sc->self;
-    post_to_main(sc->ctx, [self]() {
-        if (auto p = self.lock())
-            p->on_gathering_state();
+            p->poke_waits();
     });
 }
 
@@ -793,7 +783,7 @@ void Participant::connect_session_signals(GstElement* webrtc, Session session)
         webrtc, "notify::connection-state", G_CALLBACK(on_connection_state_notify),
         new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
     g_signal_connect_data(
-        webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state_notify),
+        webrtc, "notify::ice-gathering-state", G_CALLBACK(on_wait_notify),
         new SignalContext(ctx_, weak, session), delete_signal_context, GConnectFlags(0));
     // RTCP from the client marks the participant alive (media silence timeout).
     if (GstElement* rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin")) {
@@ -1478,18 +1468,14 @@ std::vector<std::string> Participant::viewed_tracks() const
 
 void Participant::watch_send_caps(GstPad* sinkpad)
 {
-    g_signal_connect_data(sinkpad, "notify::caps", G_CALLBACK(on_send_pad_caps),
+    g_signal_connect_data(sinkpad, "notify::caps", G_CALLBACK(on_wait_notify),
                           new SignalContext(ctx_, weak_from_this(), Session::Subscribe),
                           delete_signal_context, GConnectFlags(0));
 }
 
-void Participant::on_send_caps()
+void Participant::poke_waits()
 {
     caps_wait_.poke();
-}
-
-void Participant::on_gathering_state()
-{
     gather_wait_.poke();
 }
 

@@ -157,10 +157,9 @@ public:
     void finish_when_gathered(GstElement* webrtc, AnswerCallback done);
     void apply_view_offer(std::shared_ptr<GstWebRTCSessionDescription> offer, AnswerCallback done);
     void answer_view_offer(GstWebRTCSessionDescription* offer, const AnswerCallback& done);
-    // A send pad's caps changed / a session's ICE gathering state changed
-    // (posted from their notify handlers): the waits on them check again.
-    void on_send_caps();
-    void on_gathering_state();
+    // A send pad's caps or a session's ICE gathering state changed (posted
+    // from their notify handlers): the waits on them check again.
+    void poke_waits();
 
 private:
     // The publish webrtcbin, created and added to the pipeline on first use.
